@@ -1,0 +1,247 @@
+import type { AnyFactory, ComponentKind, Signal } from '../component/types';
+import { SIGNALS } from '../component/types';
+import { stabilityFor, supportedSignals } from '../component/define';
+import type { ConfigIssue } from '../errors';
+import type { Registry } from '../plugins/registry';
+import { closest, compileSchema, explainAjvErrors } from './ajv';
+import { deepMerge, isPlainObject, locate, type LoadedConfig } from './source';
+
+export interface ComponentConfig {
+  id: string;
+  kind: ComponentKind;
+  type: string;
+  factory: AnyFactory;
+  config: Record<string, unknown>;
+}
+
+export interface PipelineConfig {
+  id: string;
+  signal: Signal;
+  receivers: string[];
+  processors: string[];
+  exporters: string[];
+}
+
+export interface TelemetryConfig {
+  logs: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  metrics: { address: string; level: 'none' | 'basic' | 'normal' | 'detailed' };
+}
+
+export interface ResolvedConfig {
+  receivers: Map<string, ComponentConfig>;
+  processors: Map<string, ComponentConfig>;
+  exporters: Map<string, ComponentConfig>;
+  extensions: Map<string, ComponentConfig>;
+  pipelines: Map<string, PipelineConfig>;
+  serviceExtensions: string[];
+  telemetry: TelemetryConfig;
+  /** The merged, substituted config with defaults filled in. */
+  effective: Record<string, unknown>;
+}
+
+const SECTION_KIND: Record<string, ComponentKind> = { receivers: 'receiver', processors: 'processor', exporters: 'exporter', extensions: 'extension' };
+const TOP_KEYS = ['receivers', 'processors', 'exporters', 'extensions', 'service', 'plugins'];
+const ID = /^([a-zA-Z][a-zA-Z0-9_]*)(?:\/([^/\s]+))?$/;
+
+export const DEFAULT_TELEMETRY: TelemetryConfig = {
+  logs: { level: 'info' },
+  metrics: { address: 'localhost:8888', level: 'normal' },
+};
+
+/**
+ * Turns a loaded config into a resolved one, or collects every problem: unknown keys, unknown
+ * component types (with the known ones and the closest), schema violations per component,
+ * pipelines referencing undefined components or components of the wrong kind or signal.
+ */
+export function resolveConfig(loaded: LoadedConfig, registry: Registry): { config?: ResolvedConfig; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [...loaded.issues];
+  const pos = loaded.positions;
+  const raw = loaded.raw;
+  const issue = (parts: (string | number)[], message: string): void => {
+    issues.push({ path: parts.join('.'), location: locate(pos, parts), message });
+  };
+
+  for (const key of Object.keys(raw)) {
+    if (!TOP_KEYS.includes(key)) {
+      const near = closest(key, TOP_KEYS);
+      issue([key], `unknown top-level key "${key}"` + (near ? `; did you mean "${near}"?` : ` (known: ${TOP_KEYS.join(', ')})`));
+    }
+  }
+
+  const effective: Record<string, unknown> = { ...raw };
+  const sections = {} as Record<ComponentKind, Map<string, ComponentConfig>>;
+  for (const [section, kind] of Object.entries(SECTION_KIND)) {
+    const map = new Map<string, ComponentConfig>();
+    sections[kind] = map;
+    const value = raw[section];
+    if (value === undefined || value === null) continue;
+    if (!isPlainObject(value)) { issue([section], 'must be a mapping of component id → settings'); continue; }
+    const effSection: Record<string, unknown> = {};
+    for (const [id, settings] of Object.entries(value)) {
+      const cc = resolveComponent(kind, section, id, settings, registry, issue);
+      if (cc) { map.set(id, cc); effSection[id] = cc.config; }
+    }
+    effective[section] = effSection;
+  }
+
+  const service = raw.service ?? {};
+  const pipelines = new Map<string, PipelineConfig>();
+  const serviceExtensions: string[] = [];
+  let telemetry = DEFAULT_TELEMETRY;
+  if (!isPlainObject(service)) {
+    issue(['service'], 'must be a mapping with pipelines, extensions and telemetry');
+  } else {
+    for (const key of Object.keys(service)) {
+      if (!['pipelines', 'extensions', 'telemetry'].includes(key)) {
+        const near = closest(key, ['pipelines', 'extensions', 'telemetry']);
+        issue(['service', key], `unknown key "${key}"` + (near ? `; did you mean "${near}"?` : ' (known: pipelines, extensions, telemetry)'));
+      }
+    }
+    resolveServiceExtensions(service.extensions, sections, serviceExtensions, issue);
+    resolvePipelines(service.pipelines, sections, pipelines, issue);
+    telemetry = resolveTelemetry(service.telemetry, issue);
+  }
+  if (issues.length) return { issues };
+  return {
+    issues,
+    config: {
+      receivers: sections.receiver, processors: sections.processor, exporters: sections.exporter, extensions: sections.extension,
+      pipelines, serviceExtensions, telemetry, effective,
+    },
+  };
+}
+
+type IssueFn = (parts: (string | number)[], message: string) => void;
+
+function resolveComponent(kind: ComponentKind, section: string, id: string, settings: unknown, registry: Registry, issue: IssueFn): ComponentConfig | undefined {
+  const m = ID.exec(id);
+  if (!m) { issue([section, id], `invalid component id "${id}": expected type or type/name`); return undefined; }
+  const type = m[1]!;
+  const reg = registry.get(kind, type);
+  if (!reg) {
+    const known = registry.types(kind);
+    const near = closest(type, known);
+    issue([section, id], `unknown ${kind} type "${type}"` + (near ? `; did you mean "${near}"?` : '') + ` (known ${kind}s: ${known.join(', ') || 'none'})`);
+    return undefined;
+  }
+  const factory = reg.factory;
+  if (settings !== null && settings !== undefined && !isPlainObject(settings)) {
+    issue([section, id], 'settings must be a mapping (or empty)');
+    return undefined;
+  }
+  const config = deepMerge((factory.createDefaultConfig?.() ?? {}) as Record<string, unknown>, (settings ?? {}) as Record<string, unknown>);
+  const validate = compileSchema(factory.configSchema);
+  if (!validate(config)) {
+    for (const e of explainAjvErrors(validate.errors, factory.configSchema)) issue([section, id, ...e.parts], e.message);
+    return undefined;
+  }
+  return { id, kind, type, factory, config };
+}
+
+function resolveServiceExtensions(value: unknown, sections: Record<ComponentKind, Map<string, ComponentConfig>>, out: string[], issue: IssueFn): void {
+  if (value === undefined || value === null) return;
+  if (!Array.isArray(value)) { issue(['service', 'extensions'], 'must be a list of extension ids'); return; }
+  value.forEach((id, i) => {
+    if (typeof id !== 'string') { issue(['service', 'extensions', i], 'must be an extension id'); return; }
+    if (!sections.extension.has(id)) {
+      issue(['service', 'extensions', i], `extension "${id}" is not defined under extensions` + hint(id, [...sections.extension.keys()]));
+      return;
+    }
+    out.push(id);
+  });
+}
+
+function hint(id: string, defined: string[]): string {
+  const near = closest(id, defined);
+  return near ? `; did you mean "${near}"?` : defined.length ? ` (defined: ${defined.join(', ')})` : '';
+}
+
+const PIPELINE_KEYS = ['receivers', 'processors', 'exporters'] as const;
+const KIND_OF_LIST: Record<(typeof PIPELINE_KEYS)[number], ComponentKind> = { receivers: 'receiver', processors: 'processor', exporters: 'exporter' };
+
+function resolvePipelines(value: unknown, sections: Record<ComponentKind, Map<string, ComponentConfig>>, out: Map<string, PipelineConfig>, issue: IssueFn): void {
+  if (value === undefined || value === null || (isPlainObject(value) && Object.keys(value).length === 0)) {
+    issue(['service', 'pipelines'], 'at least one pipeline is required');
+    return;
+  }
+  if (!isPlainObject(value)) { issue(['service', 'pipelines'], 'must be a mapping of pipeline id → {receivers, processors, exporters}'); return; }
+  for (const [pid, def] of Object.entries(value)) {
+    const base = ['service', 'pipelines', pid];
+    const m = /^([a-z]+)(?:\/(.+))?$/.exec(pid);
+    const signal = m?.[1] as Signal | undefined;
+    if (!signal || !SIGNALS.includes(signal)) {
+      issue(base, `invalid pipeline id "${pid}": expected signal[/name] with signal one of ${SIGNALS.join(', ')}`);
+      continue;
+    }
+    if (!isPlainObject(def)) { issue(base, 'must be a mapping with receivers, processors and exporters'); continue; }
+    for (const k of Object.keys(def)) {
+      if (!(PIPELINE_KEYS as readonly string[]).includes(k)) issue([...base, k], `unknown key "${k}"` + hint(k, [...PIPELINE_KEYS]));
+    }
+    const p: PipelineConfig = { id: pid, signal, receivers: [], processors: [], exporters: [] };
+    for (const listKey of PIPELINE_KEYS) {
+      const list = def[listKey];
+      if (list === undefined || list === null) {
+        if (listKey !== 'processors') issue([...base, listKey], `a pipeline needs at least one ${KIND_OF_LIST[listKey]}`);
+        continue;
+      }
+      if (!Array.isArray(list)) { issue([...base, listKey], `must be a list of ${KIND_OF_LIST[listKey]} ids`); continue; }
+      if (list.length === 0 && listKey !== 'processors') issue([...base, listKey], `a pipeline needs at least one ${KIND_OF_LIST[listKey]}`);
+      list.forEach((id, i) => {
+        const where = [...base, listKey, i];
+        if (typeof id !== 'string') { issue(where, 'must be a component id'); return; }
+        const kind = KIND_OF_LIST[listKey];
+        const cc = sections[kind].get(id);
+        if (!cc) {
+          const otherKind = (Object.keys(sections) as ComponentKind[]).find((k) => k !== kind && sections[k].has(id));
+          if (otherKind) issue(where, `"${id}" is a${otherKind === 'extension' || otherKind === 'exporter' ? 'n' : ''} ${otherKind}, not a ${kind}`);
+          else issue(where, `${kind} "${id}" is not defined under ${listKey}` + hint(id, [...sections[kind].keys()]));
+          return;
+        }
+        if (stabilityFor(cc.factory, signal) === undefined) {
+          issue(where, `${kind} "${id}" does not support signal "${signal}" (it supports: ${supportedSignals(cc.factory).join(', ')})`);
+          return;
+        }
+        if (listKey === 'processors' && p.processors.includes(id)) { issue(where, `processor "${id}" appears twice in this pipeline`); return; }
+        p[listKey].push(id);
+      });
+    }
+    out.set(pid, p);
+  }
+}
+
+function resolveTelemetry(value: unknown, issue: IssueFn): TelemetryConfig {
+  const t: TelemetryConfig = { logs: { ...DEFAULT_TELEMETRY.logs }, metrics: { ...DEFAULT_TELEMETRY.metrics } };
+  if (value === undefined || value === null) return t;
+  const validate = compileSchema(TELEMETRY_SCHEMA);
+  const v = structuredClone(value);
+  if (!validate(v)) {
+    for (const e of explainAjvErrors(validate.errors, TELEMETRY_SCHEMA)) issue(['service', 'telemetry', ...e.parts], e.message);
+    return t;
+  }
+  const obj = v as { logs?: Partial<TelemetryConfig['logs']>; metrics?: Partial<TelemetryConfig['metrics']> };
+  Object.assign(t.logs, obj.logs);
+  Object.assign(t.metrics, obj.metrics);
+  return t;
+}
+
+export const TELEMETRY_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    logs: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] },
+        encoding: { enum: ['json'] },
+      },
+    },
+    metrics: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        address: { type: 'string', description: 'host:port of the Prometheus /metrics endpoint; port 0 picks a free one' },
+        level: { enum: ['none', 'basic', 'normal', 'detailed'] },
+      },
+    },
+    resource: { type: 'object' },
+  },
+};

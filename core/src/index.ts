@@ -1,0 +1,56 @@
+import './container';
+
+export type {
+  Attributes, AttributeValue, Batch, CorrelationInfo, EntityRef, EventKind, ImpactInfo, K8sPayload, KernelPayload,
+  LogPayload, MetricPayload, Nanos, NetworkPayload, SemanticInfo, Severity, SpanPayload, TraceContext, UnifiedEvent,
+} from './event/types';
+export { EVENT_KINDS, SEVERITIES } from './event/types';
+export { cloneEvents, createEvent, newEventId, nowNanos, serviceOf, type EventInit } from './event/builder';
+export { decodeBatch, encodeBatch, TAPIO_PROTO_PATH } from './event/codec';
+
+export type {
+  AnyFactory, Capabilities, CliCommand, Clock, Component, ComponentContext, ComponentKind, ComponentStatus, Consumer,
+  Exporter, ExporterFactory, Extension, ExtensionFactory, Host, JsonSchema, Processor, ProcessorFactory, Receiver,
+  ReceiverFactory, Signal, Stability,
+} from './component/types';
+export { COMPONENT_KINDS, SIGNALS } from './component/types';
+export { defineExporter, defineExtension, defineProcessor, defineReceiver, isFactory, stabilityFor, supportedSignals } from './component/define';
+export { defineSimpleProcessor, type SimpleProcessorOptions } from './component/helpers';
+
+export {
+  ConfigError, ErrorCodes, formatConfigIssue, isPermanent, isRetryable, PermanentError, RetryableError, TapioError,
+  type ConfigIssue, type ErrorCode,
+} from './errors';
+
+export { loadConfigSources, mergeYamlText, deepMerge, expand, type LoadedConfig, type PositionMap, type SourceLocation } from './config/source';
+export { resolveConfig, type ComponentConfig, type PipelineConfig, type ResolvedConfig, type TelemetryConfig } from './config/resolve';
+export { closest, compileSchema, createAjv, explainAjvErrors, redactSecrets } from './config/ajv';
+export { isByteSize, isDuration, parseByteSize, parseDuration } from './config/duration';
+
+export { Registry, type RegisteredFactory } from './plugins/registry';
+export { checkCoreRange, loadPlugin, resolvePluginDir } from './plugins/loader';
+export { readManifest, type Manifest, type ManifestComponent } from './plugins/manifest';
+
+export { Collector, systemClock, type CollectorOptions } from './collector';
+export { Graph } from './pipeline/graph';
+export { FanOutConsumer } from './pipeline/fanout';
+export { ReceiverRouter, SIGNAL_KINDS } from './pipeline/router';
+export { STATUS_SERVICE, type ComponentStatusEntry, type StatusSource } from './pipeline/host';
+export { TOKENS } from './container';
+
+export { ComponentTelemetry } from './telemetry/component';
+export { createLogger, componentLogger, type Logger, type LogLevel } from './telemetry/logger';
+export { SelfTelemetry, splitHostPort } from './telemetry/metrics';
+
+export { createSendingExporter, type SendingExporterOptions } from './exporterhelper/exporter';
+export {
+  QUEUE_SCHEMA, RETRY_SCHEMA, TIMEOUT_SCHEMA, queueSettings, retrySettings,
+  type QueueSettings, type RawQueue, type RawRetry, type RetrySettings,
+} from './exporterhelper/settings';
+
+export { runCli } from './cli/main';
+export { loadAll, loadComponents, type DistributionInfo } from './cli/options';
+export { CORE_VERSION } from './version';
+export { isStorageExtension, type StorageClient, type StorageExtension, type StorageOp } from './storage';
+export { TOPOLOGY_SERVICE, type PodInfo, type ServiceInfo, type TopologyService, type WorkloadRef } from './topology';
+export type { ChainLink, Incident, IncidentEntity } from './incident';
