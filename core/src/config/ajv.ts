@@ -30,7 +30,7 @@ export function compileSchema(schema: JsonSchema): ValidateFunction {
   return v;
 }
 
-export interface SchemaIssue { parts: (string | number)[]; message: string }
+export interface SchemaIssue { parts: (string | number)[]; message: string; /** The problem is the value, not the key. */ onValue: boolean }
 
 /** ajv errors → path parts + a message a human can act on. */
 export function explainAjvErrors(errors: ErrorObject[] | null | undefined, schema: JsonSchema): SchemaIssue[] {
@@ -41,18 +41,20 @@ export function explainAjvErrors(errors: ErrorObject[] | null | undefined, schem
     if (e.keyword === 'oneOf' || e.keyword === 'anyOf' || e.keyword === 'if') continue;
     const parts: (string | number)[] = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     let message: string;
+    let onValue = true;
     switch (e.keyword) {
       case 'additionalProperties': {
         const key = (e.params as { additionalProperty: string }).additionalProperty;
         parts.push(key);
+        onValue = false;
         const known = Object.keys(((subSchema(schema, e.schemaPath) as { properties?: object })?.properties) ?? {});
         const near = closest(key, known);
         message = `unknown key "${key}"` + (near ? `; did you mean "${near}"?` : known.length ? ` (known: ${known.join(', ')})` : '');
         break;
       }
       case 'required':
-        parts.push((e.params as { missingProperty: string }).missingProperty);
-        message = 'is required';
+        onValue = false;
+        message = `missing required key "${(e.params as { missingProperty: string }).missingProperty}"`;
         break;
       case 'format': {
         const f = (e.params as { format: string }).format;
@@ -71,7 +73,7 @@ export function explainAjvErrors(errors: ErrorObject[] | null | undefined, schem
     const key = parts.join('.') + '|' + message;
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push({ parts, message });
+    out.push({ parts, message, onValue });
   }
   return out;
 }

@@ -57,9 +57,11 @@ export function resolveConfig(loaded: LoadedConfig, registry: Registry): { confi
   const issues: ConfigIssue[] = [...loaded.issues];
   const pos = loaded.positions;
   const raw = loaded.raw;
-  const issue = (parts: (string | number)[], message: string): void => {
-    issues.push({ path: parts.join('.'), location: locate(pos, parts), message });
+  const issue = (parts: (string | number)[], message: string, onValue = false): void => {
+    issues.push({ path: parts.join('.'), location: locate(pos, parts, onValue), message });
   };
+  // Ids of components that are defined but invalid: pipelines naming them get no second error.
+  const invalid = new Set<string>();
 
   for (const key of Object.keys(raw)) {
     if (!TOP_KEYS.includes(key)) {
@@ -79,7 +81,7 @@ export function resolveConfig(loaded: LoadedConfig, registry: Registry): { confi
     const effSection: Record<string, unknown> = {};
     for (const [id, settings] of Object.entries(value)) {
       const cc = resolveComponent(kind, section, id, settings, registry, issue);
-      if (cc) { map.set(id, cc); effSection[id] = cc.config; }
+      if (cc) { map.set(id, cc); effSection[id] = cc.config; } else invalid.add(`${kind}:${id}`);
     }
     effective[section] = effSection;
   }
@@ -98,7 +100,7 @@ export function resolveConfig(loaded: LoadedConfig, registry: Registry): { confi
       }
     }
     resolveServiceExtensions(service.extensions, sections, serviceExtensions, issue);
-    resolvePipelines(service.pipelines, sections, pipelines, issue);
+    resolvePipelines(service.pipelines, sections, pipelines, issue, invalid);
     telemetry = resolveTelemetry(service.telemetry, issue);
   }
   if (issues.length) return { issues };
@@ -111,7 +113,7 @@ export function resolveConfig(loaded: LoadedConfig, registry: Registry): { confi
   };
 }
 
-type IssueFn = (parts: (string | number)[], message: string) => void;
+type IssueFn = (parts: (string | number)[], message: string, onValue?: boolean) => void;
 
 function resolveComponent(kind: ComponentKind, section: string, id: string, settings: unknown, registry: Registry, issue: IssueFn): ComponentConfig | undefined {
   const m = ID.exec(id);
@@ -132,7 +134,7 @@ function resolveComponent(kind: ComponentKind, section: string, id: string, sett
   const config = deepMerge((factory.createDefaultConfig?.() ?? {}) as Record<string, unknown>, (settings ?? {}) as Record<string, unknown>);
   const validate = compileSchema(factory.configSchema);
   if (!validate(config)) {
-    for (const e of explainAjvErrors(validate.errors, factory.configSchema)) issue([section, id, ...e.parts], e.message);
+    for (const e of explainAjvErrors(validate.errors, factory.configSchema)) issue([section, id, ...e.parts], e.message, e.onValue);
     return undefined;
   }
   return { id, kind, type, factory, config };
@@ -159,7 +161,7 @@ function hint(id: string, defined: string[]): string {
 const PIPELINE_KEYS = ['receivers', 'processors', 'exporters'] as const;
 const KIND_OF_LIST: Record<(typeof PIPELINE_KEYS)[number], ComponentKind> = { receivers: 'receiver', processors: 'processor', exporters: 'exporter' };
 
-function resolvePipelines(value: unknown, sections: Record<ComponentKind, Map<string, ComponentConfig>>, out: Map<string, PipelineConfig>, issue: IssueFn): void {
+function resolvePipelines(value: unknown, sections: Record<ComponentKind, Map<string, ComponentConfig>>, out: Map<string, PipelineConfig>, issue: IssueFn, invalid: Set<string>): void {
   if (value === undefined || value === null || (isPlainObject(value) && Object.keys(value).length === 0)) {
     issue(['service', 'pipelines'], 'at least one pipeline is required');
     return;
@@ -191,6 +193,7 @@ function resolvePipelines(value: unknown, sections: Record<ComponentKind, Map<st
         if (typeof id !== 'string') { issue(where, 'must be a component id'); return; }
         const kind = KIND_OF_LIST[listKey];
         const cc = sections[kind].get(id);
+        if (!cc && invalid.has(`${kind}:${id}`)) return; // already reported where it is defined
         if (!cc) {
           const otherKind = (Object.keys(sections) as ComponentKind[]).find((k) => k !== kind && sections[k].has(id));
           if (otherKind) issue(where, `"${id}" is a${otherKind === 'extension' || otherKind === 'exporter' ? 'n' : ''} ${otherKind}, not a ${kind}`);
@@ -215,7 +218,7 @@ function resolveTelemetry(value: unknown, issue: IssueFn): TelemetryConfig {
   const validate = compileSchema(TELEMETRY_SCHEMA);
   const v = structuredClone(value);
   if (!validate(v)) {
-    for (const e of explainAjvErrors(validate.errors, TELEMETRY_SCHEMA)) issue(['service', 'telemetry', ...e.parts], e.message);
+    for (const e of explainAjvErrors(validate.errors, TELEMETRY_SCHEMA)) issue(['service', 'telemetry', ...e.parts], e.message, e.onValue);
     return t;
   }
   const obj = v as { logs?: Partial<TelemetryConfig['logs']>; metrics?: Partial<TelemetryConfig['metrics']> };

@@ -44,7 +44,8 @@ export function loadConfigSources(files: string[], sets: string[] = [], env: Nod
 export function mergeYamlText(out: LoadedConfig, text: string, file: string, env: NodeJS.ProcessEnv = process.env): void {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const displayName = path.relative(process.cwd(), file) || file;
+  const rel = path.relative(process.cwd(), file);
+  const displayName = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
   for (const e of doc.errors) {
     const pos = lineCounter.linePos(e.pos[0]);
     out.issues.push({ path: '', location: { file: displayName, line: pos.line, col: pos.col }, message: `YAML syntax: ${e.message.split('\n')[0]}` });
@@ -76,6 +77,15 @@ function record(ctx: WalkContext, parts: (string | number)[], offset: number | u
   return loc;
 }
 
+/** Scalar values also get their own position, so errors about a value point at the value. */
+function recordValue(ctx: WalkContext, parts: (string | number)[], offset: number | undefined): void {
+  if (offset === undefined) return;
+  const p = ctx.lineCounter.linePos(offset);
+  ctx.out.positions.set(joinPath(parts) + VALUE_SUFFIX, { file: ctx.file, line: p.line, col: p.col });
+}
+
+export const VALUE_SUFFIX = '=';
+
 function walk(node: YamlNode | null, parts: (string | number)[], ctx: WalkContext): unknown {
   if (node === null || node === undefined) return null;
   if (isMap(node)) {
@@ -86,7 +96,9 @@ function walk(node: YamlNode | null, parts: (string | number)[], ctx: WalkContex
       const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
       const childParts = [...parts, key];
       record(ctx, childParts, keyNode?.range?.[0]);
-      obj[key] = walk(item.value as YamlNode | null, childParts, ctx);
+      const valueNode = item.value as YamlNode | null;
+      if (valueNode && isScalar(valueNode)) recordValue(ctx, childParts, valueNode.range?.[0]);
+      obj[key] = walk(valueNode, childParts, ctx);
     }
     return obj;
   }
@@ -207,8 +219,12 @@ function applySet(out: LoadedConfig, set: string, env: NodeJS.ProcessEnv): void 
   out.positions.set(key, { file: `--set ${key}`, line: 1, col: 1 });
 }
 
-/** The location recorded for a path, or the nearest ancestor's. */
-export function locate(positions: PositionMap, parts: readonly (string | number)[]): SourceLocation | undefined {
+/** The location recorded for a path (its value's when `onValue`), or the nearest ancestor's. */
+export function locate(positions: PositionMap, parts: readonly (string | number)[], onValue = false): SourceLocation | undefined {
+  if (onValue) {
+    const v = positions.get(joinPath(parts) + VALUE_SUFFIX);
+    if (v) return v;
+  }
   for (let n = parts.length; n > 0; n--) {
     const loc = positions.get(joinPath(parts.slice(0, n)));
     if (loc) return loc;

@@ -5,12 +5,16 @@ import type { AnyFactory, ComponentContext, ComponentKind, Consumer, Host, Compo
 import type { Batch, UnifiedEvent } from '../event/types';
 import { createEvent, type EventInit } from '../event/builder';
 import { compileSchema, explainAjvErrors } from '../config/ajv';
-import { deepMerge } from '../config/source';
+
 import { ComponentTelemetry } from '../telemetry/component';
 import { createLogger } from '../telemetry/logger';
 import { GraphHost } from '../pipeline/host';
 import { systemClock } from '../collector';
-import { defineReceiver } from '../component/define';
+import { defineExporter, defineReceiver } from '../component/define';
+import { Registry } from '../plugins/registry';
+import { deepMerge, loadConfigSources, mergeYamlText } from '../config/source';
+import { resolveConfig, type ResolvedConfig } from '../config/resolve';
+import type { ConfigIssue } from '../errors';
 
 /** Collects every batch it is given. `waitFor(n)` resolves once n events have arrived. */
 export class SinkConsumer implements Consumer {
@@ -169,3 +173,34 @@ export const testReceiverFactory = defineReceiver<Record<string, never>>({
     return r;
   },
 });
+
+/** An exporter for tests: events land in `testSinks.get(id)` (a SinkConsumer). `delay_ms` slows it down. */
+export const testSinks = new Map<string, SinkConsumer>();
+export const testSinkExporterFactory = defineExporter<{ delay_ms: number }>({
+  type: 'testsink',
+  stability: 'development',
+  configSchema: { type: 'object', additionalProperties: false, properties: { delay_ms: { type: 'integer', minimum: 0, default: 0 } } },
+  createDefaultConfig: () => ({ delay_ms: 0 }),
+  create(ctx, config) {
+    const sink = new SinkConsumer();
+    testSinks.set(ctx.id, sink);
+    return {
+      capabilities: { mutatesData: false },
+      async start() {},
+      async shutdown() {},
+      async consume(batch) {
+        if (config.delay_ms) await new Promise((r) => setTimeout(r, config.delay_ms));
+        await sink.consume(batch);
+      },
+    };
+  },
+});
+
+/** Loads YAML text (as from a file named `file`) and resolves it against the given factories. */
+export function resolveYaml(text: string, factories: AnyFactory[], file = 'test.yaml'): { config?: ResolvedConfig; issues: ConfigIssue[] } {
+  const registry = new Registry();
+  for (const f of factories) registry.register(f);
+  const loaded = loadConfigSources([]);
+  mergeYamlText(loaded, text, file);
+  return resolveConfig(loaded, registry);
+}

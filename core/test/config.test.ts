@@ -1,0 +1,120 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadConfigSources, resolveConfig, Registry, defineProcessor, formatConfigIssue } from '../src/index';
+import { resolveYaml, testReceiverFactory, testSinkExporterFactory } from '../src/testing/index';
+
+const batchLike = defineProcessor<{ timeout: string; send_batch_size: number; token?: string }>({
+  type: 'batchlike',
+  stability: { traces: 'beta', logs: 'beta' },
+  configSchema: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      timeout: { type: 'string', format: 'duration', default: '200ms' },
+      send_batch_size: { type: 'integer', minimum: 1, default: 8192 },
+      token: { type: 'string', 'x-secret': true },
+    },
+  },
+  createDefaultConfig: () => ({ timeout: '200ms', send_batch_size: 8192 }),
+  create: () => { throw new Error('not used'); },
+});
+const factories = [testReceiverFactory, testSinkExporterFactory, batchLike];
+
+function tmpFile(name: string, text: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapio-config-'));
+  const f = path.join(dir, name);
+  fs.writeFileSync(f, text);
+  return f;
+}
+
+function resolveFiles(files: string[], sets: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  const registry = new Registry();
+  for (const f of factories) registry.register(f);
+  return resolveConfig(loadConfigSources(files, sets, env), registry);
+}
+
+describe('config', () => {
+  it('reports every mistake at once, each with its config path and file:line:col', () => {
+    const file = tmpFile('config.yaml', [
+      'receivers:',
+      '  testpush:',
+      'processors:',
+      '  batchlike/fast:',
+      '    timeout: soon',              // 5: bad duration
+      '    send_batch_sise: 10',        // 6: typo'd key
+      'exporters:',
+      '  testsink:',
+      'service:',
+      '  pipelines:',
+      '    traces:',
+      '      receivers: [testpush]',
+      '      processors: [batchlike/fast]',
+      '      exporters: [testsnk]',      // 14: undefined exporter
+      '',
+    ].join('\n'));
+    const { config, issues } = resolveFiles([file]);
+    assert.equal(config, undefined);
+    const lines = issues.map(formatConfigIssue);
+    const rel = file;
+    assert.equal(issues.length, 3, lines.join('\n'));
+    assert.ok(lines.includes(`processors.batchlike/fast.timeout (${rel}:5:14): must be a duration like 200ms, 5s or 1m`), lines.join('\n'));
+    assert.ok(lines.includes(`processors.batchlike/fast.send_batch_sise (${rel}:6:5): unknown key "send_batch_sise"; did you mean "send_batch_size"?`), lines.join('\n'));
+    assert.ok(lines.includes(`service.pipelines.traces.exporters.0 (${rel}:14:19): exporter "testsnk" is not defined under exporters; did you mean "testsink"?`), lines.join('\n'));
+  });
+
+  it('names unknown component types, lists the known ones and suggests the closest', () => {
+    const { issues } = resolveYaml('receivers:\n  tespush:\nexporters:\n  testsink:\nservice:\n  pipelines:\n    logs: {receivers: [tespush], exporters: [testsink]}\n', factories);
+    const msgs = issues.map((i) => i.message);
+    assert.ok(msgs.some((m) => m === 'unknown receiver type "tespush"; did you mean "testpush"? (known receivers: testpush)'), msgs.join('\n'));
+  });
+
+  it('rejects a component of the wrong kind and one that does not support the pipeline signal', () => {
+    const { issues } = resolveYaml([
+      'receivers: {testpush: }',
+      'processors: {batchlike: }',
+      'exporters: {testsink: }',
+      'service:',
+      '  pipelines:',
+      '    metrics: {receivers: [testpush], processors: [batchlike], exporters: [testsink]}',
+      '    logs: {receivers: [testsink], exporters: [testsink]}',
+    ].join('\n'), factories);
+    const msgs = issues.map(formatConfigIssue);
+    assert.ok(msgs.some((m) => m.startsWith('service.pipelines.metrics.processors.0') && m.includes('does not support signal "metrics" (it supports: traces, logs)')), msgs.join('\n'));
+    assert.ok(msgs.some((m) => m.startsWith('service.pipelines.logs.receivers.0') && m.includes('"testsink" is an exporter, not a receiver')), msgs.join('\n'));
+  });
+
+  it('fills defaults from the schema and the factory', () => {
+    const { config, issues } = resolveYaml('receivers: {testpush: }\nprocessors: {batchlike: {timeout: 1s}}\nexporters: {testsink: }\nservice: {pipelines: {traces: {receivers: [testpush], processors: [batchlike], exporters: [testsink]}}}\n', factories);
+    assert.deepEqual(issues, []);
+    assert.deepEqual(config!.processors.get('batchlike')!.config, { timeout: '1s', send_batch_size: 8192 });
+  });
+
+  it('substitutes ${env:…} (typed when whole), defaults, ${file:…} and $$, and deep-merges several files with --set on top', () => {
+    const secretFile = tmpFile('token.txt', 's3cret\n');
+    const base = tmpFile('base.yaml', [
+      'receivers: {testpush: }',
+      'processors:',
+      '  batchlike:',
+      '    send_batch_size: ${env:BATCH}',
+      '    timeout: ${env:TIMEOUT:-750ms}',
+      `    token: "\${file:${secretFile}}$$x"`,
+      'exporters: {testsink: }',
+      'service: {pipelines: {traces: {receivers: [testpush], processors: [batchlike], exporters: [testsink]}}}',
+    ].join('\n'));
+    const over = tmpFile('over.yaml', 'exporters:\n  testsink:\n    delay_ms: 5\n');
+    const { config, issues } = resolveFiles([base, over], ['exporters.testsink.delay_ms=7'], { BATCH: '512' });
+    assert.deepEqual(issues, []);
+    assert.deepEqual(config!.processors.get('batchlike')!.config, { send_batch_size: 512, timeout: '750ms', token: 's3cret$x' });
+    assert.deepEqual(config!.exporters.get('testsink')!.config, { delay_ms: 7 });
+  });
+
+  it('reports a missing environment variable and a YAML syntax error with their positions', () => {
+    const file = tmpFile('bad.yaml', 'receivers:\n  testpush:\nprocessors:\n  batchlike:\n    timeout: ${env:NOPE_NOT_SET}\n');
+    const { issues } = resolveFiles([file]);
+    assert.ok(issues.some((i) => i.path === 'processors.batchlike.timeout' && i.location?.line === 5 && /NOPE_NOT_SET is not set/.test(i.message)), JSON.stringify(issues));
+    const syntax = tmpFile('syntax.yaml', 'receivers:\n  testpush: [\n');
+    const r2 = resolveFiles([syntax]);
+    assert.ok(r2.issues.some((i) => /YAML syntax/.test(i.message) && i.location?.file.endsWith('syntax.yaml')), JSON.stringify(r2.issues));
+  });
+});
