@@ -1,87 +1,194 @@
 import type { Batch } from '../event/types';
 import type { ComponentContext, Exporter, Host } from '../component/types';
-import { isPermanent, PermanentError } from '../errors';
-import { retrySettings, type RawRetry, type RetrySettings } from './settings';
+import { ErrorCodes, isPermanent, PermanentError, RetryableError } from '../errors';
+import { isStorageExtension, type StorageClient } from '../storage';
+import { queueSettings, retrySettings, type QueueSettings, type RawQueue, type RawRetry, type RetrySettings } from './settings';
+import { GiveUp, sendWithRetry } from './retry';
+import { SendingQueue, type QueueItem } from './queue';
 
 export interface SendingExporterOptions {
-  /** Deliver one batch. Reject with RetryableError (may carry retryAfterMs) or PermanentError. */
-  send(batch: Batch): Promise<void>;
+  /**
+   * Deliver one batch. Reject with RetryableError (may carry retryAfterMs) or PermanentError.
+   * `signal` aborts when the attempt timed out or the exporter stops; honour it to free resources.
+   */
+  send(batch: Batch, signal?: AbortSignal): Promise<void>;
   start?(host: Host): Promise<void>;
   shutdown?(): Promise<void>;
   retry?: RawRetry | RetrySettings;
   /** Per-attempt timeout in ms (0: none). */
   timeoutMs?: number;
+  /**
+   * The `sending_queue` section. Absent or `enabled: false`: consume() awaits delivery (the
+   * caller feels the back-pressure directly). Enabled: consume() resolves once the batch is
+   * queued (and, with `storage`, persisted); `num_consumers` workers deliver it.
+   */
+  queue?: RawQueue | QueueSettings;
   mutatesData?: boolean;
 }
 
 /**
- * The exporter helper every exporter uses: per-attempt timeout, retry with exponential backoff
- * and jitter (honouring a server's retry hint), and counting of sent / failed / dropped events.
- * Permanent errors are dropped and counted, never retried.
- *
- * TODO(issue 3): the sending queue (in-memory and persistent via file_storage) sits in front of
- * this; until then consume() awaits delivery, which is itself back-pressure.
+ * The exporter helper every exporter uses: an optional bounded (optionally persistent)
+ * sending queue, per-attempt timeout, retry with exponential backoff and jitter (honouring a
+ * server's retry hint), and counting of sent / failed / dropped / refused events.
+ * Nothing is dropped silently: permanent errors and exhausted retries are counted as drops,
+ * a full queue refuses with a RetryableError (or blocks the caller), and at shutdown an
+ * in-memory queue that could not drain in `drain_timeout` counts what it loses, while a
+ * persistent queue keeps it for the next start.
  */
 export function createSendingExporter(ctx: ComponentContext, o: SendingExporterOptions): Exporter {
   const retry: RetrySettings = 'initialIntervalMs' in (o.retry ?? {}) ? o.retry as RetrySettings : retrySettings(o.retry as RawRetry | undefined);
-  const sent = ctx.telemetry.counter('tapio_exporter_sent_events', 'Events an exporter delivered');
-  const failed = ctx.telemetry.counter('tapio_exporter_send_failed_events', 'Events whose delivery attempt failed (they may be retried)');
+  const queueCfg: QueueSettings | undefined = o.queue === undefined ? undefined
+    : 'numConsumers' in o.queue ? o.queue as QueueSettings : queueSettings(o.queue as RawQueue);
+  const t = ctx.telemetry;
+  const sent = t.counter('tapio_exporter_sent_events', 'Events an exporter delivered');
+  const failed = t.counter('tapio_exporter_send_failed_events', 'Events whose delivery attempt failed (they may be retried)');
+  const stop = new AbortController();
+  const timeoutMs = o.timeoutMs ?? 0;
   let stopping = false;
-  const abort = new AbortController();
 
-  async function attempt(batch: Batch): Promise<void> {
-    if (!o.timeoutMs) return o.send(batch);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`send timed out after ${o.timeoutMs} ms`)), o.timeoutMs);
-    });
-    try { await Promise.race([o.send(batch), timeout]); } finally { clearTimeout(timer); }
+  const send = (batch: Batch, signal: AbortSignal): Promise<void> => o.send(batch, signal);
+
+  /** Delivers with retries; returns why it gave up, or undefined once delivered. */
+  async function attemptDelivery(batch: Batch): Promise<GiveUp | undefined> {
+    const n = batch.events.length;
+    try {
+      await sendWithRetry(send, batch, retry, timeoutMs, stop.signal, {
+        onFailedAttempt(err, waitMs) {
+          failed(n);
+          ctx.logger.debug({ err: (err as Error).message, waitMs: Math.round(waitMs) }, 'export failed; retrying');
+        },
+      });
+      sent(n);
+      return undefined;
+    } catch (err) {
+      failed(n);
+      return err instanceof GiveUp ? err : new GiveUp('retries_exhausted', err, 0);
+    }
+  }
+
+  function countDrop(n: number, g: GiveUp): void {
+    t.dropped(n, g.reason);
+    ctx.logger.warn({ err: (g.lastError as Error)?.message, events: n, reason: g.reason }, 'dropping data that could not be exported');
+  }
+
+  async function deliver(batch: Batch): Promise<void> {
+    const g = await attemptDelivery(batch);
+    if (!g) return;
+    countDrop(batch.events.length, g);
+    throw isPermanent(g.lastError) ? g.lastError : new PermanentError(g.message, { cause: g.lastError });
+  }
+
+  if (!queueCfg?.enabled) {
+    return {
+      capabilities: { mutatesData: o.mutatesData ?? false },
+      start: async (host) => { await o.start?.(host); },
+      async shutdown() {
+        if (stopping) return;
+        stopping = true;
+        stop.abort();
+        await o.shutdown?.();
+      },
+      consume: deliver,
+    };
+  }
+
+  const q = queueCfg;
+  let queue: SendingQueue | undefined;
+  let client: StorageClient | undefined;
+  let workers: Promise<void>[] = [];
+  const refused = t.counter('tapio_exporter_enqueue_failed_events', 'Events the sending queue refused because it was full');
+  const redelivered = t.counter('tapio_exporter_queue_redelivered_events', 'Events delivered again after a restart (at-least-once)');
+  t.gauge('tapio_exporter_queue_size', 'Batches in the sending queue', () => queue?.size ?? 0);
+  t.gauge('tapio_exporter_queue_capacity', 'Capacity of the sending queue in batches', () => q.queueSize);
+
+  async function work(): Promise<void> {
+    for (;;) {
+      const item = await queue!.take();
+      if (!item) return;
+      await handle(item);
+    }
+  }
+
+  async function handle(item: QueueItem): Promise<void> {
+    let batch: Batch | undefined;
+    try {
+      batch = await queue!.load(item);
+    } catch (err) {
+      // A record that cannot be decoded can never be delivered: count it and remove it.
+      t.dropped(1, 'corrupt_queue_record');
+      ctx.logger.error({ err: (err as Error).message, key: item.key }, 'dropping an unreadable persisted batch');
+      await forget(item);
+      return;
+    }
+    if (!batch) { await forget(item); return; }
+    const g = await attemptDelivery(batch);
+    // Cut short by the shutdown deadline: a persisted item stays for the next start.
+    if (g?.reason === 'shutdown' && queue!.persistent) return;
+    if (g) countDrop(batch.events.length, g);
+    else if (item.recovered) redelivered(batch.events.length);
+    await forget(item);
+  }
+
+  async function forget(item: QueueItem): Promise<void> {
+    try { await queue!.done(item); } catch (err) {
+      ctx.logger.warn({ err: (err as Error).message, key: item.key }, 'could not remove a delivered batch from storage; it will be delivered again');
+    }
   }
 
   return {
     capabilities: { mutatesData: o.mutatesData ?? false },
-    start: async (host) => { await o.start?.(host); },
+    async start(host) {
+      if (q.storage) {
+        const ext = host.getExtension(q.storage);
+        if (!ext) throw new Error(`sending_queue.storage: no extension "${q.storage}" is configured in service.extensions`);
+        if (!isStorageExtension(ext)) throw new Error(`sending_queue.storage: extension "${q.storage}" is not a storage extension`);
+        client = await ext.getClient('exporter', ctx.id, 'sending_queue');
+      }
+      queue = new SendingQueue(q.queueSize, q.blocking, client);
+      const recovered = await queue.recover();
+      if (recovered) ctx.logger.info({ batches: recovered }, 'recovered persisted batches; delivering them again');
+      await o.start?.(host);
+      workers = Array.from({ length: q.numConsumers }, () => work());
+    },
     async shutdown() {
       if (stopping) return;
       stopping = true;
-      abort.abort();
-      await o.shutdown?.();
-    },
-    async consume(batch: Batch): Promise<void> {
-      const n = batch.events.length;
-      const startedAt = Date.now();
-      let interval = retry.initialIntervalMs;
-      for (;;) {
-        try {
-          await attempt(batch);
-          sent(n);
-          return;
-        } catch (err) {
-          failed(n);
-          const elapsed = Date.now() - startedAt;
-          const giveUp = isPermanent(err) || !retry.enabled || stopping || (retry.maxElapsedMs > 0 && elapsed >= retry.maxElapsedMs);
-          if (giveUp) {
-            const reason = isPermanent(err) ? 'permanent_error' : 'retries_exhausted';
-            ctx.telemetry.dropped(n, reason);
-            ctx.logger.warn({ err: (err as Error).message, events: n, reason }, 'dropping data that could not be exported');
-            throw isPermanent(err) ? err : new PermanentError(`export failed after ${elapsed} ms: ${(err as Error).message}`, { cause: err });
+      if (queue) {
+        queue.close();
+        const all = Promise.all(workers);
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), q.drainTimeoutMs); });
+        const outcome = await Promise.race([all.then(() => 'drained' as const), deadline]);
+        clearTimeout(timer);
+        if (outcome === 'timeout') {
+          stop.abort();
+          const rest = queue.drainRemaining();
+          await all;
+          if (queue.persistent) {
+            ctx.logger.warn({ batches: rest.length + queue.size }, 'shutdown: undelivered batches stay in storage for the next start');
+          } else {
+            let events = 0;
+            for (const item of rest) events += item.batch?.events.length ?? 0;
+            t.dropped(events, 'shutdown');
+            if (events) ctx.logger.warn({ events }, 'shutdown: dropping queued events that could not be delivered in drain_timeout');
           }
-          const hint = (err as { retryAfterMs?: number }).retryAfterMs;
-          const jitter = 1 + retry.randomizationFactor * (Math.random() * 2 - 1);
-          const wait = Math.min(hint ?? interval * jitter, retry.maxIntervalMs);
-          ctx.logger.debug({ err: (err as Error).message, waitMs: Math.round(wait) }, 'export failed; retrying');
-          await sleep(wait, abort.signal);
-          interval = Math.min(interval * retry.multiplier, retry.maxIntervalMs);
         }
+      }
+      stop.abort();
+      await o.shutdown?.();
+      await client?.close();
+    },
+    async consume(batch) {
+      if (!queue || stopping) {
+        refused(batch.events.length);
+        throw new RetryableError(queue ? 'exporter is shutting down' : 'exporter not started', { code: ErrorCodes.SHUTTING_DOWN });
+      }
+      try {
+        await queue.put(batch);
+      } catch (err) {
+        refused(batch.events.length);
+        throw err;
       }
     },
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  });
 }

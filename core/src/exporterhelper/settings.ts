@@ -26,6 +26,8 @@ export const QUEUE_SCHEMA = {
     blocking: { type: 'boolean', default: false },
     /** Id of a storage extension (file_storage) for a persistent queue. */
     storage: { type: 'string' },
+    /** Tapio addition: how long shutdown keeps delivering queued batches before it stops (persistent: the rest stays stored). */
+    drain_timeout: { type: 'string', format: 'duration', default: '10s' },
   },
   default: {},
 };
@@ -47,10 +49,11 @@ export interface QueueSettings {
   queueSize: number;
   blocking: boolean;
   storage?: string;
+  drainTimeoutMs: number;
 }
 
 export interface RawRetry { enabled?: boolean; initial_interval?: string; randomization_factor?: number; multiplier?: number; max_interval?: string; max_elapsed_time?: string }
-export interface RawQueue { enabled?: boolean; num_consumers?: number; queue_size?: number; blocking?: boolean; storage?: string }
+export interface RawQueue { enabled?: boolean; num_consumers?: number; queue_size?: number; blocking?: boolean; storage?: string; drain_timeout?: string }
 
 export function retrySettings(raw: RawRetry = {}): RetrySettings {
   return {
@@ -70,5 +73,6 @@ export function queueSettings(raw: RawQueue = {}): QueueSettings {
     queueSize: raw.queue_size ?? 1000,
     blocking: raw.blocking ?? false,
     storage: raw.storage,
+    drainTimeoutMs: parseDuration(raw.drain_timeout ?? '10s'),
   };
 }

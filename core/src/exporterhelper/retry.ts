@@ -1,0 +1,81 @@
+import type { Batch } from '../event/types';
+import { isPermanent } from '../errors';
+import type { RetrySettings } from './settings';
+
+export type SendFn = (batch: Batch, signal: AbortSignal) => Promise<void>;
+
+/** Why a batch was given up on; used as the `reason` of the drop counter. */
+export type GiveUpReason = 'permanent_error' | 'retries_exhausted' | 'shutdown';
+
+export class GiveUp extends Error {
+  constructor(readonly reason: GiveUpReason, readonly lastError: unknown, elapsedMs: number) {
+    super(`export failed after ${elapsedMs} ms (${reason}): ${(lastError as Error)?.message ?? String(lastError)}`, { cause: lastError });
+    this.name = 'GiveUp';
+  }
+}
+
+export interface RetryHooks {
+  /** Called after every failed attempt with the number of events in the batch. */
+  onFailedAttempt(err: unknown, waitMs: number): void;
+}
+
+/**
+ * Sends one batch until it succeeds, a permanent error occurs, retries run out, or `stop`
+ * aborts (shutdown deadline). Each attempt gets its own timeout and AbortSignal.
+ * Backoff is exponential with jitter; a server hint (`retryAfterMs`) lengthens the wait but
+ * never beyond the remaining `max_elapsed_time`, as in the Collector's retry sender.
+ */
+export async function sendWithRetry(send: SendFn, batch: Batch, retry: RetrySettings, timeoutMs: number, stop: AbortSignal, hooks: RetryHooks): Promise<void> {
+  const startedAt = Date.now();
+  let interval = retry.initialIntervalMs;
+  for (;;) {
+    let lastErr: unknown;
+    try {
+      await attempt(send, batch, timeoutMs, stop);
+      return;
+    } catch (err) {
+      lastErr = err;
+    }
+    const elapsed = Date.now() - startedAt;
+    if (isPermanent(lastErr)) throw new GiveUp('permanent_error', lastErr, elapsed);
+    if (stop.aborted) throw new GiveUp('shutdown', lastErr, elapsed);
+    if (!retry.enabled) throw new GiveUp('retries_exhausted', lastErr, elapsed);
+    const jitter = 1 + retry.randomizationFactor * (Math.random() * 2 - 1);
+    const backoff = Math.min(interval * jitter, retry.maxIntervalMs);
+    const hint = (lastErr as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+    const wait = typeof hint === 'number' && hint > 0 ? Math.max(hint, backoff) : backoff;
+    if (retry.maxElapsedMs > 0 && elapsed + wait > retry.maxElapsedMs) throw new GiveUp('retries_exhausted', lastErr, elapsed);
+    hooks.onFailedAttempt(lastErr, wait);
+    await sleep(wait, stop);
+    if (stop.aborted) throw new GiveUp('shutdown', lastErr, Date.now() - startedAt);
+    interval = Math.min(interval * retry.multiplier, retry.maxIntervalMs);
+  }
+}
+
+/** One attempt: resolves or rejects with send(), or rejects on timeout or on `stop` even if send() ignores its signal. */
+async function attempt(send: SendFn, batch: Batch, timeoutMs: number, stop: AbortSignal): Promise<void> {
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let onStop: (() => void) | undefined;
+  const cut = new Promise<never>((_, reject) => {
+    const fail = (err: Error): void => { ac.abort(err); reject(err); };
+    onStop = () => fail(new Error('exporter is shutting down'));
+    stop.addEventListener('abort', onStop, { once: true });
+    if (timeoutMs > 0) timer = setTimeout(() => fail(new Error(`send timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([send(batch, ac.signal), cut]);
+  } finally {
+    clearTimeout(timer);
+    if (onStop) stop.removeEventListener('abort', onStop);
+  }
+}
+
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
