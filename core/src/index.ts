@@ -22,7 +22,7 @@ export {
   type ConfigIssue, type ErrorCode,
 } from './errors';
 
-export { loadConfigSources, mergeYamlText, deepMerge, expand, type LoadedConfig, type PositionMap, type SourceLocation } from './config/source';
+export { loadConfigSources, mergeYamlText, deepMerge, expand, locate, type LoadOptions, type LoadedConfig, type PositionMap, type SourceLocation } from './config/source';
 export { resolveConfig, type ComponentConfig, type PipelineConfig, type ResolvedConfig, type TelemetryConfig } from './config/resolve';
 export { closest, compileSchema, createAjv, explainAjvErrors, redactSecrets } from './config/ajv';
 export { isByteSize, isDuration, parseByteSize, parseDuration } from './config/duration';

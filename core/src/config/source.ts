@@ -24,7 +24,12 @@ export function joinPath(parts: readonly (string | number)[]): string {
  * and `${env:…}`/`${file:…}` substitution, and remembers the file:line:col of every node so
  * that any later error can point at it. Collects every problem instead of stopping at the first.
  */
-export function loadConfigSources(files: string[], sets: string[] = [], env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export interface LoadOptions {
+  /** false: keep `${…}` references as written (e.g. a manifest's embedded config, expanded at run time). */
+  expand?: boolean;
+}
+
+export function loadConfigSources(files: string[], sets: string[] = [], env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): LoadedConfig {
   const out: LoadedConfig = { raw: {}, positions: new Map(), issues: [], files };
   for (const file of files) {
     let text: string;
@@ -34,14 +39,14 @@ export function loadConfigSources(files: string[], sets: string[] = [], env: Nod
       out.issues.push({ path: '', message: `cannot read config file ${file}: ${(err as Error).message}` });
       continue;
     }
-    mergeYamlText(out, text, file, env);
+    mergeYamlText(out, text, file, env, options);
   }
   for (const set of sets) applySet(out, set, env);
   return out;
 }
 
 /** Parses YAML text (a file or an embedded default) into `out`. */
-export function mergeYamlText(out: LoadedConfig, text: string, file: string, env: NodeJS.ProcessEnv = process.env): void {
+export function mergeYamlText(out: LoadedConfig, text: string, file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): void {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const rel = path.relative(process.cwd(), file);
@@ -51,7 +56,7 @@ export function mergeYamlText(out: LoadedConfig, text: string, file: string, env
     out.issues.push({ path: '', location: { file: displayName, line: pos.line, col: pos.col }, message: `YAML syntax: ${e.message.split('\n')[0]}` });
   }
   if (doc.errors.length) return;
-  const ctx: WalkContext = { file: displayName, dir: path.dirname(path.resolve(file)), lineCounter, out, env };
+  const ctx: WalkContext = { file: displayName, dir: path.dirname(path.resolve(file)), lineCounter, out, env, expand: options.expand ?? true };
   const value = walk(doc.contents as YamlNode | null, [], ctx);
   if (value === undefined || value === null) return;
   if (typeof value !== 'object' || Array.isArray(value)) {
@@ -67,6 +72,7 @@ interface WalkContext {
   lineCounter: LineCounter;
   out: LoadedConfig;
   env: NodeJS.ProcessEnv;
+  expand: boolean;
 }
 
 function record(ctx: WalkContext, parts: (string | number)[], offset: number | undefined): SourceLocation | undefined {
@@ -111,7 +117,7 @@ function walk(node: YamlNode | null, parts: (string | number)[], ctx: WalkContex
   }
   if (isScalar(node)) {
     const v = node.value;
-    if (typeof v === 'string') {
+    if (typeof v === 'string' && ctx.expand) {
       const loc = { file: ctx.file, ...posOf(ctx, node.range?.[0]) };
       return expand(v, joinPath(parts), loc, ctx.dir, ctx.env, ctx.out.issues);
     }
