@@ -1,0 +1,62 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { defineExtension, parseByteSize, parseDuration, type StorageClient, type StorageExtension } from '@tapio/core';
+import { configSchema, createDefaultConfig, type FileStorageConfig } from './config';
+import { NamespacedClient, SqliteStore, StorageClosedError, StorageFullError, type SynchronousLevel } from './store';
+
+export { NamespacedClient, SqliteStore, StorageClosedError, StorageFullError, configSchema, createDefaultConfig };
+export type { FileStorageConfig, SynchronousLevel };
+
+/** The database file of an extension instance: `file_storage/queue` → `<directory>/file_storage_queue.sqlite`. */
+export function databaseFile(directory: string, extensionId: string): string {
+  return path.join(directory, extensionId.replace(/[^A-Za-z0-9_.-]/g, '_') + '.sqlite');
+}
+
+export default defineExtension<FileStorageConfig>({
+  type: 'file_storage',
+  stability: 'beta',
+  configSchema,
+  createDefaultConfig,
+  create(ctx, config) {
+    let store: SqliteStore | undefined;
+    let compactTimer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const file = databaseFile(config.directory, ctx.id);
+    const synchronous: SynchronousLevel = config.synchronous ?? (config.fsync ? 'full' : 'normal');
+
+    ctx.telemetry.gauge('tapio_storage_size_bytes', 'Size of the file_storage database', () => store?.sizeBytes() ?? 0);
+
+    const ext: StorageExtension & { start(): Promise<void>; shutdown(): Promise<void>; readonly file: string } = {
+      file,
+      async start() {
+        if (config.create_directory) fs.mkdirSync(config.directory, { recursive: true, mode: 0o750 });
+        else if (!fs.existsSync(config.directory)) throw new Error(`directory ${config.directory} does not exist (set create_directory: true to create it)`);
+        store = new SqliteStore(file, {
+          synchronous,
+          maxSizeBytes: parseByteSize(config.max_size),
+          busyTimeoutMs: parseDuration(config.timeout),
+          vacuumOnOpen: config.compaction.on_start,
+        });
+        const intervalMs = parseDuration(config.compaction.interval);
+        if (intervalMs > 0) {
+          compactTimer = setInterval(() => {
+            try { store?.compact(); } catch (err) { ctx.logger.warn({ err: (err as Error).message }, 'compaction failed'); }
+          }, intervalMs);
+          compactTimer.unref();
+        }
+        ctx.logger.info({ file, synchronous }, 'file_storage opened');
+      },
+      async shutdown() {
+        if (stopped) return;
+        stopped = true;
+        clearInterval(compactTimer);
+        store?.close();
+      },
+      async getClient(kind: string, componentId: string, name?: string): Promise<StorageClient> {
+        if (!store || stopped) throw new StorageClosedError(`file_storage "${ctx.id}" (not started or shut down)`);
+        return new NamespacedClient(store, name ? `${kind}/${componentId}/${name}` : `${kind}/${componentId}`);
+      },
+    };
+    return ext;
+  },
+});
