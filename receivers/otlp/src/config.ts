@@ -1,0 +1,94 @@
+import type { JsonSchema } from '@tapio/core';
+
+export interface TlsServerConfig {
+  cert_file?: string;
+  key_file?: string;
+  /** When set, clients must present a certificate signed by this CA (mTLS). */
+  client_ca_file?: string;
+}
+
+export interface GrpcServerConfig {
+  endpoint: string;
+  max_recv_msg_size_mib: number;
+  max_concurrent_streams?: number;
+  /** HTTP/2 receive window per stream and connection (bytes); larger windows keep big requests flowing. */
+  initial_window_size: number;
+  tls?: TlsServerConfig;
+}
+
+export interface HttpServerConfig {
+  endpoint: string;
+  max_request_body_size: number | string;
+  traces_url_path: string;
+  metrics_url_path: string;
+  logs_url_path: string;
+  cors?: { allowed_origins?: string[]; allowed_headers?: string[]; max_age?: number };
+  tls?: TlsServerConfig;
+}
+
+export interface OtlpReceiverConfig {
+  protocols: { grpc?: GrpcServerConfig; http?: HttpServerConfig };
+}
+
+const TLS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cert_file', 'key_file'],
+  properties: {
+    cert_file: { type: 'string', description: 'PEM certificate' },
+    key_file: { type: 'string', description: 'PEM private key', 'x-secret': true },
+    client_ca_file: { type: 'string', description: 'CA that client certificates must chain to (mTLS)' },
+  },
+};
+
+export const configSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    protocols: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      // Both protocols when `protocols` is not given; only the listed ones when it is (as the Collector).
+      default: { grpc: {}, http: {} },
+      properties: {
+        grpc: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: {
+            endpoint: { type: 'string', default: 'localhost:4317', description: 'host:port to listen on (port 0: any free port)' },
+            max_recv_msg_size_mib: { type: 'number', exclusiveMinimum: 0, default: 4 },
+            max_concurrent_streams: { type: 'integer', minimum: 1 },
+            initial_window_size: { type: 'integer', minimum: 65535, default: 4194304 },
+            tls: TLS_SCHEMA,
+          },
+        },
+        http: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: {
+            endpoint: { type: 'string', default: 'localhost:4318' },
+            max_request_body_size: {
+              anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', format: 'byte-size' }],
+              default: '20MiB',
+              description: 'limit on the request body, compressed and decompressed',
+            },
+            traces_url_path: { type: 'string', default: '/v1/traces' },
+            metrics_url_path: { type: 'string', default: '/v1/metrics' },
+            logs_url_path: { type: 'string', default: '/v1/logs' },
+            cors: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                allowed_origins: { type: 'array', items: { type: 'string' }, default: [], description: 'origins allowed to send from a browser; * wildcards allowed' },
+                allowed_headers: { type: 'array', items: { type: 'string' }, default: [] },
+                max_age: { type: 'integer', minimum: 0, default: 7200 },
+              },
+            },
+            tls: TLS_SCHEMA,
+          },
+        },
+      },
+    },
+  },
+};

@@ -1,0 +1,182 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as zlib from 'node:zlib';
+import type { AddressInfo } from 'node:net';
+import { parseByteSize, splitHostPort, type Logger } from '@tapio/core';
+import { jsonToProto, protoToJson } from './codec/json';
+import { MalformedError } from './codec/reader';
+import { encodePartialSuccess, encodeRpcStatus, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
+import type { HttpServerConfig } from './config';
+import type { ExportHandler, Outcome } from './handler';
+
+const PROTOBUF = 'application/x-protobuf';
+const JSON_TYPE = 'application/json';
+
+// gRPC codes used in google.rpc.Status bodies
+const CODE_INVALID_ARGUMENT = 3;
+const CODE_UNAVAILABLE = 14;
+
+class HttpError extends Error {
+  constructor(readonly statusCode: number, message: string) { super(message); }
+}
+
+/** OTLP/HTTP: POST protobuf or JSON, optionally gzip-compressed, to /v1/{traces,metrics,logs}. */
+export class OtlpHttpServer {
+  private server: http.Server | undefined;
+  private readonly routes = new Map<string, OtlpSignal>();
+  private readonly maxBody: number;
+  private readonly origins: RegExp[];
+  port = 0;
+
+  constructor(private readonly cfg: HttpServerConfig, private readonly handler: ExportHandler, private readonly logger: Logger) {
+    this.routes.set(cfg.traces_url_path, 'traces');
+    this.routes.set(cfg.metrics_url_path, 'metrics');
+    this.routes.set(cfg.logs_url_path, 'logs');
+    this.maxBody = typeof cfg.max_request_body_size === 'number' ? cfg.max_request_body_size : parseByteSize(cfg.max_request_body_size);
+    this.origins = (cfg.cors?.allowed_origins ?? []).map(originPattern);
+  }
+
+  async start(): Promise<void> {
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => this.onRequest(req, res);
+    const server = this.cfg.tls
+      ? https.createServer({
+        cert: fs.readFileSync(this.cfg.tls.cert_file!), key: fs.readFileSync(this.cfg.tls.key_file!),
+        ...(this.cfg.tls.client_ca_file ? { ca: fs.readFileSync(this.cfg.tls.client_ca_file), requestCert: true, rejectUnauthorized: true } : {}),
+      }, onRequest)
+      : http.createServer(onRequest);
+    server.keepAliveTimeout = 65_000;
+    const { host, port } = splitHostPort(this.cfg.endpoint);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => { server.off('error', reject); resolve(); });
+    });
+    server.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'); else socket.destroy(); });
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+    this.logger.info({ endpoint: `${host}:${this.port}` }, 'OTLP/HTTP receiver listening');
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const origin = req.headers.origin;
+    if (origin !== undefined && this.origins.some((re) => re.test(origin))) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Vary', 'Origin');
+      if (req.method === 'OPTIONS') {
+        res.setHeader('Access-Control-Allow-Methods', 'POST');
+        const requested = req.headers['access-control-request-headers'];
+        const allowed = ['content-type', 'content-encoding', ...(this.cfg.cors?.allowed_headers ?? []).map((h) => h.toLowerCase())];
+        if (requested) res.setHeader('Access-Control-Allow-Headers', allowed.includes('*') ? requested : allowed.join(', '));
+        res.setHeader('Access-Control-Max-Age', String(this.cfg.cors?.max_age ?? 7200));
+        res.writeHead(204).end();
+        return;
+      }
+    } else if (req.method === 'OPTIONS') {
+      res.writeHead(origin === undefined ? 405 : 403).end();
+      return;
+    }
+    const q = req.url!.indexOf('?');
+    const signal = this.routes.get(q < 0 ? req.url! : req.url!.slice(0, q));
+    if (!signal) { this.fail(req, res, 404, JSON_TYPE, `no OTLP endpoint at ${req.url}`); return; }
+    if (req.method !== 'POST') { res.setHeader('Allow', 'POST'); this.fail(req, res, 405, JSON_TYPE, 'only POST is allowed'); return; }
+    const ctype = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (ctype !== PROTOBUF && ctype !== JSON_TYPE) { this.fail(req, res, 415, JSON_TYPE, `unsupported content type "${ctype}"; use ${PROTOBUF} or ${JSON_TYPE}`); return; }
+    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') { this.fail(req, res, 415, ctype, `unsupported content encoding "${encoding}"`); return; }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > this.maxBody) { this.fail(req, res, 413, ctype, `request body of ${declared} bytes exceeds the limit of ${this.maxBody}`); return; }
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooBig = false;
+    req.on('data', (c: Buffer) => {
+      if (tooBig) return;
+      size += c.length;
+      if (size > this.maxBody) { tooBig = true; chunks.length = 0; this.fail(req, res, 413, ctype, `request body exceeds the limit of ${this.maxBody} bytes`); return; }
+      chunks.push(c);
+    });
+    req.on('error', () => { /* client went away; nothing to answer */ });
+    req.on('end', () => {
+      if (tooBig) return;
+      const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      this.process(signal, ctype, encoding, raw).then((o) => this.respond(req, res, signal, ctype, o), (err: unknown) => {
+        const e = err instanceof HttpError ? err : new HttpError(500, (err as Error).message);
+        if (e.statusCode === 500) this.logger.error({ err: e.message }, 'OTLP/HTTP export failed unexpectedly');
+        this.fail(req, res, e.statusCode, ctype, e.message);
+      });
+    });
+  }
+
+  private async process(signal: OtlpSignal, ctype: string, encoding: string, raw: Buffer): Promise<Outcome> {
+    let body = raw;
+    if (encoding !== 'identity') body = await inflate(raw, encoding, this.maxBody);
+    if (ctype === JSON_TYPE) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+        body = jsonToProto(SIGNAL_INFO[signal].request, parsed);
+      } catch (err) {
+        throw new HttpError(400, err instanceof MalformedError ? err.message : `invalid JSON: ${(err as Error).message}`);
+      }
+    }
+    return this.handler.export(signal, body);
+  }
+
+  private respond(req: http.IncomingMessage, res: http.ServerResponse, signal: OtlpSignal, ctype: string, o: Outcome): void {
+    switch (o.status) {
+      case 'ok': {
+        const pb = encodePartialSuccess(o.rejected, o.message);
+        const body = ctype === JSON_TYPE ? JSON.stringify(pb.length ? protoToJson(SIGNAL_INFO[signal].response, pb) : {}) : pb;
+        res.writeHead(200, { 'Content-Type': ctype, 'Content-Length': Buffer.byteLength(body) }).end(body);
+        return;
+      }
+      case 'invalid': case 'permanent': this.fail(req, res, 400, ctype, o.message); return;
+      case 'unavailable':
+        res.setHeader('Retry-After', String(Math.max(1, Math.ceil(o.retryAfterMs / 1000))));
+        this.fail(req, res, 503, ctype, o.message, o.retryAfterMs);
+    }
+  }
+
+  /** An error answer: a google.rpc.Status in the request's encoding, as the OTLP spec asks. */
+  private fail(req: http.IncomingMessage, res: http.ServerResponse, statusCode: number, ctype: string, message: string, retryAfterMs?: number): void {
+    if (res.headersSent) return;
+    const code = statusCode === 503 ? CODE_UNAVAILABLE : CODE_INVALID_ARGUMENT;
+    const body = ctype === PROTOBUF ? encodeRpcStatus(code, message, retryAfterMs) : JSON.stringify({ code, message });
+    // Stop reading a body we refused: close the connection rather than drain a huge upload.
+    const unread = !req.complete;
+    if (unread) res.setHeader('Connection', 'close');
+    res.writeHead(statusCode, { 'Content-Type': ctype === PROTOBUF ? PROTOBUF : JSON_TYPE, 'Content-Length': Buffer.byteLength(body) }).end(body);
+    if (unread) res.on('finish', () => req.destroy());
+  }
+
+  async shutdown(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      // connections still busy get a grace period, then are cut
+      setTimeout(() => server.closeAllConnections(), 5000).unref();
+    });
+  }
+}
+
+/** gunzip/inflate with a hard cap on the output, so a gzip bomb costs at most `limit` bytes. */
+function inflate(raw: Buffer, encoding: string, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, out: Buffer): void => {
+      if (!err) { resolve(out); return; }
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) reject(new HttpError(413, `decompressed body exceeds the limit of ${limit} bytes`));
+      else reject(new HttpError(400, `cannot decompress ${encoding} body: ${err.message}`));
+    };
+    if (encoding === 'gzip') zlib.gunzip(raw, { maxOutputLength: limit }, done);
+    else zlib.inflate(raw, { maxOutputLength: limit }, done);
+  });
+}
+
+/** `https://*.example.com` → a RegExp; `*` alone allows every origin. */
+function originPattern(o: string): RegExp {
+  const escaped = o.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*');
+  return new RegExp(`^${escaped}$`, 'i');
+}

@@ -1,0 +1,20 @@
+import { defineReceiver } from '@tapio/core';
+import { configSchema, type OtlpReceiverConfig } from './config';
+import { OtlpReceiver } from './receiver';
+
+export type { GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, TlsServerConfig } from './config';
+export { OtlpReceiver } from './receiver';
+export { ExportHandler, type Outcome } from './handler';
+export {
+  decodeLogs, decodeMetrics, decodeRetryDelayMs, decodeTraces, encodeLogs, encodeMetrics, encodePartialSuccess, encodeRpcStatus,
+  encodeTraces, jsonToProto, MalformedError, protoToJson, Reader, severityFromNumber, SIGNAL_INFO, splitBySignal, uint64String, Writer,
+  type AttributeType, type AttributeTypes, type DecodeResult, type JsonAnyValue, type OtlpMessage, type OtlpSignal, type PointJson,
+  type ResourceMeta, type ScopeInfo,
+} from './codec/index';
+
+export default defineReceiver<OtlpReceiverConfig>({
+  type: 'otlp',
+  stability: { traces: 'beta', metrics: 'beta', logs: 'beta', events: 'beta' },
+  configSchema,
+  create: (ctx, config, next) => new OtlpReceiver(ctx, config, next),
+});

@@ -1,0 +1,42 @@
+import type { ComponentContext, Consumer, Receiver } from '@tapio/core';
+import type { GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig } from './config';
+import { OtlpGrpcServer } from './grpc';
+import { ExportHandler } from './handler';
+import { OtlpHttpServer } from './http';
+
+export const GRPC_DEFAULTS: GrpcServerConfig = { endpoint: 'localhost:4317', max_recv_msg_size_mib: 4, initial_window_size: 4 * 1024 * 1024 };
+export const HTTP_DEFAULTS: HttpServerConfig = {
+  endpoint: 'localhost:4318', max_request_body_size: '20MiB', traces_url_path: '/v1/traces', metrics_url_path: '/v1/metrics', logs_url_path: '/v1/logs',
+};
+
+/** The otlp receiver: one handler (decode → pipeline) behind a gRPC and/or an HTTP front. */
+export class OtlpReceiver implements Receiver {
+  readonly handler: ExportHandler;
+  readonly grpc: OtlpGrpcServer | undefined;
+  readonly http: OtlpHttpServer | undefined;
+  private stopped = false;
+
+  constructor(ctx: ComponentContext, config: OtlpReceiverConfig, next: Consumer) {
+    this.handler = new ExportHandler(ctx, next);
+    const p = config.protocols ?? {};
+    // `grpc:` with no value in YAML is null: the protocol with its defaults.
+    if ('grpc' in p) this.grpc = new OtlpGrpcServer({ ...GRPC_DEFAULTS, ...(p.grpc ?? {}) }, this.handler, ctx.logger);
+    if ('http' in p) this.http = new OtlpHttpServer({ ...HTTP_DEFAULTS, ...(p.http ?? {}) }, this.handler, ctx.logger);
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.grpc?.start();
+      await this.http?.start();
+    } catch (err) {
+      await this.shutdown();
+      throw err;
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all([this.grpc?.shutdown(), this.http?.shutdown()]);
+  }
+}
