@@ -77,6 +77,11 @@ export interface FactoryBase<C> {
   readonly stability: Partial<Record<Signal, Stability>> | Stability;
   readonly configSchema: JsonSchema;
   createDefaultConfig?(): C;
+  /**
+   * Checks beyond the JSON Schema (e.g. a rule file the config names), run by `tapio validate`
+   * and before every start/reload. Return every problem; `path` is relative to the component.
+   */
+  validate?(config: C): { path?: (string | number)[]; message: string }[];
   /** Optional extra sub-commands for the `tapio` CLI (e.g. `tapio rules test`). */
   readonly commands?: CliCommand[];
 }

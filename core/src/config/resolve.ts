@@ -137,6 +137,12 @@ function resolveComponent(kind: ComponentKind, section: string, id: string, sett
     for (const e of explainAjvErrors(validate.errors, factory.configSchema)) issue([section, id, ...e.parts], e.message, e.onValue);
     return undefined;
   }
+  if (factory.validate) {
+    let problems: { path?: (string | number)[]; message: string }[];
+    try { problems = factory.validate(config); } catch (err) { problems = [{ message: (err as Error).message }]; }
+    for (const p of problems) issue([section, id, ...(p.path ?? [])], p.message, true);
+    if (problems.length) return undefined;
+  }
   return { id, kind, type, factory, config };
 }
 
