@@ -1,0 +1,238 @@
+import * as assert from 'node:assert/strict';
+import { createSendingExporter, ErrorCodes, PermanentError, RetryableError, type Batch, type ComponentContext, type Exporter, type StorageClient, type StorageOp } from '../src/index';
+import { testBatch, testContext, testHost } from '../src/testing/index';
+import type { ComponentTelemetry } from '../src/telemetry/component';
+import type { SendingExporterOptions } from '../src/exporterhelper/exporter';
+
+/** Records what the helper counts, by metric name (drops as `dropped:<reason>`), and its gauges. */
+class RecordingTelemetry {
+  readonly counts = new Map<string, number>();
+  readonly gauges = new Map<string, () => number>();
+  dropped(n: number, reason: string): void { this.add(`dropped:${reason}`, n); }
+  counter(name: string): (n: number) => void { return (n) => this.add(name, n); }
+  gauge(name: string, _d: string, read: () => number): void { this.gauges.set(name, read); }
+  get(name: string): number { return this.counts.get(name) ?? 0; }
+  private add(k: string, n: number): void { this.counts.set(k, this.get(k) + n); }
+}
+
+function ctxWith(t: RecordingTelemetry): ComponentContext {
+  return { ...testContext('testexp', 'exporter'), telemetry: t as unknown as ComponentTelemetry };
+}
+
+const FAST_RETRY = { initial_interval: '5ms', max_interval: '20ms', randomization_factor: 0.2, multiplier: 2, max_elapsed_time: '0s' };
+
+/** A downstream that can be switched between up and down, and records what it received. */
+class Downstream {
+  up = true;
+  received: Batch[] = [];
+  attempts = 0;
+  hang = false;
+  readonly signals: AbortSignal[] = [];
+  async send(batch: Batch, signal?: AbortSignal): Promise<void> {
+    this.attempts++;
+    if (signal) this.signals.push(signal);
+    if (this.hang) return new Promise(() => undefined);
+    if (!this.up) throw new RetryableError('downstream unavailable');
+    this.received.push(batch);
+  }
+  events(): number { return this.received.reduce((n, b) => n + b.events.length, 0); }
+}
+
+function exporter(t: RecordingTelemetry, d: Downstream, extra: Partial<SendingExporterOptions>): Exporter {
+  return createSendingExporter(ctxWith(t), { send: (b, s) => d.send(b, s), retry: FAST_RETRY, ...extra });
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** An in-memory StorageClient, shared across "restarts" through the map it is given. */
+class MemoryStorage implements StorageClient {
+  closed = false;
+  constructor(readonly data = new Map<string, Buffer>()) {}
+  async get(k: string): Promise<Buffer | undefined> { return this.data.get(k); }
+  async set(k: string, v: Buffer | Uint8Array): Promise<void> { this.data.set(k, Buffer.from(v)); }
+  async delete(k: string): Promise<void> { this.data.delete(k); }
+  async batch(ops: StorageOp[]): Promise<void> { for (const o of ops) o.type === 'set' ? this.data.set(o.key, Buffer.from(o.value)) : this.data.delete(o.key); }
+  async keys(prefix = ''): Promise<string[]> { return [...this.data.keys()].filter((k) => k.startsWith(prefix)).sort(); }
+  async close(): Promise<void> { this.closed = true; }
+}
+function storageExtension(data: Map<string, Buffer>): { getClient(): Promise<StorageClient>; start(): Promise<void>; shutdown(): Promise<void> } {
+  return { getClient: async () => new MemoryStorage(data), start: async () => undefined, shutdown: async () => undefined };
+}
+
+describe('exporter helper without a queue', () => {
+  it('retries a failing downstream with backoff and delivers once it recovers', async () => {
+    const t = new RecordingTelemetry();
+    const d = new Downstream();
+    d.up = false;
+    const e = exporter(t, d, {});
+    const pending = e.consume(testBatch(4));
+    await until(() => d.attempts >= 3, 'three failed attempts');
+    d.up = true;
+    await pending;
+    assert.equal(d.events(), 4);
+    assert.equal(t.get('tapio_exporter_sent_events'), 4);
+    assert.ok(t.get('tapio_exporter_send_failed_events') >= 12);
+    await e.shutdown();
+  });
+
+  it('drops and counts a batch the downstream rejects permanently, without retrying', async () => {
+    const t = new RecordingTelemetry();
+    let attempts = 0;
+    const e = createSendingExporter(ctxWith(t), { send: async () => { attempts++; throw new PermanentError('bad data'); }, retry: FAST_RETRY });
+    await assert.rejects(e.consume(testBatch(3)), PermanentError);
+    assert.equal(attempts, 1);
+    assert.equal(t.get('dropped:permanent_error'), 3);
+  });
+
+  it('gives up after max_elapsed_time and counts the drop', async () => {
+    const t = new RecordingTelemetry();
+    const d = new Downstream();
+    d.up = false;
+    const e = exporter(t, d, { retry: { ...FAST_RETRY, max_elapsed_time: '50ms' } });
+    await assert.rejects(e.consume(testBatch(2)), /retries_exhausted/);
+    assert.equal(t.get('dropped:retries_exhausted'), 2);
+    assert.ok(d.attempts >= 2, 'it retried before giving up');
+  });
+
+  it('aborts an attempt that exceeds the per-attempt timeout and retries it', async () => {
+    const t = new RecordingTelemetry();
+    const d = new Downstream();
+    d.hang = true;
+    const e = exporter(t, d, { timeoutMs: 20 });
+    const pending = e.consume(testBatch(1));
+    await until(() => d.attempts >= 2, 'a second attempt');
+    assert.equal(d.signals[0]!.aborted, true, 'the timed-out attempt was told to stop');
+    d.hang = false;
+    await pending;
+    assert.equal(d.events(), 1);
+  });
+});
+
+describe('exporter helper with a sending queue', () => {
+  it('resolves consume once queued and delivers with several consumers', async () => {
+    const t = new RecordingTelemetry();
+    const d = new Downstream();
+    const e = exporter(t, d, { queue: { num_consumers: 3, queue_size: 50 } });
+    await e.start(testHost());
+    for (let i = 0; i < 20; i++) await e.consume(testBatch(5));
+    await until(() => d.events() === 100, 'all events delivered');
+    assert.equal(t.gauges.get('tapio_exporter_queue_capacity')!(), 50);
+    await e.shutdown();
+    assert.equal(t.get('tapio_exporter_sent_events'), 100);
+  });
+
+  it('refuses with a retryable QUEUE_FULL error when full (never drops), counting the refusal', async () => {
+    const t = new RecordingTelemetry();
+    const d = new Downstream();
+    d.up = false;
+    const e = exporter(t, d, { queue: { num_consumers: 1, queue_size: 2, blocking: false } });
+    await e.start(testHost());
+    // One batch in flight (retrying), two queued: the fourth is refused.
+    await e.consume(testBatch(1));
+    await until(() => d.attempts >= 1, 'the consumer picked up the first batch');
+    await e.consume(testBatch(1));
+    await e.consume(testBatch(1));
+    assert.equal(t.gauges.get('tapio_exporter_queue_size')!(), 2);
+    const err = await e.consume(testBatch(7)).then(() => undefined, (x: unknown) => x);
+    assert.ok(err instanceof RetryableError, 'refused with a retryable error');
+    assert.equal(err.code, ErrorCodes.QUEUE_FULL);
+    assert.equal(t.get('tapio_exporter_enqueue_failed_events'), 7);
+    d.up = true;
+    await until(() => d.events() === 3, 'the accepted batches delivered after recovery');
+    await e.shutdown();
+    assert.equal(t.get('dropped:shutdown') + t.get('dropped:retries_exhausted'), 0);
+  });
+
+  it('blocks the caller while full when blocking is set (back-pressure)', async () => {
+    const t = new RecordingTelemetry();
+    const d = new Downstream();
+    d.up = false;
+    const e = exporter(t, d, { queue: { num_consumers: 1, queue_size: 1, blocking: true } });
+    await e.start(testHost());
+    await e.consume(testBatch(1));
+    await until(() => d.attempts >= 1, 'in flight');
+    await e.consume(testBatch(1));
+    let resolved = false;
+    const blocked = e.consume(testBatch(1)).then(() => { resolved = true; });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(resolved, false, 'the third consume waits for room');
+    d.up = true;
+    await blocked;
+    await until(() => d.events() === 3, 'all three delivered');
+    await e.shutdown();
+  });
+
+  it('refuses new data once shutting down, and drains what is queued', async () => {
+    const t = new RecordingTelemetry();
+    const d = new Downstream();
+    const e = exporter(t, d, { queue: { num_consumers: 2, queue_size: 100 } });
+    await e.start(testHost());
+    for (let i = 0; i < 10; i++) await e.consume(testBatch(2));
+    await e.shutdown();
+    assert.equal(d.events(), 20);
+    await assert.rejects(e.consume(testBatch(1)), (err: unknown) => err instanceof RetryableError && err.code === ErrorCodes.SHUTTING_DOWN);
+  });
+
+  it('in memory: counts what it cannot deliver within drain_timeout as dropped at shutdown', async () => {
+    const t = new RecordingTelemetry();
+    const d = new Downstream();
+    d.up = false;
+    const e = exporter(t, d, { queue: { num_consumers: 1, queue_size: 10, drain_timeout: '50ms' } });
+    await e.start(testHost());
+    for (let i = 0; i < 3; i++) await e.consume(testBatch(2));
+    await e.shutdown();
+    assert.equal(t.get('dropped:shutdown'), 6);
+  });
+
+  it('persistent: keeps undelivered batches in storage across a restart and redelivers them', async () => {
+    const data = new Map<string, Buffer>();
+    const host = testHost({ 'file_storage/q': storageExtension(data) });
+    const t1 = new RecordingTelemetry();
+    const d = new Downstream();
+    d.up = false;
+    const queue = { num_consumers: 2, queue_size: 100, storage: 'file_storage/q', drain_timeout: '30ms' };
+    const e1 = exporter(t1, d, { queue });
+    await e1.start(host);
+    const sentIds: string[] = [];
+    for (let i = 0; i < 5; i++) { const b = testBatch(3); sentIds.push(...b.events.map((x) => x.id)); await e1.consume(b); }
+    assert.equal(data.size, 5, 'every acknowledged batch is persisted before consume resolves');
+    await e1.shutdown();
+    assert.equal(t1.get('dropped:shutdown'), 0, 'nothing is dropped: it stays persisted');
+    assert.equal(data.size, 5);
+
+    d.up = true;
+    const t2 = new RecordingTelemetry();
+    const e2 = exporter(t2, d, { queue });
+    await e2.start(host);
+    await until(() => d.events() === 15, 'redelivery after restart');
+    await e2.shutdown();
+    assert.deepEqual(d.received.flatMap((b) => b.events.map((x) => x.id)).sort(), [...sentIds].sort());
+    assert.equal(t2.get('tapio_exporter_queue_redelivered_events'), 15);
+    assert.equal(data.size, 0, 'delivered batches are removed from storage');
+  });
+
+  it('persistent: fails to start with a clear error when the storage extension is missing', async () => {
+    const e = exporter(new RecordingTelemetry(), new Downstream(), { queue: { storage: 'file_storage/nope' } });
+    await assert.rejects(e.start(testHost()), /no extension "file_storage\/nope"/);
+    await e.shutdown();
+  });
+
+  it('persistent: drops and counts a corrupt record instead of crashing', async () => {
+    const data = new Map<string, Buffer>([['q/0000000000000000', Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x01])]]);
+    const t = new RecordingTelemetry();
+    const d = new Downstream();
+    const e = exporter(t, d, { queue: { storage: 'file_storage/q' } });
+    await e.start(testHost({ 'file_storage/q': storageExtension(data) }));
+    await until(() => t.get('dropped:corrupt_queue_record') === 1, 'the corrupt record to be counted');
+    await e.consume(testBatch(2));
+    await until(() => d.events() === 2, 'later data still flows');
+    await e.shutdown();
+    assert.equal(data.size, 0);
+  });
+});
