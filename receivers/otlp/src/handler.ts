@@ -2,6 +2,7 @@ import { isPermanent, isRetryable, nowNanos, type ComponentContext, type Consume
 import { decodeLogs, decodeMetrics, decodeTraces, type DecodeResult } from './codec/decode';
 import { MalformedError } from './codec/reader';
 import type { OtlpSignal } from './codec/rpc';
+import { otlpProfile } from './profile';
 
 /** What became of one export request; the gRPC and HTTP fronts map it to their status codes. */
 export type Outcome =
@@ -19,9 +20,7 @@ export const DEFAULT_RETRY_AFTER_MS = 1000;
 
 /** Decodes a protobuf Export*ServiceRequest and hands the events to the pipeline. */
 export class ExportHandler {
-  /** Wall-clock ms spent decoding and in the pipeline (read by the benchmark's per-stage profile). */
-  readonly profile = { decodeNs: 0, pipelineNs: 0, requests: 0, events: 0 };
-  profiling = process.env.TAPIO_OTLP_PROFILE === '1';
+  private readonly profiling = otlpProfile.enabled;
 
   constructor(private readonly ctx: ComponentContext, private readonly next: Consumer) {}
 
@@ -46,10 +45,10 @@ export class ExportHandler {
     } finally {
       if (this.profiling) {
         const t2 = process.hrtime.bigint();
-        this.profile.decodeNs += Number(t1 - t0);
-        this.profile.pipelineNs += Number(t2 - t1);
-        this.profile.requests++;
-        this.profile.events += decoded.events.length;
+        otlpProfile.decodeNs += Number(t1 - t0);
+        otlpProfile.pipelineNs += Number(t2 - t1);
+        otlpProfile.requests++;
+        otlpProfile.events += decoded.events.length;
       }
     }
     return { status: 'ok', rejected: decoded.rejected, message: decoded.errorMessage };

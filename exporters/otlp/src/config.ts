@@ -1,0 +1,74 @@
+import { QUEUE_SCHEMA, RETRY_SCHEMA, TIMEOUT_SCHEMA, type JsonSchema, type RawQueue, type RawRetry } from '@tapio/core';
+
+export interface TlsClientConfig {
+  /** Plain text (no TLS). The gRPC exporter's default follows the endpoint: http:// or no scheme on localhost is insecure. */
+  insecure?: boolean;
+  insecure_skip_verify?: boolean;
+  ca_file?: string;
+  cert_file?: string;
+  key_file?: string;
+}
+
+export interface CommonConfig {
+  endpoint: string;
+  headers: Record<string, string>;
+  compression: 'gzip' | 'none';
+  tls?: TlsClientConfig;
+  timeout: string;
+  sending_queue: RawQueue;
+  retry_on_failure: RawRetry;
+  /** Parallel connections to the endpoint (Tapio extension; one HTTP/2 connection caps throughput). */
+  num_connections: number;
+}
+
+export type OtlpGrpcExporterConfig = CommonConfig;
+
+export interface OtlpHttpExporterConfig extends CommonConfig {
+  encoding: 'proto' | 'json';
+  traces_endpoint?: string;
+  metrics_endpoint?: string;
+  logs_endpoint?: string;
+}
+
+const TLS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    insecure: { type: 'boolean' },
+    insecure_skip_verify: { type: 'boolean', default: false },
+    ca_file: { type: 'string' },
+    cert_file: { type: 'string' },
+    key_file: { type: 'string', 'x-secret': true },
+  },
+};
+
+function common(defaultEndpoint: string): Record<string, unknown> {
+  return {
+    endpoint: { type: 'string', default: defaultEndpoint },
+    headers: { type: 'object', additionalProperties: { type: 'string', 'x-secret': true }, default: {} },
+    compression: { enum: ['gzip', 'none'], default: 'gzip' },
+    tls: TLS_SCHEMA,
+    timeout: TIMEOUT_SCHEMA,
+    sending_queue: QUEUE_SCHEMA,
+    retry_on_failure: RETRY_SCHEMA,
+    num_connections: { type: 'integer', minimum: 1, maximum: 64, default: 1 },
+  };
+}
+
+export const grpcConfigSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: common('localhost:4317'),
+};
+
+export const httpConfigSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...common('http://localhost:4318'),
+    encoding: { enum: ['proto', 'json'], default: 'proto' },
+    traces_endpoint: { type: 'string', description: 'full URL; default endpoint + /v1/traces' },
+    metrics_endpoint: { type: 'string' },
+    logs_endpoint: { type: 'string' },
+  },
+};

@@ -1,0 +1,108 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as zlib from 'node:zlib';
+import { promisify } from 'node:util';
+import { createSendingExporter, parseDuration, PermanentError, RetryableError, type Batch, type ComponentContext, type Exporter } from '@tapio/core';
+import { otlpProfile, protoToJson, SIGNAL_INFO, type OtlpSignal } from '@tapio/receiver-otlp';
+import type { OtlpHttpExporterConfig } from './config';
+import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
+
+const gzip = promisify(zlib.gzip);
+
+/** HTTP statuses OTLP says to retry (with Retry-After when given); every other failure is permanent. */
+const RETRYABLE = new Set([429, 502, 503, 504]);
+
+export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterConfig): Exporter {
+  const timeoutMs = parseDuration(cfg.timeout);
+  const base = cfg.endpoint.replace(/\/+$/, '');
+  const urls: Record<OtlpSignal, URL> = {
+    traces: new URL(cfg.traces_endpoint ?? base + SIGNAL_INFO.traces.httpPath),
+    metrics: new URL(cfg.metrics_endpoint ?? base + SIGNAL_INFO.metrics.httpPath),
+    logs: new URL(cfg.logs_endpoint ?? base + SIGNAL_INFO.logs.httpPath),
+  };
+  const secure = urls.traces.protocol === 'https:';
+  const t = cfg.tls ?? {};
+  const agentOptions = { keepAlive: true, maxSockets: cfg.num_connections, scheduling: 'fifo' as const };
+  let agent: http.Agent | undefined;
+  const contentType = cfg.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
+
+  async function post(req: SignalRequest): Promise<void> {
+    let body: Buffer = req.body;
+    if (cfg.encoding === 'json') body = Buffer.from(JSON.stringify(protoToJson(SIGNAL_INFO[req.signal].request, body)));
+    const headers: Record<string, string | number> = { ...cfg.headers, 'Content-Type': contentType };
+    if (cfg.compression === 'gzip') { body = await gzip(body); headers['Content-Encoding'] = 'gzip'; }
+    headers['Content-Length'] = body.length;
+    const url = urls[req.signal];
+    const t0 = otlpProfile.enabled ? process.hrtime.bigint() : 0n;
+    const { status, retryAfter, response } = await new Promise<{ status: number; retryAfter?: string; response: Buffer }>((resolve, reject) => {
+      const r = (secure ? https : http).request(url, { method: 'POST', headers, agent, timeout: timeoutMs || undefined }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => { size += c.length; if (size <= 4 * 1024 * 1024) chunks.push(c); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], response: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      r.on('timeout', () => r.destroy(new Error(`timed out after ${timeoutMs} ms`)));
+      r.on('error', (err) => reject(new RetryableError(`OTLP/HTTP export to ${url.href} failed: ${err.message}`)));
+      r.end(body);
+    });
+    if (otlpProfile.enabled) otlpProfile.sendNs += Number(process.hrtime.bigint() - t0);
+    if (status >= 200 && status < 300) {
+      const isJson = cfg.encoding === 'json';
+      if (isJson) {
+        const ps = safeJson(response)?.partialSuccess as Record<string, unknown> | undefined;
+        if (ps) notePartialSuccess(ctx, Number(ps[SIGNAL_INFO[req.signal].rejectedField] ?? 0), String(ps.errorMessage ?? ''));
+      } else {
+        const { rejected, message } = readPartialSuccess(response);
+        notePartialSuccess(ctx, rejected, message);
+      }
+      return;
+    }
+    const text = describe(response);
+    const message = `OTLP/HTTP export to ${url.href} failed: HTTP ${status}${text ? ` ${text}` : ''}`;
+    if (RETRYABLE.has(status)) throw new RetryableError(message, { retryAfterMs: parseRetryAfter(retryAfter) });
+    throw new PermanentError(message);
+  }
+
+  return createSendingExporter(ctx, {
+    timeoutMs: 0, // the request timeout is the per-attempt timeout
+    retry: cfg.retry_on_failure,
+    async start() {
+      agent = secure
+        ? new https.Agent({ ...agentOptions, ca: read(t.ca_file), cert: read(t.cert_file), key: read(t.key_file), rejectUnauthorized: !t.insecure_skip_verify })
+        : new http.Agent(agentOptions);
+    },
+    async shutdown() { agent?.destroy(); agent = undefined; },
+    async send(batch: Batch) {
+      if (!agent) throw new RetryableError('exporter not started');
+      await Promise.all(encodeBatch(batch.events).map(post));
+      if (otlpProfile.enabled) otlpProfile.exported += batch.events.length;
+    },
+  });
+}
+
+function read(f?: string): Buffer | undefined {
+  return f ? fs.readFileSync(f) : undefined;
+}
+
+function safeJson(b: Buffer): Record<string, unknown> | undefined {
+  try { return JSON.parse(b.toString('utf8')) as Record<string, unknown>; } catch { return undefined; }
+}
+
+/** A short readable reason from an error body (google.rpc.Status JSON, or text). */
+function describe(b: Buffer): string {
+  if (!b.length) return '';
+  const j = safeJson(b);
+  if (j && typeof j.message === 'string') return j.message;
+  const s = b.toString('utf8', 0, Math.min(b.length, 200));
+  return /^[\x20-\x7e\s]*$/.test(s) ? s : '';
+}
+
+/** Retry-After: seconds or an HTTP date. */
+export function parseRetryAfter(h: string | undefined): number | undefined {
+  if (!h) return undefined;
+  if (/^\d+$/.test(h)) return Number(h) * 1000;
+  const at = Date.parse(h);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}

@@ -1,0 +1,55 @@
+import { PermanentError, type ComponentContext, type UnifiedEvent } from '@tapio/core';
+import { encodeLogs, encodeMetrics, encodeTraces, otlpProfile, Reader, splitBySignal, type OtlpSignal } from '@tapio/receiver-otlp';
+
+/** One request to send: the signal, its protobuf body and how many events it carries. */
+export interface SignalRequest {
+  signal: OtlpSignal;
+  body: Buffer;
+  events: number;
+}
+
+const ENCODERS = { traces: encodeTraces, logs: encodeLogs, metrics: encodeMetrics };
+
+/** Splits a batch by OTLP signal and encodes each part (spans → traces, metric points → metrics, the rest → logs). */
+export function encodeBatch(events: UnifiedEvent[]): SignalRequest[] {
+  const t0 = otlpProfile.enabled ? process.hrtime.bigint() : 0n;
+  const { spans, logs, metrics } = splitBySignal(events);
+  const out: SignalRequest[] = [];
+  if (spans.length) out.push({ signal: 'traces', body: ENCODERS.traces(spans), events: spans.length });
+  if (metrics.length) out.push({ signal: 'metrics', body: ENCODERS.metrics(metrics), events: metrics.length });
+  if (logs.length) out.push({ signal: 'logs', body: ENCODERS.logs(logs), events: logs.length });
+  if (otlpProfile.enabled) otlpProfile.encodeNs += Number(process.hrtime.bigint() - t0);
+  return out;
+}
+
+/** Counts what the server rejected in a partial-success answer (data is not retried, per OTLP). */
+export function notePartialSuccess(ctx: ComponentContext, rejected: number, message: string): void {
+  if (rejected <= 0 && !message) return;
+  if (rejected > 0) ctx.telemetry.dropped(rejected, 'rejected_by_server');
+  ctx.logger.warn({ rejected, message }, 'OTLP server accepted the export partially');
+}
+
+/** Reads rejected count and message from an Export*ServiceResponse. */
+export function readPartialSuccess(body: Buffer): { rejected: number; message: string } {
+  let rejected = 0;
+  let message = '';
+  if (!body.length) return { rejected, message };
+  try {
+    // field 1: partial_success { 1: int64 rejected, 2: string error_message }
+    const r = new Reader(body);
+    while (r.pos < r.end) {
+      const tag = r.uint32();
+      if (tag !== 10) { r.skip(tag & 7); continue; }
+      const end = r.len();
+      while (r.pos < end) {
+        const t = r.uint32();
+        if (t === 8) rejected = Number(r.int64());
+        else if (t === 18) message = r.string();
+        else r.skip(t & 7);
+      }
+    }
+  } catch (err) {
+    throw new PermanentError(`unreadable OTLP response: ${(err as Error).message}`);
+  }
+  return { rejected, message };
+}

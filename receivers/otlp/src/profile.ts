@@ -1,0 +1,18 @@
+/**
+ * Per-stage time of the OTLP data plane in this process, for the benchmark's profile. Only
+ * collected when TAPIO_OTLP_PROFILE=1 (hrtime calls are cheap but not free).
+ */
+export const otlpProfile = {
+  enabled: process.env.TAPIO_OTLP_PROFILE === '1',
+  /** receiver: protobuf → UnifiedEvents */
+  decodeNs: 0,
+  /** receiver: awaiting the pipeline (processors + exporter, queue wait included) */
+  pipelineNs: 0,
+  /** exporter: UnifiedEvents → protobuf (+ gzip when enabled) */
+  encodeNs: 0,
+  /** exporter: from handing the request to the transport until the answer */
+  sendNs: 0,
+  requests: 0,
+  events: 0,
+  exported: 0,
+};
