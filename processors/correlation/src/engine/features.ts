@@ -1,0 +1,148 @@
+import { Baseline, binomialZ, quantileSorted } from './stats';
+
+/** What a feature measures; decides how its anomalies are attributed to services. */
+export type FeatureFamily =
+  | 'excl'    // exclusive (self) time of a service handling one request — owned by that service
+  | 'gap'     // client span minus remote server span on an edge caller→callee — network/queueing of the edge
+  | 'fan'     // outgoing remote calls per request — structural change (early return, skipped work)
+  | 'dur'     // end-to-end duration of a service's entry spans — a symptom, used to detect, not to blame
+  | 'err'     // own errors (error status without an erroring child)
+  | 'logerr'  // error-severity log lines
+  | 'logpat'  // log lines of a never-seen pattern
+  | 'metric'; // metric point jumps
+
+export interface FeatureKey {
+  family: FeatureFamily;
+  service: string;
+  /** Operation, metric name or the callee service for edges. */
+  detail: string;
+  /** The other end of an edge (gap). */
+  peer?: string;
+}
+
+export interface Anomaly {
+  key: FeatureKey;
+  /** Share of the window's samples beyond the baseline's tails, minus what chance gives (0..1). */
+  severity: number;
+  /** Significance (binomial or robust z). */
+  z: number;
+  direction: 'up' | 'down';
+  windowStart: number;
+  samples: number;
+  baselineMedian: number;
+  windowMedian: number;
+}
+
+export interface DetectionSettings {
+  baselineCapacity: number;
+  minBaselineSamples: number;
+  minWindowSamples: number;
+  minHits: number;
+  tailQuantile: number;
+  zThreshold: number;
+  /** Relative margin beyond a tail quantile before a sample counts as a hit (guards against ties/jitter). */
+  relativeMargin: number;
+}
+
+/**
+ * One feature's state: a robust baseline plus the samples of the windows still open.
+ * Samples are numbers (durations in ms, counts, 0/1 flags).
+ */
+export class FeatureState {
+  readonly baseline: Baseline;
+  /** windowStart → samples. A handful of windows at most are open at a time. */
+  readonly open = new Map<number, number[]>();
+  lastSeen = 0;
+  /** 0/1 samples judged as a rate (binomial against the baseline rate) instead of by tails. */
+  rate = false;
+
+  constructor(readonly key: FeatureKey, capacity: number) {
+    this.baseline = new Baseline(capacity);
+  }
+
+  add(windowStart: number, value: number): void {
+    let arr = this.open.get(windowStart);
+    if (!arr) { arr = []; this.open.set(windowStart, arr); }
+    arr.push(value);
+  }
+
+  /**
+   * Closes a window: judges its samples against the baseline, folds them into the baseline
+   * when normal (or while still warming up). Returns the anomaly, if any.
+   */
+  close(windowStart: number, s: DetectionSettings): Anomaly | undefined {
+    const arr = this.open.get(windowStart);
+    if (!arr) return undefined;
+    this.open.delete(windowStart);
+    const b = this.baseline;
+    if (b.count < s.minBaselineSamples || arr.length < s.minWindowSamples) {
+      // Too little to judge: learn while warming up; otherwise keep for later windows' baseline only if we are warming up.
+      if (b.count < s.minBaselineSamples) for (const v of arr) b.add(v);
+      return undefined;
+    }
+    const anomaly = this.judge(arr, windowStart, s);
+    if (!anomaly) for (const v of arr) b.add(v);
+    return anomaly;
+  }
+
+  judge(arr: number[], windowStart: number, s: DetectionSettings): Anomaly | undefined {
+    const b = this.baseline;
+    const n = arr.length;
+    if (this.rate) return this.judgeRate(arr, windowStart, s);
+    const p = Math.max(1 - s.tailQuantile, 1 / (b.count + 1));
+    const hi = b.quantile(s.tailQuantile);
+    const lo = b.quantile(1 - s.tailQuantile);
+    const med = b.median();
+    const spread = Math.max(b.robustSigma(), Math.abs(med) * s.relativeMargin, 1e-9);
+    const hiCut = hi + Math.max(Math.abs(hi) * s.relativeMargin, spread * 0.5);
+    const loCut = lo - Math.max(Math.abs(lo) * s.relativeMargin, spread * 0.5);
+    let kHi = 0; let kLo = 0;
+    for (let i = 0; i < n; i++) { const v = arr[i]!; if (v > hiCut) kHi++; else if (v < loCut) kLo++; }
+    const zHi = binomialZ(kHi, n, p);
+    const zLo = binomialZ(kLo, n, p);
+    const up = zHi >= s.zThreshold && kHi >= s.minHits;
+    const down = zLo >= s.zThreshold && kLo >= s.minHits;
+    if (!up && !down) return undefined;
+    const useUp = up && (!down || kHi >= kLo);
+    const k = useUp ? kHi : kLo;
+    const sorted = Float64Array.from(arr).sort();
+    return {
+      key: this.key, severity: Math.min(1, Math.max(0, k / n - p)), z: useUp ? zHi : zLo,
+      direction: useUp ? 'up' : 'down', windowStart, samples: n, baselineMedian: med, windowMedian: quantileSorted(sorted, 0.5),
+    };
+  }
+}
+
+export interface FeatureState {
+  judgeRate(arr: number[], windowStart: number, s: DetectionSettings): Anomaly | undefined;
+}
+FeatureState.prototype.judgeRate = function judgeRate(this: FeatureState, arr: number[], windowStart: number, s: DetectionSettings): Anomaly | undefined {
+  const b = this.baseline;
+  const base = b.mean();
+  const p = Math.min(0.99, Math.max(base, 1 / (b.count + 1)));
+  let k = 0;
+  for (const v of arr) if (v > 0) k++;
+  const z = binomialZ(k, arr.length, p);
+  if (z < s.zThreshold || k < s.minHits) return undefined;
+  return { key: this.key, severity: Math.min(1, Math.max(0, k / arr.length - p)), z, direction: 'up', windowStart, samples: arr.length, baselineMedian: p, windowMedian: k / arr.length };
+};
+
+/**
+ * Point-in-time features (metrics): each point is judged at once by a robust z-score against
+ * the series' median / MAD.
+ */
+export function judgePoint(state: FeatureState, value: number, time: number, s: DetectionSettings): Anomaly | undefined {
+  const b = state.baseline;
+  if (b.count < s.minBaselineSamples) { b.add(value); return undefined; }
+  const med = b.median();
+  const sigma = Math.max(b.robustSigma(), Math.abs(med) * s.relativeMargin, 1e-9);
+  const z = (value - med) / sigma;
+  if (Math.abs(z) < s.zThreshold * 2) { b.add(value); return undefined; }
+  // Severity grows with the size of the jump, 0 at the threshold and towards 1 for huge ones.
+  const severity = Math.max(0, 1 - (s.zThreshold * 2) / Math.abs(z));
+  return { key: state.key, severity, z: Math.abs(z), direction: z > 0 ? 'up' : 'down', windowStart: time, samples: 1, baselineMedian: med, windowMedian: value };
+}
+
+export function featureId(k: FeatureKey): string {
+  return k.family + '|' + k.service + '|' + k.detail;
+}

@@ -1,0 +1,183 @@
+import { createEvent, type ChainLink, type ImpactInfo, type Incident, type IncidentEntity, type UnifiedEvent } from '@tapio/core';
+import { LAYER_DEPTH, type Layer } from './entities';
+import type { Anomaly } from './features';
+import { rankCauses, type RankedCause } from './ranking';
+import type { CausalRule } from './rules';
+
+export interface DiscreteRec {
+  eventId: string;
+  time: number; // ms
+  intent: string;
+  layer: Layer;
+  kind: string;
+  service?: string;
+  /** For network events: the service at the other end (the refusing / resetting side). */
+  peerService?: string;
+  node?: string;
+  entity: IncidentEntity;
+  summary: string;
+  confidence: number;
+  suggestedActions: string[];
+  impact?: ImpactInfo;
+}
+
+export interface TrackerSettings {
+  windowMs: number;
+  openAfterWindows: number;
+  recoveryWindows: number;
+  maxCauses: number;
+  maxDiscrete: number;
+  rules: CausalRule[];
+}
+
+/** Evidence held for one feature over the incident: the strongest window, the first time seen. */
+export interface HeldAnomaly { a: Anomaly; first: number; windows: number }
+
+let incidentSeq = 0;
+
+class OpenIncident {
+  readonly id: string;
+  readonly anomalies = new Map<string, HeldAnomaly>();
+  readonly discrete: DiscreteRec[] = [];
+  start: number;
+  end: number;
+  detected: number;
+  cleanWindows = 0;
+  lastSignature = '';
+  constructor(start: number, detected: number) {
+    incidentSeq++;
+    this.id = `inc-${Math.round(start)}-${incidentSeq}`;
+    this.start = start; this.end = start; this.detected = detected;
+  }
+}
+
+function anomalyKey(a: Anomaly): string { return a.key.family + '|' + a.key.service + '|' + a.key.detail; }
+
+/**
+ * Incident lifecycle: opens on discrete failures at once, on anomalies after they persist for
+ * `openAfterWindows`; every closed window adds evidence and re-ranks; an update is emitted when
+ * the ranking changes; it resolves after `recoveryWindows` clean windows.
+ */
+export class IncidentTracker {
+  private active?: OpenIncident;
+  /** Anomalies of recent windows, kept until an incident opens (so its evidence starts at the onset). */
+  private recent: { w: number; anomalies: Anomaly[] }[] = [];
+  private streak = 0;
+
+  constructor(private readonly s: TrackerSettings, private readonly callGraph: Map<string, Map<string, number>>) {}
+
+  get discreteCount(): number { return this.active?.discrete.length ?? 0; }
+  evictOldestDiscrete(): void { this.active?.discrete.shift(); }
+
+  onWindow(w: number, wEnd: number, anomalies: Anomaly[], discrete: DiscreteRec[], out: UnifiedEvent[], caseId: string | undefined): void {
+    const blaming = anomalies.filter((a) => a.key.family !== 'dur' || a.direction === 'up');
+    const hasSignal = blaming.length > 0 || discrete.length > 0;
+    this.streak = blaming.length ? this.streak + 1 : 0;
+    this.recent.push({ w, anomalies });
+    if (this.recent.length > this.s.openAfterWindows) this.recent.shift();
+
+    let inc = this.active;
+    if (!inc && (discrete.length > 0 || this.streak >= this.s.openAfterWindows)) {
+      const firstW = this.recent.find((r) => r.anomalies.length)?.w ?? w;
+      const firstDiscrete = discrete.length ? Math.min(...discrete.map((d) => d.time)) : Infinity;
+      inc = new OpenIncident(Math.min(firstW, firstDiscrete), wEnd);
+      for (const r of this.recent) if (r.w !== w) this.addAnomalies(inc, r.anomalies);
+      this.active = inc;
+    }
+    if (!inc) return;
+    this.addAnomalies(inc, anomalies);
+    for (const d of discrete) {
+      if (inc.discrete.length >= this.s.maxDiscrete) inc.discrete.shift();
+      inc.discrete.push(d);
+      if (d.time > inc.end) inc.end = d.time;
+    }
+    if (hasSignal) { inc.cleanWindows = 0; inc.end = Math.max(inc.end, wEnd); } else inc.cleanWindows++;
+    if (inc.cleanWindows >= this.s.recoveryWindows) {
+      out.push(this.toEvent(inc, 'resolved', caseId));
+      this.active = undefined;
+      return;
+    }
+    const ev = this.toEvent(inc, 'open', caseId);
+    const body = ev.incident as unknown as Incident;
+    const sig = body.rankedCauses.slice(0, 3).map((c) => c.entity.service).join(',') + '|' + body.chain.length;
+    if (sig !== inc.lastSignature) { inc.lastSignature = sig; out.push(ev); }
+  }
+
+  flush(out: UnifiedEvent[], caseId: string | undefined): void {
+    if (this.active) out.push(this.toEvent(this.active, 'open', caseId));
+  }
+
+  private addAnomalies(inc: OpenIncident, anomalies: Anomaly[]): void {
+    for (const a of anomalies) {
+      const k = anomalyKey(a);
+      const held = inc.anomalies.get(k);
+      if (!held) inc.anomalies.set(k, { a, first: a.windowStart, windows: 1 });
+      else { held.windows++; if (a.severity > held.a.severity) held.a = a; }
+    }
+  }
+
+  private toEvent(inc: OpenIncident, status: 'open' | 'resolved', caseId: string | undefined): UnifiedEvent {
+    const ranked = rankCauses([...inc.anomalies.values()], inc.discrete, this.s.rules, this.callGraph).slice(0, this.s.maxCauses);
+    const incident = buildIncident(inc.id, inc, status, ranked, this.s.rules, caseId);
+    const top = ranked[0];
+    return createEvent({
+      kind: 'correlation', source: 'correlation', time: inc.start * 1e6, severity: status === 'resolved' ? 'info' : (incident.impact?.severity ?? 'error'),
+      resource: top?.entity.service ? { 'service.name': top.entity.service } : {},
+      attributes: { 'tapio.incident.id': inc.id, 'tapio.incident.status': status },
+      entity: top?.entity.service ? { kind: 'service', name: top.entity.service, namespace: top.entity.namespace } : undefined,
+      incident: incident as unknown as Record<string, unknown>,
+      correlation: { groupId: inc.id, role: 'root', chain: incident.chain.map((c) => c.eventId) },
+      impact: incident.impact,
+    });
+  }
+}
+
+const ns = (ms: number): string => BigInt(Math.round(ms * 1000)) * 1000n + '';
+
+function buildIncident(id: string, inc: OpenIncident, status: 'open' | 'resolved', ranked: RankedCause[], rules: CausalRule[], caseId: string | undefined): Incident {
+  const chain: ChainLink[] = [];
+  for (const d of inc.discrete) chain.push({ eventId: d.eventId, time: d.time * 1e6, layer: d.layer, kind: d.kind, entity: d.entity, summary: d.summary, intent: d.intent });
+  // The first anomaly per blamed service joins the chain as an application/metric link.
+  for (const c of ranked) {
+    if (!c.firstAnomaly) continue;
+    const a = c.firstAnomaly;
+    chain.push({ eventId: `anomaly:${a.key.family}:${a.key.service}:${a.key.detail}`, time: a.windowStart * 1e6, layer: 'application', kind: a.key.family === 'metric' ? 'metric' : 'span', entity: { service: a.key.service }, summary: c.evidence[0] ?? '' });
+  }
+  chain.sort((x, y) => x.time - y.time || LAYER_DEPTH[y.layer] - LAYER_DEPTH[x.layer]);
+  const top = ranked[0];
+  const impacts = inc.discrete.map((d) => d.impact).filter((x): x is ImpactInfo => !!x);
+  const worst = impacts.sort((a, b) => b.score - a.score)[0];
+  const affected = new Set<string>();
+  for (const h of inc.anomalies.values()) affected.add(h.a.key.service);
+  for (const d of inc.discrete) if (d.service) affected.add(d.service);
+  const recommendations = recommend(top, inc.discrete, rules);
+  const second = ranked[1]?.score ?? 0;
+  const confidence = top ? Math.round(Math.min(0.99, top.score * (0.5 + 0.5 * (top.score - second) / Math.max(top.score, 1e-9))) * 100) / 100 : 0;
+  return {
+    id, ...(caseId ? { caseId } : {}), status,
+    title: top ? `${top.entity.service ?? 'unknown'}: ${top.headline}${affected.size > 1 ? ` (${affected.size} services affected)` : ''}` : 'anomaly without a clear cause',
+    startTimeUnixNano: ns(inc.start), endTimeUnixNano: ns(inc.end), detectedTimeUnixNano: ns(inc.detected),
+    timeToDetectMs: Math.max(0, Math.round(inc.detected - inc.start)), confidence,
+    rootCause: { entity: top?.entity ?? {}, narrative: top ? top.narrative : 'no candidate', eventIds: top?.eventIds ?? [] },
+    rankedCauses: ranked.map((c) => ({ entity: c.entity, score: Math.round(c.score * 1e4) / 1e4, evidence: c.evidence })),
+    chain,
+    ...(worst || affected.size ? { impact: { ...(worst ?? { score: 0, severity: 'warn', customerFacing: false, cascadeRisk: Math.min(1, affected.size / 10), guessed: true }), services: [...affected].sort() } } : {}),
+    recommendations,
+  };
+}
+
+function recommend(top: RankedCause | undefined, discrete: DiscreteRec[], rules: CausalRule[]): string[] {
+  const out: string[] = [];
+  if (!top) return out;
+  const svc = top.entity.service ?? 'the service';
+  for (const d of discrete) {
+    if (d.service !== top.entity.service && d.peerService !== top.entity.service) continue;
+    for (const a of d.suggestedActions) if (!out.includes(a)) out.push(a.replace(/\{service\}/g, svc));
+    for (const r of rules) if (r.recommendation && r.cause.includes(d.intent)) {
+      const text = r.recommendation.replace(/\{service\}/g, svc);
+      if (!out.includes(text)) out.push(text);
+    }
+  }
+  for (const r of top.recommendations) if (!out.includes(r)) out.push(r);
+  return out.slice(0, 6);
+}

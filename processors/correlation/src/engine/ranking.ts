@@ -1,0 +1,200 @@
+import type { IncidentEntity } from '@tapio/core';
+import { LAYER_DEPTH } from './entities';
+import type { Anomaly, FeatureFamily } from './features';
+import type { DiscreteRec, HeldAnomaly } from './incidents';
+import type { CausalRule } from './rules';
+
+export interface RankedCause {
+  entity: IncidentEntity;
+  score: number;
+  evidence: string[];
+  eventIds: string[];
+  narrative: string;
+  headline: string;
+  recommendations: string[];
+  firstAnomaly?: Anomaly;
+}
+
+/** How much an anomaly of each family says about the service it is attributed to. */
+const FAMILY_WEIGHT: Record<FeatureFamily, number> = {
+  excl: 1, gap: 1, fan: 0.9, err: 1, logerr: 0.8, logpat: 0.7, metric: 0.6, dur: 0,
+};
+
+interface Candidate {
+  service: string;
+  /** Strongest contribution per family (so a service with many operations is not favoured). */
+  byFamily: Map<string, { value: number; text: string; a?: Anomaly }>;
+  first: number;
+  entity: IncidentEntity;
+  eventIds: string[];
+  discrete: number;
+  recommendations: string[];
+}
+
+function fmt(v: number): string { return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(1) : v.toPrecision(2); }
+
+function describe(a: Anomaly): string {
+  const k = a.key;
+  const share = `${Math.round((a.severity) * 100)}% of ${a.samples} beyond baseline`;
+  switch (k.family) {
+    case 'excl': return `exclusive time of ${k.detail} ${a.direction} (${share}; median ${fmt(a.baselineMedian)}ms → ${fmt(a.windowMedian)}ms)`;
+    case 'gap': return `call latency ${k.service} → ${k.detail} outside the callee ${a.direction} (${share}; median ${fmt(a.baselineMedian)}ms → ${fmt(a.windowMedian)}ms)`;
+    case 'fan': return `downstream calls per ${k.detail} request ${a.direction} (median ${fmt(a.baselineMedian)} → ${fmt(a.windowMedian)})`;
+    case 'err': return `own errors in ${k.detail}: ${fmt(a.windowMedian * 100)}% vs ${fmt(a.baselineMedian * 100)}% baseline`;
+    case 'logerr': return `error log rate ${fmt(a.windowMedian * 100)}% vs ${fmt(a.baselineMedian * 100)}% baseline`;
+    case 'logpat': return `new log patterns in ${fmt(a.windowMedian * 100)}% of lines`;
+    case 'metric': return `${k.detail} jumped ${a.direction} to ${fmt(a.windowMedian)} (median ${fmt(a.baselineMedian)}, z=${fmt(a.z)})`;
+    case 'dur': return `duration of ${k.detail} ${a.direction} (median ${fmt(a.baselineMedian)}ms → ${fmt(a.windowMedian)}ms)`;
+  }
+}
+
+function recommendationFor(a: Anomaly, svc: string): string {
+  switch (a.key.family) {
+    case 'excl': return a.direction === 'up'
+      ? `${svc} itself got slower (its dependencies did not): check its CPU saturation/throttling and recent changes`
+      : `${svc} answers much faster than usual: look for early returns or skipped work in a recent change`;
+    case 'gap': return `Check the network path of ${svc} (latency added between ${svc} and its peers): delay, packet loss, a saturated node`;
+    case 'fan': return `${svc} makes ${a.direction === 'down' ? 'fewer' : 'more'} downstream calls per request than usual: look for early returns, retries or errors in a recent change`;
+    case 'err': case 'logerr': case 'logpat': return `Read ${svc}'s recent error logs and exceptions; roll back its last change if it is new`;
+    case 'metric': return `Inspect ${a.key.detail} of ${svc}`;
+    default: return `Inspect ${svc}`;
+  }
+}
+
+function related(rule: CausalRule, cause: DiscreteRec, effect: DiscreteRec, callGraph: Map<string, Map<string, number>>): boolean {
+  const cs = cause.service; const es = effect.service;
+  switch (rule.relation) {
+    case 'any': return true;
+    case 'same_entity': return !!cs && (cs === es || cs === effect.peerService);
+    case 'node': return !!cause.node && cause.node === effect.node;
+    case 'peer': return !!cs && (effect.peerService === cs || (!!es && !!callGraph.get(es)?.has(cs)) || es === cs);
+    case 'caller': {
+      const target = cause.peerService ?? cs;
+      if (!target || !es) return false;
+      return es === target || es === cs || !!callGraph.get(es)?.has(target) || reaches(callGraph, es, target, 3);
+    }
+  }
+}
+
+function reaches(g: Map<string, Map<string, number>>, from: string, to: string, depth: number): boolean {
+  if (depth <= 0) return false;
+  const next = g.get(from);
+  if (!next) return false;
+  if (next.has(to)) return true;
+  for (const n of next.keys()) if (reaches(g, n, to, depth - 1)) return true;
+  return false;
+}
+
+/** A discrete event is explained when an earlier related event causes it by some rule. */
+function explainedBy(d: DiscreteRec, all: DiscreteRec[], rules: CausalRule[], g: Map<string, Map<string, number>>): DiscreteRec | undefined {
+  for (const c of all) {
+    if (c === d) continue;
+    const lag = d.time - c.time;
+    for (const r of rules) {
+      if (lag < 0 || lag > r.maxLagMs || !r.cause.includes(c.intent) || !r.effect.includes(d.intent)) continue;
+      // Same intent on both sides only explains a later, shallower report (kernel OOM → k8s OOMKilled).
+      if (c.intent === d.intent && LAYER_DEPTH[c.layer] <= LAYER_DEPTH[d.layer] && !(lag > 0 && LAYER_DEPTH[c.layer] === LAYER_DEPTH[d.layer])) continue;
+      if (related(r, c, d, g)) return c;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Ranks root-cause candidates. Evidence attributed to a service: its own exclusive time,
+ * structure (calls per request), own errors, logs and metrics; edge latency goes to the
+ * service at the centre of the anomalous edges (share of its call-graph edges that are
+ * anomalous); discrete failures by layer depth, demoted when a causal rule explains them by
+ * an earlier event. Then the call graph: a service whose callee is at least as anomalous is
+ * demoted; the earliest evidence gets a small bonus.
+ */
+export function rankCauses(held: HeldAnomaly[], discrete: DiscreteRec[], rules: CausalRule[], callGraph: Map<string, Map<string, number>>): RankedCause[] {
+  const cands = new Map<string, Candidate>();
+  const cand = (svc: string): Candidate => {
+    let c = cands.get(svc);
+    if (!c) { c = { service: svc, byFamily: new Map(), first: Infinity, entity: { service: svc }, eventIds: [], discrete: 0, recommendations: [] }; cands.set(svc, c); }
+    return c;
+  };
+  const contribute = (c: Candidate, fam: string, value: number, text: string, time: number, a?: Anomaly): void => {
+    const cur = c.byFamily.get(fam);
+    if (!cur || value > cur.value) c.byFamily.set(fam, { value, text, a });
+    if (time < c.first) c.first = time;
+  };
+
+  // Edge anomalies: per service, the share of its edges (in either direction) that went anomalous.
+  const edgeSev = new Map<string, number>(); // "a>b" → severity
+  for (const h of held) {
+    const a = h.a;
+    if (a.key.family === 'gap') {
+      const k = a.key.service + '>' + a.key.detail;
+      edgeSev.set(k, Math.max(edgeSev.get(k) ?? 0, a.severity));
+      continue;
+    }
+    const w = FAMILY_WEIGHT[a.key.family];
+    if (!w) continue;
+    contribute(cand(a.key.service), a.key.family, w * a.severity, describe(a), h.first, a);
+  }
+  if (edgeSev.size) {
+    const degree = new Map<string, number>();
+    for (const [from, m] of callGraph) for (const to of m.keys()) { degree.set(from, (degree.get(from) ?? 0) + 1); degree.set(to, (degree.get(to) ?? 0) + 1); }
+    const touch = new Map<string, { sum: number; best?: HeldAnomaly }>();
+    for (const h of held) {
+      if (h.a.key.family !== 'gap') continue;
+      for (const s of [h.a.key.service, h.a.key.detail]) {
+        const t = touch.get(s) ?? { sum: 0 };
+        t.sum += h.a.severity / 1; // counted once per edge below
+        if (!t.best || h.a.severity > t.best.a.severity) t.best = h;
+        touch.set(s, t);
+      }
+    }
+    for (const [svc] of touch) {
+      let sum = 0;
+      for (const [edge, sev] of edgeSev) { const [from, to] = edge.split('>'); if (from === svc || to === svc) sum += sev; }
+      const share = sum / Math.max(1, degree.get(svc) ?? 1);
+      const best = touch.get(svc)!.best!;
+      contribute(cand(svc), 'gap', FAMILY_WEIGHT.gap * share, describe(best.a), best.first, best.a);
+    }
+  }
+
+  // Discrete failures.
+  for (const d of discrete) {
+    const svc = d.kind === 'network' && d.peerService ? d.peerService : d.service;
+    if (!svc) continue;
+    const by = explainedBy(d, discrete, rules, callGraph);
+    const value = d.confidence * (0.55 + 0.15 * LAYER_DEPTH[d.layer]) * (by ? 0.35 : 1);
+    const c = cand(svc);
+    contribute(c, 'discrete:' + d.intent + ':' + d.layer, value, `${d.layer}: ${d.summary}${by ? ` (follows ${by.intent} of ${by.service ?? '?'})` : ''}`, d.time);
+    c.eventIds.push(d.eventId);
+    c.discrete++;
+    if (d.kind !== 'network' || !d.peerService) for (const k of Object.keys(d.entity) as (keyof IncidentEntity)[]) if (c.entity[k] === undefined) (c.entity as Record<string, unknown>)[k] = d.entity[k];
+  }
+
+  const scored: { c: Candidate; score: number }[] = [];
+  for (const c of cands.values()) {
+    // Noisy-OR across families: independent kinds of evidence reinforce each other.
+    let miss = 1;
+    for (const f of c.byFamily.values()) miss *= 1 - Math.min(0.999, f.value);
+    scored.push({ c, score: 1 - miss });
+  }
+  const scoreOf = new Map(scored.map((x) => [x.c.service, x.score]));
+  let earliest = Infinity;
+  for (const x of scored) if (x.score > 0.05 && x.c.first < earliest) earliest = x.c.first;
+  for (const x of scored) {
+    const callees = callGraph.get(x.c.service);
+    let worstCallee = 0;
+    if (callees) for (const t of callees.keys()) worstCallee = Math.max(worstCallee, scoreOf.get(t) ?? 0);
+    if (worstCallee >= x.score && x.score > 0) x.score *= 0.85; // its dependency explains it at least as well
+    if (x.c.first === earliest) x.score = Math.min(1, x.score * 1.05);
+  }
+  scored.sort((a, b) => b.score - a.score || a.c.first - b.c.first || (a.c.service < b.c.service ? -1 : 1));
+  return scored.filter((x) => x.score > 0).map(({ c, score }) => {
+    const parts = [...c.byFamily.values()].sort((a, b) => b.value - a.value);
+    const firstAnomaly = parts.find((p) => p.a)?.a;
+    const headline = parts[0]?.text ?? 'anomalous';
+    return {
+      entity: c.entity, score, evidence: parts.map((p) => p.text), eventIds: c.eventIds,
+      narrative: `${c.service}: ${parts.map((p) => p.text).slice(0, 3).join('; ')}`,
+      headline, recommendations: parts.filter((p) => p.a).slice(0, 2).map((p) => recommendationFor(p.a!, c.service)), firstAnomaly,
+    };
+  });
+}

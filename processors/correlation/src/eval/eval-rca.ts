@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { createDefaultConfig, engineSettings } from '../config';
+import { readReplayRequests } from '../replay/reader';
+import { replayEmbedded } from '../replay/embedded';
+
+/**
+ * `npm run eval:rca -- <cases-dir> [--out incidents.jsonl] [--scorer path] [--json]`
+ *
+ * Replays every case sub-directory with a fresh correlation state, writes the incidents with
+ * caseId = the case directory's name, and prints the score of rca-score.mjs. Nothing here
+ * knows the cases' services, fault types or answers: truth.json is only read by the scorer.
+ */
+const REPO = path.resolve(__dirname, '../../../../..');
+
+function usage(): never {
+  console.error('usage: eval-rca <cases-dir> [--out incidents.jsonl] [--scorer rca-score.mjs] [--json]');
+  process.exit(2);
+}
+
+async function main(argv: string[]): Promise<number> {
+  let dir: string | undefined; let out: string | undefined; let json = false;
+  let scorer = path.resolve(REPO, '../shared/tools/rca-score.mjs');
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--out') out = argv[++i];
+    else if (a === '--scorer') scorer = path.resolve(argv[++i] ?? '');
+    else if (a === '--json') json = true;
+    else if (a.startsWith('--')) usage();
+    else dir = a;
+  }
+  if (!dir) usage();
+  dir = path.resolve(dir);
+  if (!fs.existsSync(dir)) { console.error(`eval-rca: ${dir} does not exist`); return 2; }
+  out = path.resolve(out ?? path.join(process.cwd(), 'incidents.jsonl'));
+  const settings = engineSettings(createDefaultConfig());
+  const cases = fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir!, d)).isDirectory()).sort();
+  const lines: string[] = [];
+  console.log(`eval-rca: ${cases.length} case directories in ${dir} (in-process OTLP/JSON decoding; see README)`);
+  for (const c of cases) {
+    const t0 = Date.now();
+    let requests;
+    try {
+      requests = await readReplayRequests(path.join(dir, c), (f, n, e) => console.error(`  ${f}:${n}: skipped, not JSON (${e.message})`));
+    } catch (err) { console.error(`  ${c}: ${(err as Error).message}`); continue; }
+    const r = replayEmbedded(requests, settings, c);
+    for (const inc of r.incidents) lines.push(JSON.stringify(inc));
+    const top = r.incidents.map((i) => i.rankedCauses.slice(0, 3).map((x) => `${x.entity.service}:${x.score.toFixed(2)}`).join(' ')).join(' | ');
+    console.log(`  ${c}: ${r.events} events, ${r.incidents.length} incident(s), ${r.predictions.length} prediction(s), ${Date.now() - t0} ms  ${top}`);
+  }
+  fs.writeFileSync(out, lines.join('\n') + (lines.length ? '\n' : ''));
+  console.log(`eval-rca: wrote ${lines.length} incidents to ${out}`);
+  if (!fs.existsSync(scorer)) { console.error(`eval-rca: scorer ${scorer} not found; pass --scorer`); return 1; }
+  const res = spawnSync(process.execPath, [scorer, '--cases', dir, '--incidents', out, json ? '--json' : '--verbose'], { stdio: 'inherit' });
+  return res.status ?? 1;
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err) => { console.error(err); process.exitCode = 1; });
