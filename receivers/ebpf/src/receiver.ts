@@ -1,0 +1,187 @@
+import { parseByteSize, parseDuration, type ComponentContext, type Consumer, type Host, type Receiver, type UnifiedEvent } from '@tapio/core';
+import { cgroupInfo, underAny, type CgroupInfo } from './cgroup';
+import { PROGRAMS, type EbpfReceiverConfig, type ProgramName } from './config';
+import { decodeRecord, errnoNumber, type DecodeContext } from './decode';
+import { findNativeDir, LoaderProcess, precheck, type LoaderMessage, type ProgramStats } from './loader';
+
+type Counter = ReturnType<ComponentContext['meter']['createCounter']>;
+type OtelAttributes = Record<string, string>;
+
+const STAT_KEYS = ['emitted', 'lost', 'rate_limited', 'sampled_out'] as const;
+type StatKey = (typeof STAT_KEYS)[number];
+/** Why records the kernel side did not deliver are counted as dropped (see ctx.telemetry.dropped). */
+const DROP_REASON: Partial<Record<StatKey, string>> = { lost: 'ebpf_ring_buffer_full', rate_limited: 'ebpf_rate_limited', sampled_out: 'ebpf_sampled_out' };
+
+/** Builds the loader's command line from the config. */
+export function loaderArgs(config: EbpfReceiverConfig): string[] {
+  const programs = config.programs ?? [...PROGRAMS];
+  const args = ['--programs', programs.join(',')];
+  if (!config.programs) args.push('--best-effort');
+  args.push('--ringbuf-bytes', String(parseByteSize(config.ring_buffer_size)));
+  args.push('--stats-interval-ms', String(Math.max(50, Math.round(parseDuration(config.stats_interval)))));
+  for (const pid of config.filters.pids) args.push('--pid', String(pid));
+  for (const comm of config.filters.comms) args.push('--comm', comm);
+  for (const [prog, n] of Object.entries(config.rate_limits)) args.push('--rate-limit', `${prog}=${n}`);
+  for (const [prog, n] of Object.entries(config.sampling)) args.push('--sample', `${prog}=${n}`);
+  args.push('--syscalls', config.syscall_errors.syscalls.join(',') || 'none');
+  for (const e of config.syscall_errors.ignore_errnos) {
+    const n = errnoNumber(e);
+    if (n === undefined) throw new Error(`syscall_errors.ignore_errnos: unknown errno "${e}"`);
+    args.push('--ignore-errno', String(n));
+  }
+  return args;
+}
+
+/**
+ * Receives kernel and network events from the eBPF loader and sends them down the pipeline,
+ * one batch per pipe read. While a batch is being consumed the pipe is not read: the loader
+ * blocks, the ring buffers fill, and the kernel counts what it could not store (lost records),
+ * so back-pressure never grows memory.
+ */
+export class EbpfReceiver implements Receiver {
+  private loader?: LoaderProcess;
+  private readonly cgroups = new Map<number, CgroupInfo>();
+  private batch: UnifiedEvent[] = [];
+  private inFlight: Promise<void> = Promise.resolve();
+  private started = false;
+  private stopped = false;
+  private readonly decodeCtx: DecodeContext;
+  /** Cumulative counters per program, as last reported by the loader. */
+  readonly stats: Record<string, ProgramStats> = {};
+  /** Programs attached, once started. */
+  programs: string[] = [];
+  /** Why the kernel side is not running (optional: true), if it is not. */
+  unavailable?: string;
+  private readonly counters: Record<StatKey, Counter>;
+  private readonly programAttrs = new Map<string, OtelAttributes>();
+  private readonly cgroupDropped: number[] = [0];
+
+  constructor(private readonly ctx: ComponentContext, private readonly config: EbpfReceiverConfig, private readonly next: Consumer) {
+    this.decodeCtx = {
+      source: ctx.id, clockOffsetNs: 0, pageSize: 4096,
+      cgroup: (id, hier) => this.cgroups.get(cgroupKey(id, hier)),
+    };
+    const m = ctx.meter;
+    this.counters = {
+      emitted: m.createCounter('tapio_ebpf_records', { description: 'Records the eBPF programs wrote to their ring buffers' }),
+      lost: m.createCounter('tapio_ebpf_lost_records', { description: 'Records lost because a ring buffer was full' }),
+      rate_limited: m.createCounter('tapio_ebpf_rate_limited_records', { description: 'Records suppressed by the in-kernel rate limit' }),
+      sampled_out: m.createCounter('tapio_ebpf_sampled_out_records', { description: 'Records skipped by in-kernel sampling' }),
+    };
+  }
+
+  async start(host: Host): Promise<void> {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    const nativeDir = findNativeDir(this.config.native_dir);
+    const problem = precheck(nativeDir);
+    try {
+      if (problem) throw new Error(problem);
+      const args = loaderArgs(this.config);
+      this.loader = new LoaderProcess({
+        nativeDir, args,
+        sink: { record: (p, b, o, l) => this.onRecord(b, o, l), message: (m) => this.onMessage(m), chunkDone: () => this.flush() },
+        onWarn: (message) => this.ctx.logger.warn({ receiver: this.ctx.id }, `ebpf: ${message}`),
+        onUnexpectedExit: (err) => {
+          this.ctx.logger.error({ err: err.message }, 'ebpf: the kernel event loader stopped; no more kernel events');
+          host.reportStatus(this.ctx.id, 'permanent_error', err);
+          // TODO(issue 6): restart the loader with backoff instead of staying down.
+        },
+      });
+      const ready = await this.loader.start();
+      this.decodeCtx.clockOffsetNs = Number(BigInt(ready.clock_offset_ns));
+      this.decodeCtx.pageSize = ready.page_size || 4096;
+      this.programs = ready.programs;
+      this.ctx.logger.info({ programs: ready.programs, ringBufferBytes: ready.ringbuf_bytes }, 'ebpf: programs attached');
+    } catch (err) {
+      const e = err as Error;
+      await this.loader?.stop().catch(() => undefined);
+      this.loader = undefined;
+      if (!this.config.optional) throw new Error(`ebpf: ${e.message}`);
+      this.unavailable = e.message;
+      this.ctx.logger.warn({ reason: e.message }, 'ebpf: kernel events unavailable; running on without them (optional: true)');
+      // The collector marks a component "ok" once start() resolves; report the degraded state after that.
+      setImmediate(() => host.reportStatus(this.ctx.id, 'recoverable_error', new Error(`kernel events unavailable: ${e.message}`)));
+    }
+  }
+
+  private onRecord(b: Buffer, o: number, len: number): void {
+    const e = decodeRecord(b, o, len, this.decodeCtx, Date.now() * 1e6);
+    if (!e) { this.ctx.telemetry.dropped(1, 'ebpf_undecodable'); return; }
+    const filters = this.config.filters.cgroups;
+    if (filters.length > 0) {
+      const p = (e.kernel?.cgroupPath ?? e.network?.cgroupPath) as string | undefined;
+      if (p === undefined || !underAny(p, filters)) { this.cgroupDropped[0]++; return; }
+    }
+    this.batch.push(e);
+  }
+
+  private onMessage(m: LoaderMessage): void {
+    if (m.t === 'cgroup') {
+      const id = Number(m.id);
+      // a vanished cgroup resolves to "": keep the id so the event still carries it
+      this.cgroups.set(cgroupKey(id, m.hier), cgroupInfo(m.path));
+      if (this.cgroups.size > 100_000) this.cgroups.clear(); // bound memory under cgroup churn; re-announced on reuse
+    } else if (m.t === 'stats') {
+      this.decodeCtx.clockOffsetNs = Number(BigInt(m.clock_offset_ns));
+      for (const [prog, s] of Object.entries(m.programs)) this.account(prog, s);
+    }
+  }
+
+  /** Turns the loader's cumulative counters into counter increments and drop counts. */
+  private account(program: string, s: ProgramStats): void {
+    const prev = this.stats[program] ?? { emitted: 0, lost: 0, rate_limited: 0, sampled_out: 0 };
+    let attrs = this.programAttrs.get(program);
+    if (!attrs) { attrs = { receiver: this.ctx.id, program }; this.programAttrs.set(program, attrs); }
+    for (const k of STAT_KEYS) {
+      const delta = s[k] - prev[k];
+      if (delta <= 0) continue;
+      this.counters[k].add(delta, attrs);
+      const reason = DROP_REASON[k];
+      if (reason) this.ctx.telemetry.dropped(delta, reason);
+    }
+    this.stats[program] = { ...s };
+  }
+
+  /** End of a pipe read: send what it held as one batch and stop reading until it is taken. */
+  private flush(): void {
+    if (this.cgroupDropped[0] > 0) { this.ctx.telemetry.dropped(this.cgroupDropped[0], 'cgroup_filter'); this.cgroupDropped[0] = 0; }
+    if (this.batch.length === 0) return;
+    const events = this.batch;
+    this.batch = [];
+    this.loader?.pause();
+    this.inFlight = this.next.consume({ events }).then(
+      () => this.loader?.resume(),
+      (err: Error) => {
+        this.ctx.telemetry.dropped(events.length, 'consumer_refused');
+        this.ctx.logger.warn({ err: err.message, events: events.length }, 'ebpf: pipeline refused a batch');
+        this.loader?.resume();
+      },
+    );
+  }
+
+  /** Totals over all programs (tests, bench). */
+  totals(): ProgramStats {
+    const t: ProgramStats = { emitted: 0, lost: 0, rate_limited: 0, sampled_out: 0 };
+    for (const s of Object.values(this.stats)) for (const k of STAT_KEYS) t[k] += s[k];
+    return t;
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    // the loader drains its ring buffers and reports final counts before it exits
+    await this.loader?.stop();
+    await this.inFlight;
+    this.flush();
+    await this.inFlight;
+  }
+}
+
+function cgroupKey(id: number, hier: number): number {
+  return hier * 2 ** 40 + id;
+}
+
+export function isProgram(x: string): x is ProgramName {
+  return (PROGRAMS as readonly string[]).includes(x);
+}
