@@ -36,7 +36,7 @@ export function parseRuleText(text: string, origin: string, problems: string[]):
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length) {
     for (const e of doc.errors) {
-      const at = e.linePos?.[0];
+      const at = lc.linePos(e.pos[0]);
       problems.push(`${origin}${at ? `:${at.line}:${at.col}` : ''}: not valid YAML: ${e.message.split('\n')[0]}`);
     }
     return undefined;
