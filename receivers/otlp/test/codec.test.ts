@@ -1,0 +1,190 @@
+import * as assert from 'node:assert/strict';
+import {
+  JsonLogsSerializer, JsonMetricsSerializer, JsonTraceSerializer, ProtobufLogsSerializer, ProtobufMetricsSerializer, ProtobufTraceSerializer,
+} from '@opentelemetry/otlp-transformer';
+import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
+import {
+  decodeLogs, decodeMetrics, decodeTraces, encodeLogs, encodeMetrics, encodeTraces, jsonToProto, MalformedError, protoToJson,
+} from '../src/index';
+import { sdkLogs, sdkMetrics, sdkSpans } from './fixtures';
+import { normalize, parseJson } from './normalize';
+
+const NOW = 1_700_000_100e9;
+
+describe('OTLP codec', () => {
+  describe('traces: SDK protobuf → UnifiedEvents → protobuf is lossless', () => {
+    const spans = sdkSpans();
+    const pb = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!);
+    const reference = normalize(parseJson(JsonTraceSerializer.serializeRequest(spans)!));
+
+    it('decodes one span event per span, following the event-model conventions', () => {
+      const { events, rejected } = decodeTraces(pb, 'otlp', NOW);
+      assert.equal(rejected, 0);
+      assert.equal(events.length, spans.length);
+      const root = events.find((e) => e.span!.name === 'POST /checkout')!;
+      assert.equal(root.kind, 'span');
+      assert.equal(root.severity, 'error');
+      assert.equal(root.span!.startTimeUnixNano, '1700000000123456789');
+      assert.equal(root.span!.durationMs, 400);
+      assert.equal(root.resource['service.name'], 'checkout');
+      assert.deepEqual(root.resource['k8s.pod.labels'], ['app=checkout', 'tier=web']);
+      assert.equal(root.attributes['http.response.status_code'], 500);
+      assert.match(root.trace!.traceId, /^[0-9a-f]{32}$/);
+      const child = events.find((e) => e.span!.name === 'SELECT orders')!;
+      assert.equal(child.trace!.parentSpanId, root.trace!.spanId);
+      assert.equal(child.span!.droppedEventsCount, 2);
+      assert.ok((child.span!.droppedAttributesCount as number) > 0);
+    });
+
+    it('re-encodes to the same OTLP document the SDK produces', () => {
+      const { events } = decodeTraces(pb, 'otlp', NOW);
+      const ours = normalize(protoToJson('ExportTraceServiceRequest', encodeTraces(events)));
+      assert.deepEqual(ours, reference);
+    });
+
+    it('survives a structuredClone of the events (as on fan-out to a mutating consumer)', () => {
+      const { events } = decodeTraces(pb, 'otlp', NOW);
+      const ours = normalize(protoToJson('ExportTraceServiceRequest', encodeTraces(structuredClone(events))));
+      assert.deepEqual(ours, reference);
+    });
+  });
+
+  describe('logs', () => {
+    const logs = sdkLogs();
+    const pb = Buffer.from(ProtobufLogsSerializer.serializeRequest(logs)!);
+    const reference = normalize(parseJson(JsonLogsSerializer.serializeRequest(logs)!));
+
+    it('decodes log records with body, severity and trace context', () => {
+      const { events } = decodeLogs(pb, 'otlp', NOW);
+      assert.equal(events.length, 3);
+      assert.equal(events[0]!.severity, 'warn');
+      assert.equal(events[0]!.log!.body, 'payment declined');
+      assert.deepEqual(events[1]!.log!.body, { reason: 'card_expired', codes: [51, 54], nested: { ok: false } });
+      assert.equal(events[1]!.log!.eventName, 'payment.failed');
+      assert.equal(events[2]!.trace!.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+    });
+
+    it('re-encodes to the same OTLP document the SDK produces', () => {
+      const { events } = decodeLogs(pb, 'otlp', NOW);
+      assert.deepEqual(normalize(protoToJson('ExportLogsServiceRequest', encodeLogs(events))), reference);
+    });
+  });
+
+  describe('metrics', () => {
+    for (const temporality of [AggregationTemporality.CUMULATIVE, AggregationTemporality.DELTA]) {
+      it(`gauge, sums, histogram and exponential histogram (${AggregationTemporality[temporality]}) re-encode losslessly`, async () => {
+        const rm = await sdkMetrics(temporality);
+        const pb = Buffer.from(ProtobufMetricsSerializer.serializeRequest(rm)!);
+        const reference = normalize(parseJson(JsonMetricsSerializer.serializeRequest(rm)!));
+        const { events } = decodeMetrics(pb, 'otlp', NOW);
+        const types = new Set(events.map((e) => e.metric!.type));
+        assert.deepEqual([...types].sort(), ['exponentialHistogram', 'gauge', 'histogram', 'sum']);
+        const orders = events.filter((e) => e.metric!.name === 'orders.placed');
+        assert.deepEqual(orders.map((e) => e.metric!.value).sort(), [2, 3]);
+        assert.equal(orders[0]!.metric!.isMonotonic, true);
+        assert.deepEqual(normalize(protoToJson('ExportMetricsServiceRequest', encodeMetrics(events))), reference);
+      });
+    }
+  });
+
+  describe('what the SDK cannot produce (summary, exemplars, bytes, int64 beyond 2^53, entity refs)', () => {
+    const doc = {
+      resourceMetrics: [{
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'edge' } }], droppedAttributesCount: 2, entityRefs: [{ type: 'service', idKeys: ['service.name'] }] },
+        schemaUrl: 'https://example.com/r',
+        scopeMetrics: [{
+          scope: { name: 's', version: '1', attributes: [{ key: 'x', value: { doubleValue: 1 } }], droppedAttributesCount: 1 },
+          schemaUrl: 'https://example.com/s',
+          metrics: [
+            {
+              name: 'rpc.latency', description: 'd', unit: 's', metadata: [{ key: 'm', value: { stringValue: 'v' } }],
+              summary: { dataPoints: [{ attributes: [{ key: 'blob', value: { bytesValue: 'AAEC/w==' } }], startTimeUnixNano: '1700000000000000001', timeUnixNano: '1700000000000000002', count: '9007199254740993', sum: 12.5, quantileValues: [{ quantile: 0.5, value: 1 }, { quantile: 0.99, value: 4.5 }], flags: 1 }] },
+            },
+            {
+              name: 'bytes.in', sum: {
+                aggregationTemporality: 1, isMonotonic: true,
+                dataPoints: [{
+                  asInt: '-9007199254740993', timeUnixNano: '1700000000000000003',
+                  attributes: [{ key: 'big', value: { intValue: '9223372036854775807' } }, { key: 'mixed', value: { arrayValue: { values: [{ intValue: '1' }, { doubleValue: 2 }, { bytesValue: 'AQ==' }] } } }],
+                  exemplars: [{ filteredAttributes: [{ key: 'user', value: { stringValue: 'u1' } }], timeUnixNano: '1700000000000000004', asDouble: 3.25, spanId: '00f067aa0ba902b7', traceId: '4bf92f3577b34da6a3ce929d0e0e4736' }],
+                }],
+              },
+            },
+            {
+              name: 'h', histogram: {
+                aggregationTemporality: 2,
+                dataPoints: [{ count: '3', sum: 0, bucketCounts: ['0', '3', '0'], explicitBounds: [1, 2], min: 0, max: 0, exemplars: [{ asInt: '7', timeUnixNano: '1' }] }],
+              },
+            },
+            {
+              name: 'e', exponentialHistogram: {
+                aggregationTemporality: 1,
+                dataPoints: [{ count: '5', sum: 1.5, scale: -3, zeroCount: '1', zeroThreshold: 0.001, positive: { offset: -2, bucketCounts: ['1', '0', '3'] }, negative: { offset: 4, bucketCounts: ['0'] }, flags: 1, min: -1, max: 9 }],
+              },
+            },
+          ],
+        }],
+      }],
+    };
+
+    it('round-trips through JSON → protobuf → events → protobuf → JSON unchanged', () => {
+      const pb = jsonToProto('ExportMetricsServiceRequest', doc);
+      const { events } = decodeMetrics(pb, 'otlp', NOW);
+      assert.equal(events.length, 4);
+      const again = protoToJson('ExportMetricsServiceRequest', encodeMetrics(events));
+      assert.deepEqual(normalize(again), normalize(doc));
+    });
+
+    it('keeps the difference between 1 (int) and 1.0 (double), and bytes as bytes', () => {
+      const pb = jsonToProto('ExportMetricsServiceRequest', doc);
+      const { events } = decodeMetrics(pb, 'otlp', NOW);
+      const scope = (events[0]!.metric!.scope as { attributes: Record<string, unknown> });
+      assert.equal(scope.attributes.x, 1);
+      const again = protoToJson('ExportMetricsServiceRequest', encodeMetrics(events)) as typeof doc;
+      assert.deepEqual(again.resourceMetrics[0]!.scopeMetrics[0]!.scope.attributes[0]!.value, { doubleValue: 1 });
+      assert.deepEqual(again.resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.summary!.dataPoints[0]!.attributes[0]!.value, { bytesValue: 'AAEC/w==' });
+    });
+  });
+
+  describe('malformed input', () => {
+    const spans = sdkSpans();
+    const pb = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!);
+
+    it('rejects every truncation of a valid request with MalformedError, never another error', () => {
+      let malformed = 0;
+      for (let cut = 1; cut < pb.length; cut += 7) {
+        try {
+          decodeTraces(pb.subarray(0, cut), 'otlp', NOW);
+        } catch (err) {
+          assert.ok(err instanceof MalformedError, `cut at ${cut}: ${(err as Error).name}: ${(err as Error).message}`);
+          malformed++;
+        }
+      }
+      assert.ok(malformed > 0);
+    });
+
+    it('rejects random bytes with MalformedError or decodes them to nothing', () => {
+      let seed = 7;
+      const rand = (): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed; };
+      for (let i = 0; i < 300; i++) {
+        const junk = Buffer.alloc(1 + (rand() % 200));
+        for (let j = 0; j < junk.length; j++) junk[j] = rand() & 0xff;
+        try {
+          const r = decodeTraces(junk, 'otlp', NOW);
+          assert.ok(Array.isArray(r.events));
+        } catch (err) {
+          assert.ok(err instanceof MalformedError, `${(err as Error).name}: ${(err as Error).message}`);
+        }
+      }
+    });
+
+    it('counts spans with invalid ids as rejected (partial success) and keeps the rest', () => {
+      const doc = parseJson(JsonTraceSerializer.serializeRequest(spans)!) as { resourceSpans: { scopeSpans: { spans: { traceId: string }[] }[] }[] };
+      doc.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.traceId = 'abcd';
+      const r = decodeTraces(jsonToProto('ExportTraceServiceRequest', doc), 'otlp', NOW);
+      assert.equal(r.rejected, 1);
+      assert.equal(r.events.length, spans.length - 1);
+      assert.match(r.errorMessage, /trace_id/);
+    });
+  });
+});
