@@ -147,8 +147,8 @@ function decodeOom(b: Buffer, o: number, h: Header, ctx: DecodeContext, observed
   const limitPages = u64(b, o + 48);
   const k = kernelBase(h, 'oom_kill');
   // a memcg limit of "max" is PAGE_COUNTER_MAX (~2^63 / page): report it as no limit
-  k.memcgLimitBytes = limitPages && limitPages < 2 ** 50 ? limitPages * page : undefined;
-  k.memcgUsageBytes = u64(b, o + 56) * page || undefined;
+  k.memoryLimit = limitPages && limitPages < 2 ** 50 ? limitPages * page : undefined;
+  k.memoryUsage = u64(b, o + 56) * page || undefined;
   k.totalPages = u64(b, o + 64) || undefined;
   k.badness = Number(b.readBigInt64LE(o + 72)) || undefined;
   k.victimTotalVmBytes = u64(b, o + 80) * page;

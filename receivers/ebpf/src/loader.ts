@@ -55,16 +55,14 @@ export class FrameReader {
   }
 }
 
-/** Where the loader and objects live: config, TAPIO_EBPF_NATIVE_DIR, the package, then the repo build. */
+/** Where the loader and objects live: config, else TAPIO_EBPF_NATIVE_DIR, else the package's native/, else the repo build. */
 export function findNativeDir(configured?: string): string {
-  const candidates = [
-    configured,
-    process.env.TAPIO_EBPF_NATIVE_DIR,
-    path.resolve(__dirname, '../../native'),
-    path.resolve(__dirname, '../../../../ebpf-programs/build'),
-  ].filter((d): d is string => !!d);
-  for (const d of candidates) if (existsSync(path.join(d, LOADER_BINARY))) return d;
-  return candidates[0] ?? path.resolve(__dirname, '../../native');
+  if (configured) return configured;
+  if (process.env.TAPIO_EBPF_NATIVE_DIR) return process.env.TAPIO_EBPF_NATIVE_DIR;
+  const packaged = path.resolve(__dirname, '../../native');
+  const repoBuild = path.resolve(__dirname, '../../../../ebpf-programs/build');
+  if (!existsSync(path.join(packaged, LOADER_BINARY)) && existsSync(path.join(repoBuild, LOADER_BINARY))) return repoBuild;
+  return packaged;
 }
 
 /** Why the receiver cannot run here before even trying, or undefined. */

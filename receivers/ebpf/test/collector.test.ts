@@ -1,0 +1,79 @@
+import * as assert from 'node:assert/strict';
+import { Collector, createLogger, defineExporter, loadConfigSources, mergeYamlText, Registry, resolveConfig, type UnifiedEvent } from '@tapio/core';
+import factory from '../src/index';
+
+/** An exporter that keeps what it is given, for a whole-collector test. */
+const captured: UnifiedEvent[] = [];
+const captureExporter = defineExporter<Record<string, never>>({
+  type: 'capture',
+  stability: 'development',
+  configSchema: { type: 'object', additionalProperties: false, properties: {} },
+  create: () => ({
+    start: async () => undefined,
+    shutdown: async () => undefined,
+    consume: async (batch) => { captured.push(...batch.events); },
+  }),
+});
+
+function collectorConfig(ebpf: string): ReturnType<typeof resolveConfig> {
+  const loaded = loadConfigSources([]);
+  mergeYamlText(loaded, `
+receivers:
+  ebpf:
+${ebpf}
+exporters:
+  capture: {}
+service:
+  telemetry:
+    metrics:
+      address: localhost:0
+  pipelines:
+    events:
+      receivers: [ebpf]
+      exporters: [capture]
+`, 'test.yaml');
+  const registry = new Registry();
+  registry.register(factory, '@tapio/receiver-ebpf', '0.1.0');
+  registry.register(captureExporter, 'test', '0.0.0');
+  return resolveConfig(loaded, registry);
+}
+
+describe('ebpf receiver in a collector: graceful degradation', () => {
+  it('fails the collector with a message naming what is missing and how to fix it', async () => {
+    const { config, issues } = collectorConfig('    native_dir: /nonexistent/tapio-native');
+    assert.deepEqual(issues, []);
+    const c = new Collector({ logger: createLogger('silent') });
+    await assert.rejects(c.start(config!), (err: Error) => {
+      assert.match(err.message, /receiver "ebpf" failed to start/);
+      assert.match(err.message, process.platform === 'linux' ? /tapio-ebpf-loader is missing; build it with "make -C ebpf-programs"/ : /needs Linux/);
+      return true;
+    });
+    await c.shutdown();
+  });
+
+  it('with optional: true the collector runs on and reports the receiver as degraded', async () => {
+    const { config, issues } = collectorConfig('    optional: true\n    native_dir: /nonexistent/tapio-native');
+    assert.deepEqual(issues, []);
+    const c = new Collector({ logger: createLogger('silent') });
+    await c.start(config!);
+    try {
+      assert.equal(c.phase(), 'running');
+      await new Promise((r) => setImmediate(r));
+      const status = c.components().ebpf;
+      assert.equal(status?.status, 'recoverable_error');
+      assert.match(status?.error ?? '', /kernel events unavailable/);
+    } finally {
+      await c.shutdown();
+    }
+  });
+
+  it('rejects unknown config keys and bad sizes with their paths', () => {
+    const { issues } = collectorConfig('    programs: [oom, kprobes]\n    ring_buffer_size: lots\n    sampling: { process: -1 }');
+    const text = issues.map((i) => `${i.path}: ${i.message}`).join('\n');
+    assert.match(text, /receivers\.ebpf\.programs\.1/);
+    assert.match(text, /receivers\.ebpf\.ring_buffer_size/);
+    assert.match(text, /receivers\.ebpf\.sampling\.process/);
+  });
+});
+
+export { captured, collectorConfig };
