@@ -16,7 +16,7 @@ export interface Running {
 }
 
 /** Writes the harness's kubeconfig to a temp file and starts a receiver on it, watching the harness namespace. */
-export async function startReceiver(h: ClusterHarness, overrides: Record<string, unknown> = {}): Promise<Running> {
+export async function startReceiver(h: Pick<ClusterHarness, 'kubeconfigText' | 'namespace'>, overrides: Record<string, unknown> = {}, opts: { waitForSync?: boolean } = {}): Promise<Running> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tapio-k8s-'));
   const kubeconfig = path.join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, h.kubeconfigText);
@@ -26,7 +26,7 @@ export async function startReceiver(h: ClusterHarness, overrides: Record<string,
   const host = testHost();
   const receiver = new KubernetesReceiver(testContext('kubernetes', 'receiver'), cfg, sink);
   await receiver.start(host);
-  await receiver.whenSynced();
+  if (opts.waitForSync !== false) await receiver.whenSynced();
   return {
     receiver, sink, topology: host.getService<TopologyService>(TOPOLOGY_SERVICE)!,
     async stop() { await receiver.shutdown(); rmSync(dir, { recursive: true, force: true }); },

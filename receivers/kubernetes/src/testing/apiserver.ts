@@ -65,6 +65,7 @@ export class ApiServerDouble {
   private readonly watches = new Set<OpenWatch>();
   private uidSeq = 0;
   private readonly sockets = new Set<Socket>();
+  private watchesHeld = false;
 
   constructor(private readonly opts: ApiServerDoubleOptions = {}) {
     for (const r of SERVED) this.stores.set(r, new Map());
@@ -186,6 +187,9 @@ export class ApiServerDouble {
 
   get openWatchCount(): number { return this.watches.size; }
 
+  /** While held, new watch requests are answered 503 (an API server restarting); lists still work. */
+  holdWatches(held: boolean): void { this.watchesHeld = held; }
+
   // ---- HTTP ----
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -207,6 +211,7 @@ export class ApiServerDouble {
     const { res: resource, namespace, name, subresource } = route;
     const method = req.method ?? 'GET';
     if (method === 'GET' && !name) {
+      if ((query.watch === 'true' || query.watch === '1') && this.watchesHeld) { send(503, status(503, 'ServiceUnavailable', 'watch temporarily unavailable')); return; }
       if (query.watch === 'true' || query.watch === '1') { rec.status = 200; this.watch(resource, namespace, query, req, res); return; }
       const r = this.list(resource, namespace, query);
       send(r.status, r.body);
