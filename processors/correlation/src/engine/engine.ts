@@ -181,6 +181,7 @@ export class CorrelationEngine {
       if (this.features.size >= this.s.maxFeatures) { this.counters.evictedFeatures++; return undefined; }
       f = new FeatureState(key, this.s.detection.baselineCapacity);
       f.rate = family === 'err' || family === 'logerr' || family === 'logpat';
+      f.counts = family === 'fan';
       this.features.set(id, f);
     }
     return f;

@@ -31,11 +31,15 @@ export interface Anomaly {
   samples: number;
   baselineMedian: number;
   windowMedian: number;
+  /** Point anomalies (metrics): true once the same series stayed anomalous for two points in a row. */
+  persistent?: boolean;
 }
 
 export interface DetectionSettings {
   baselineCapacity: number;
   minBaselineSamples: number;
+  /** Windows a feature's baseline must span before it is judged (a single window is too narrow). */
+  minBaselineWindows: number;
   minWindowSamples: number;
   minHits: number;
   tailQuantile: number;
@@ -53,8 +57,14 @@ export class FeatureState {
   /** windowStart → samples. A handful of windows at most are open at a time. */
   readonly open = new Map<number, number[]>();
   lastSeen = 0;
+  /** Windows folded into the baseline so far. */
+  baselineWindows = 0;
+  /** Consecutive anomalous points (metrics). */
+  streak = 0;
   /** 0/1 samples judged as a rate (binomial against the baseline rate) instead of by tails. */
   rate = false;
+  /** Small integer samples (counts per request) judged by a shift of the mean, where tails tie. */
+  counts = false;
 
   constructor(readonly key: FeatureKey, capacity: number) {
     this.baseline = new Baseline(capacity);
@@ -75,13 +85,14 @@ export class FeatureState {
     if (!arr) return undefined;
     this.open.delete(windowStart);
     const b = this.baseline;
-    if (b.count < s.minBaselineSamples || arr.length < s.minWindowSamples) {
-      // Too little to judge: learn while warming up; otherwise keep for later windows' baseline only if we are warming up.
-      if (b.count < s.minBaselineSamples) for (const v of arr) b.add(v);
+    const warming = b.count < s.minBaselineSamples || this.baselineWindows < s.minBaselineWindows;
+    if (warming || arr.length < s.minWindowSamples) {
+      // Too little to judge: learn while warming up; a thin window after warm-up is neither judged nor learned.
+      if (warming) { for (const v of arr) b.add(v); this.baselineWindows++; }
       return undefined;
     }
     const anomaly = this.judge(arr, windowStart, s);
-    if (!anomaly) for (const v of arr) b.add(v);
+    if (!anomaly) { for (const v of arr) b.add(v); this.baselineWindows++; }
     return anomaly;
   }
 
@@ -89,6 +100,7 @@ export class FeatureState {
     const b = this.baseline;
     const n = arr.length;
     if (this.rate) return this.judgeRate(arr, windowStart, s);
+    if (this.counts) return this.judgeMeanShift(arr, windowStart, s);
     const p = Math.max(1 - s.tailQuantile, 1 / (b.count + 1));
     const hi = b.quantile(s.tailQuantile);
     const lo = b.quantile(1 - s.tailQuantile);
@@ -115,7 +127,21 @@ export class FeatureState {
 
 export interface FeatureState {
   judgeRate(arr: number[], windowStart: number, s: DetectionSettings): Anomaly | undefined;
+  judgeMeanShift(arr: number[], windowStart: number, s: DetectionSettings): Anomaly | undefined;
 }
+FeatureState.prototype.judgeMeanShift = function judgeMeanShift(this: FeatureState, arr: number[], windowStart: number, s: DetectionSettings): Anomaly | undefined {
+  const b = this.baseline;
+  const mb = b.mean();
+  let mw = 0;
+  for (const v of arr) mw += v;
+  mw /= arr.length;
+  // Standard error from the baseline's robust spread, floored so constant series still tolerate jitter.
+  const sigma = Math.max(b.robustSigma(), Math.abs(mb) * s.relativeMargin, 0.5);
+  const z = Math.abs(mw - mb) / (sigma / Math.sqrt(arr.length));
+  const rel = Math.abs(mw - mb) / Math.max(Math.abs(mb), 1);
+  if (z < s.zThreshold || rel < 0.2) return undefined;
+  return { key: this.key, severity: Math.min(1, rel), z, direction: mw > mb ? 'up' : 'down', windowStart, samples: arr.length, baselineMedian: mb, windowMedian: mw };
+};
 FeatureState.prototype.judgeRate = function judgeRate(this: FeatureState, arr: number[], windowStart: number, s: DetectionSettings): Anomaly | undefined {
   const b = this.baseline;
   const base = b.mean();
@@ -137,10 +163,11 @@ export function judgePoint(state: FeatureState, value: number, time: number, s: 
   const med = b.median();
   const sigma = Math.max(b.robustSigma(), Math.abs(med) * s.relativeMargin, 1e-9);
   const z = (value - med) / sigma;
-  if (Math.abs(z) < s.zThreshold * 2) { b.add(value); return undefined; }
+  if (Math.abs(z) < s.zThreshold * 2) { b.add(value); state.streak = 0; return undefined; }
+  state.streak++;
   // Severity grows with the size of the jump, 0 at the threshold and towards 1 for huge ones.
   const severity = Math.max(0, 1 - (s.zThreshold * 2) / Math.abs(z));
-  return { key: state.key, severity, z: Math.abs(z), direction: z > 0 ? 'up' : 'down', windowStart: time, samples: 1, baselineMedian: med, windowMedian: value };
+  return { key: state.key, severity, z: Math.abs(z), direction: z > 0 ? 'up' : 'down', windowStart: time, samples: 1, baselineMedian: med, windowMedian: value, persistent: state.streak >= 2 };
 }
 
 export function featureId(k: FeatureKey): string {

@@ -34,6 +34,7 @@ export interface TrackerSettings {
 export interface HeldAnomaly { a: Anomaly; first: number; windows: number }
 
 let incidentSeq = 0;
+const DEBUG = !!process.env.TAPIO_CORRELATION_DEBUG;
 
 class OpenIncident {
   readonly id: string;
@@ -70,7 +71,12 @@ export class IncidentTracker {
   evictOldestDiscrete(): void { this.active?.discrete.shift(); }
 
   onWindow(w: number, wEnd: number, anomalies: Anomaly[], discrete: DiscreteRec[], out: UnifiedEvent[], caseId: string | undefined): void {
-    const blaming = anomalies.filter((a) => a.key.family !== 'dur' || a.direction === 'up');
+    if (DEBUG && (anomalies.length || discrete.length)) {
+      process.stderr.write(`window ${new Date(w).toISOString()} ${this.active ? 'open' : '-'}\n`);
+      for (const a of anomalies) process.stderr.write(`   ${a.key.family}|${a.key.service}|${a.key.detail} ${a.direction} sev=${a.severity.toFixed(2)} z=${a.z.toFixed(1)} n=${a.samples} ${a.baselineMedian.toPrecision(3)}→${a.windowMedian.toPrecision(3)}\n`);
+    }
+    // A one-off metric point is supporting evidence, not enough to open or keep an incident.
+    const blaming = anomalies.filter((a) => a.key.family !== 'metric' || a.persistent);
     const hasSignal = blaming.length > 0 || discrete.length > 0;
     this.streak = blaming.length ? this.streak + 1 : 0;
     this.recent.push({ w, anomalies });

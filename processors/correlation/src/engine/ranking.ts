@@ -31,6 +31,22 @@ interface Candidate {
   recommendations: string[];
 }
 
+/** Latency / error / throughput metrics mirror what dependencies do; resource metrics describe the service itself. */
+const SYMPTOM_METRIC = /latency|duration|response|success|error|fail|workload|request|throughput|ops|rate_limit|p\d\d/i;
+
+/** Severity shrunk towards 0 for windows with few samples (a 3-request window proves less than a 300-request one). */
+function shrunk(a: Anomaly): number {
+  return a.key.family === 'metric' ? a.severity : a.severity * a.samples / (a.samples + SHRINK_SAMPLES);
+}
+const SHRINK_SAMPLES = 4;
+
+function familyWeight(a: Anomaly): number {
+  if (a.key.family === 'dur') return a.direction === 'down' ? 0.9 : 0; // callers get slower with their callee, not faster
+  if (a.key.family === 'excl' && a.direction === 'down') return 0.5;
+  if (a.key.family === 'metric') return SYMPTOM_METRIC.test(a.key.detail) || a.key.peer ? 0.1 : FAMILY_WEIGHT.metric;
+  return FAMILY_WEIGHT[a.key.family];
+}
+
 function fmt(v: number): string { return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(1) : v.toPrecision(2); }
 
 function describe(a: Anomaly): string {
@@ -121,38 +137,44 @@ export function rankCauses(held: HeldAnomaly[], discrete: DiscreteRec[], rules: 
     if (time < c.first) c.first = time;
   };
 
-  // Edge anomalies: per service, the share of its edges (in either direction) that went anomalous.
-  const edgeSev = new Map<string, number>(); // "a>b" → severity
+  // Edge anomalies are split between caller and callee by how anomalous each one's *other*
+  // edges are: a slow callee shows on all its edges, a slow caller on all of its own.
+  const edgeSev = new Map<string, HeldAnomaly>(); // "a>b" → strongest anomaly
   for (const h of held) {
     const a = h.a;
     if (a.key.family === 'gap') {
+      if (a.direction !== 'up') continue;
       const k = a.key.service + '>' + a.key.detail;
-      edgeSev.set(k, Math.max(edgeSev.get(k) ?? 0, a.severity));
+      const cur = edgeSev.get(k);
+      if (!cur || a.severity > cur.a.severity) edgeSev.set(k, h);
       continue;
     }
-    const w = FAMILY_WEIGHT[a.key.family];
+    const w = familyWeight(a);
     if (!w) continue;
-    contribute(cand(a.key.service), a.key.family, w * a.severity, describe(a), h.first, a);
+    contribute(cand(a.key.service), a.key.family + ':' + a.direction, w * shrunk(a), describe(a), h.first, a);
   }
   if (edgeSev.size) {
-    const degree = new Map<string, number>();
-    for (const [from, m] of callGraph) for (const to of m.keys()) { degree.set(from, (degree.get(from) ?? 0) + 1); degree.set(to, (degree.get(to) ?? 0) + 1); }
-    const touch = new Map<string, { sum: number; best?: HeldAnomaly }>();
-    for (const h of held) {
-      if (h.a.key.family !== 'gap') continue;
-      for (const s of [h.a.key.service, h.a.key.detail]) {
-        const t = touch.get(s) ?? { sum: 0 };
-        t.sum += h.a.severity / 1; // counted once per edge below
-        if (!t.best || h.a.severity > t.best.a.severity) t.best = h;
-        touch.set(s, t);
-      }
-    }
-    for (const [svc] of touch) {
+    const edgesOf = new Map<string, string[]>();
+    const addEdge = (svc: string, e: string): void => { const l = edgesOf.get(svc); if (l) { if (!l.includes(e)) l.push(e); } else edgesOf.set(svc, [e]); };
+    for (const [from, m] of callGraph) for (const to of m.keys()) { const e = from + '>' + to; addEdge(from, e); addEdge(to, e); }
+    const otherShare = (svc: string, except: string): number | undefined => {
+      const l = (edgesOf.get(svc) ?? []).filter((e) => e !== except);
+      if (!l.length) return undefined;
       let sum = 0;
-      for (const [edge, sev] of edgeSev) { const [from, to] = edge.split('>'); if (from === svc || to === svc) sum += sev; }
-      const share = sum / Math.max(1, degree.get(svc) ?? 1);
-      const best = touch.get(svc)!.best!;
-      contribute(cand(svc), 'gap', FAMILY_WEIGHT.gap * share, describe(best.a), best.first, best.a);
+      for (const e of l) sum += edgeSev.get(e)?.a.severity ?? 0;
+      return sum / l.length;
+    };
+    for (const [edge, h] of edgeSev) {
+      const [from, to] = edge.split('>') as [string, string];
+      const fa = otherShare(from, edge); const fb = otherShare(to, edge);
+      // A slow caller shows on (nearly) all of its other edges; unless it does, the callee is
+      // the suspect, more so when the callee's other edges are anomalous too.
+      let toCallee: number;
+      if (fa !== undefined) toCallee = 1 - fa * (1 - (fb ?? 0));
+      else toCallee = 0.5 + 0.5 * (fb ?? 0);
+      const text = describe(h.a);
+      contribute(cand(to), 'gap', FAMILY_WEIGHT.gap * shrunk(h.a) * toCallee, text, h.first, h.a);
+      contribute(cand(from), 'gap', FAMILY_WEIGHT.gap * shrunk(h.a) * (1 - toCallee), text, h.first, h.a);
     }
   }
 
