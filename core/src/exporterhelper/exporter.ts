@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Batch } from '../event/types';
 import type { ComponentContext, Exporter, Host } from '../component/types';
 import { ErrorCodes, isPermanent, PermanentError, RetryableError } from '../errors';
@@ -43,6 +44,8 @@ export function createSendingExporter(ctx: ComponentContext, o: SendingExporterO
   const sent = t.counter('tapio_exporter_sent_events', 'Events an exporter delivered');
   const failed = t.counter('tapio_exporter_send_failed_events', 'Events whose delivery attempt failed (they may be retried)');
   const stop = new AbortController();
+  // Every concurrent attempt listens on this one signal; many in flight is normal, not a leak.
+  setMaxListeners(0, stop.signal);
   const timeoutMs = o.timeoutMs ?? 0;
   let stopping = false;
 

@@ -1,0 +1,146 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { conformance, createComponent, testBatch, testEvent, validConfig } from '@tapio/core/testing';
+import type { Batch, Exporter, UnifiedEvent } from '@tapio/core';
+import factory, { otlpJsonLines, RotatingFile } from '../src/index';
+
+const roots: string[] = [];
+function tmpDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tapio-file-'));
+  roots.push(d);
+  return d;
+}
+after(() => { for (const d of roots) fs.rmSync(d, { recursive: true, force: true }); });
+
+conformance(factory, { config: { path: path.join(os.tmpdir(), `tapio-file-conformance-${process.pid}.jsonl`) } });
+after(() => fs.rmSync(path.join(os.tmpdir(), `tapio-file-conformance-${process.pid}.jsonl`), { force: true }));
+
+async function fileExporter(overrides: Record<string, unknown>): Promise<Exporter> {
+  const e = (await createComponent(factory, validConfig(factory, overrides))) as Exporter;
+  await e.start(undefined as never);
+  return e;
+}
+
+function readLines(file: string): string[] {
+  const raw = fs.readFileSync(file);
+  const text = file.endsWith('.gz') ? zlib.gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+  return text.split('\n').filter((l) => l.length > 0);
+}
+
+/** What a UnifiedEvent looks like after JSON (undefined fields vanish). */
+const asJson = (e: UnifiedEvent): unknown => JSON.parse(JSON.stringify(e));
+
+describe('file exporter', () => {
+  it('writes one UnifiedEvent per line that reads back equal', async () => {
+    const file = path.join(tmpDir(), 'out', 'events.jsonl');
+    const e = await fileExporter({ path: file });
+    const batch: Batch = { events: [testEvent('span'), testEvent('k8s'), testEvent('kernel'), testEvent('log', { attributes: { 'a.b': [1, 'x', true] } })] };
+    await e.consume(batch);
+    await e.shutdown();
+    assert.deepEqual(readLines(file).map((l) => JSON.parse(l)), batch.events.map(asJson));
+  });
+
+  it('never interleaves lines from concurrent batches, buffered or not', async () => {
+    for (const flush_interval of ['0s', '1h']) {
+      const file = path.join(tmpDir(), 'events.jsonl');
+      const e = await fileExporter({ path: file, flush_interval });
+      const batches = Array.from({ length: 40 }, () => testBatch(25));
+      await Promise.all(batches.map((b) => e.consume(b)));
+      await e.shutdown();
+      const got = readLines(file).map((l) => (JSON.parse(l) as UnifiedEvent).id);
+      assert.deepEqual(got.sort(), batches.flatMap((b) => b.events.map((x) => x.id)).sort(), `flush_interval ${flush_interval}`);
+    }
+  });
+
+  it('appends to an existing file instead of truncating it', async () => {
+    const file = path.join(tmpDir(), 'events.jsonl');
+    fs.writeFileSync(file, '{"earlier":true}\n');
+    const e = await fileExporter({ path: file, flush_interval: '0s' });
+    await e.consume(testBatch(2));
+    await e.shutdown();
+    const lines = readLines(file);
+    assert.equal(lines.length, 3);
+    assert.deepEqual(JSON.parse(lines[0]!), { earlier: true });
+  });
+
+  it('writes gzip that decompresses to the same lines, even across several flushes', async () => {
+    const file = path.join(tmpDir(), 'events.jsonl.gz');
+    const e = await fileExporter({ path: file, compression: 'gzip', flush_interval: '0s' });
+    const a = testBatch(3);
+    const b = testBatch(4);
+    await e.consume(a);
+    await e.consume(b);
+    await e.shutdown();
+    assert.deepEqual(readLines(file).map((l) => (JSON.parse(l) as UnifiedEvent).id), [...a.events, ...b.events].map((x) => x.id));
+  });
+
+  it('rotates by size, keeps every line across the files, and prunes to max_backups', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'events.jsonl');
+    const e = await fileExporter({ path: file, flush_interval: '0s', rotation: { max_megabytes: 1, max_backups: 2 } });
+    const ids: string[] = [];
+    // ~4.5 MiB in ~20 KiB batches: four rotations, of which only the last two backups are kept.
+    const padding = 'x'.repeat(2000);
+    for (let i = 0; i < 230; i++) {
+      const batch = { events: Array.from({ length: 10 }, () => testEvent('log', { attributes: { padding } })) };
+      ids.push(...batch.events.map((x) => x.id));
+      await e.consume(batch);
+    }
+    await e.shutdown();
+    const backups = await new RotatingFile(file, undefined).backups();
+    assert.equal(backups.length, 2);
+    for (const f of [...backups, file]) assert.ok(fs.statSync(f).size <= 1024 * 1024, `${f} exceeds max_megabytes`);
+    const kept = [...backups, file].flatMap(readLines).map((l) => (JSON.parse(l) as UnifiedEvent).id);
+    // The kept files hold the newest lines, in order, without gaps.
+    assert.deepEqual(kept, ids.slice(ids.length - kept.length));
+    assert.ok(kept.length > ids.length / 3);
+  });
+
+  it('prunes rotated files older than max_days', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'events.jsonl');
+    const old = path.join(dir, 'events-2020-01-01T00-00-00.000.jsonl');
+    fs.writeFileSync(old, '{}\n');
+    const longAgo = new Date('2020-01-01T00:00:00Z');
+    fs.utimesSync(old, longAgo, longAgo);
+    const rf = new RotatingFile(file, { max_megabytes: 1, max_days: 7, max_backups: 0, localtime: false });
+    await rf.open();
+    await rf.write(Buffer.from('{"a":1}\n'));
+    await rf.rotate();
+    await rf.close();
+    const backups = await rf.backups();
+    assert.equal(backups.length, 1);
+    assert.notEqual(backups[0], old);
+    assert.equal(fs.existsSync(old), false);
+  });
+
+  it('fails to start with a clear error when the path cannot be opened', async () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'not-a-dir'), '');
+    const e = (await createComponent(factory, validConfig(factory, { path: path.join(dir, 'not-a-dir', 'events.jsonl') }))) as Exporter;
+    await assert.rejects(e.start(undefined as never), /ENOTDIR|EEXIST|not a directory/);
+    await e.shutdown();
+  });
+
+  it('otlp_json: writes OTLP/JSON export requests per signal', async function () {
+    let encode: ReturnType<typeof otlpJsonLines>;
+    try { encode = otlpJsonLines(); } catch (err) { this.skip(); return; }
+    const file = path.join(tmpDir(), 'otlp.jsonl');
+    const e = await fileExporter({ path: file, format: 'otlp_json', flush_interval: '0s' });
+    const spans = [testEvent('span'), testEvent('span')];
+    await e.consume({ events: [...spans, testEvent('log'), testEvent('k8s')] });
+    await e.shutdown();
+    const lines = readLines(file).map((l) => JSON.parse(l) as Record<string, any>);
+    assert.equal(lines.length, 2);
+    const traces = lines.find((l) => l.resourceSpans)!;
+    const logs = lines.find((l) => l.resourceLogs)!;
+    const gotSpans = traces.resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((s: any) => s.spans));
+    assert.deepEqual(gotSpans.map((s: any) => s.spanId).sort(), spans.map((s) => s.trace!.spanId).sort());
+    const records = logs.resourceLogs.flatMap((r: any) => r.scopeLogs.flatMap((s: any) => s.logRecords));
+    assert.equal(records.length, 2);
+    assert.ok(encode);
+  });
+});
