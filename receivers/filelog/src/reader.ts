@@ -21,6 +21,13 @@ export interface ReaderSettings {
   chunkSize: number;
 }
 
+/** Blank lines between multiline entries belong to neither. */
+function trimNewlines(s: string): string {
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 10) end--;
+  return end === s.length ? s : s.slice(0, end);
+}
+
 /** What a checkpoint holds per file (JSON in the storage client). */
 export interface ReaderCheckpoint {
   fileId: string;
@@ -62,6 +69,8 @@ export class FileReader {
   private bufStart: number;
   private bufLen = 0;
   private scanFrom = 0;
+  /** The current line has already been cut at max_log_size (count it once). */
+  private cutting = false;
 
   constructor(
     readonly fileId: string,
@@ -162,6 +171,7 @@ export class FileReader {
         if (end - lineStart > maxLogSize) this.cutLongLine(sink, lineStart, end, observed);
         else this.line(sink, codec.decode(buf, lineStart, end), this.bufStart + lineStart, this.bufStart + next, observed);
       }
+      this.cutting = false;
       lineStart = next;
       from = next;
     }
@@ -170,7 +180,8 @@ export class FileReader {
     while (this.bufLen - lineStart >= maxLogSize) {
       if (this.skipping) { lineStart = this.bufLen - ((this.bufLen - lineStart) % w); this.pendingOffset = this.bufStart + lineStart; break; }
       const cut = codec.safeCut(buf, lineStart, lineStart + maxLogSize);
-      sink.longLine(this, this.s.behavior);
+      if (!this.cutting) sink.longLine(this, this.s.behavior);
+      this.cutting = true;
       this.line(sink, codec.decode(buf, lineStart, cut), this.bufStart + lineStart, this.bufStart + cut, observed);
       lineStart = cut;
       if (this.s.behavior === 'truncate') this.skipping = true;
@@ -185,7 +196,7 @@ export class FileReader {
 
   private cutLongLine(sink: EntrySink, start: number, end: number, observed: number): void {
     const { codec, maxLogSize } = this.s;
-    sink.longLine(this, this.s.behavior);
+    if (!this.cutting) sink.longLine(this, this.s.behavior);
     let at = start;
     while (at < end) {
       const cut = end - at > maxLogSize ? codec.safeCut(this.buf, at, at + maxLogSize) : end;
@@ -208,7 +219,7 @@ export class FileReader {
     }
     if (lineStart) {
       if (lineStart.test(text)) {
-        if (this.mlText !== undefined) sink.entry(this, this.mlText, this.mlStart, this.mlEnd, observed);
+        if (this.mlText !== undefined) sink.entry(this, trimNewlines(this.mlText), this.mlStart, this.mlEnd, observed);
         this.mlText = text; this.mlStart = start; this.mlEnd = end;
       } else if (this.mlText !== undefined) {
         this.mlText += '\n' + text; this.mlEnd = end;
@@ -257,7 +268,7 @@ export class FileReader {
       this.line(sink, text, start, this.bufStart, observed);
     }
     if (this.mlText !== undefined) {
-      const t = this.mlText;
+      const t = trimNewlines(this.mlText);
       this.mlText = undefined;
       sink.entry(this, t, this.mlStart, this.mlEnd, observed);
     }
