@@ -1,0 +1,174 @@
+import * as assert from 'node:assert/strict';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { isPermanent, type Exporter } from '@tapio/core';
+import { conformance, testBatch, testContext, testEvent, validConfig } from '@tapio/core/testing';
+import { encodeRpcStatus } from '@tapio/receiver-otlp';
+import { otlpExporterFactory, otlpHttpExporterFactory, parseRetryAfter } from '../src/index';
+import { startDownstream } from './helpers';
+
+const downstream = { grpc: { endpoint: '127.0.0.1:1', tls: { insecure: true } }, http: { endpoint: 'http://127.0.0.1:1' } };
+let b: Awaited<ReturnType<typeof startDownstream>>;
+before(async () => {
+  b = await startDownstream();
+  downstream.grpc.endpoint = `127.0.0.1:${b.grpcPort}`;
+  downstream.http.endpoint = `http://127.0.0.1:${b.httpPort}`;
+});
+after(async () => { await b.receiver.shutdown(); });
+
+conformance(otlpExporterFactory, { config: downstream.grpc });
+conformance(otlpHttpExporterFactory, { config: downstream.http });
+
+const FAST_RETRY = { initial_interval: '10ms', max_interval: '20ms', max_elapsed_time: '5s' };
+
+async function create(factory: typeof otlpExporterFactory | typeof otlpHttpExporterFactory, cfg: Record<string, unknown>): Promise<Exporter> {
+  const e = await factory.create(testContext(factory.type, 'exporter'), validConfig(factory, cfg) as never);
+  await e.start({} as never);
+  return e;
+}
+
+/** An HTTP server that answers each request with the next status from `answers`. */
+async function scriptedHttp(answers: { status: number; headers?: Record<string, string> }[]): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
+  let hits = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const a = answers[Math.min(hits++, answers.length - 1)]!;
+      res.writeHead(a.status, a.headers).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hits: () => hits,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+/** A gRPC OTLP trace service that answers each call with the next status. */
+async function scriptedGrpc(codes: { code: grpc.status; retryMs?: number }[]): Promise<{ endpoint: string; hits: () => number; close: () => Promise<void> }> {
+  let hits = 0;
+  const server = new grpc.Server();
+  const id = (x: Buffer): Buffer => x;
+  server.addService({ Export: { path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id } }, {
+    Export: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+      const c = codes[Math.min(hits++, codes.length - 1)]!;
+      if (c.code === grpc.status.OK) { cb(null, Buffer.alloc(0)); return; }
+      const metadata = new grpc.Metadata();
+      if (c.retryMs !== undefined) metadata.set('grpc-status-details-bin', encodeRpcStatus(c.code, 'busy', c.retryMs));
+      cb({ code: c.code, details: 'scripted', metadata });
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  return { endpoint: `127.0.0.1:${port}`, hits: () => hits, close: () => new Promise((r) => server.tryShutdown(() => r())) };
+}
+
+describe('otlp exporters', () => {
+  beforeEach(() => b.sink.reset());
+
+  it('exports kernel, k8s and network events as OTLP log records with tapio.* attributes', async () => {
+    const e = await create(otlpExporterFactory, downstream.grpc);
+    const kernel = testEvent('kernel', { severity: 'fatal', entity: { kind: 'pod', name: 'payment-7d8f9', namespace: 'prod' } });
+    kernel.kernel = { event: 'oom_kill', pid: 4242, comm: 'payment', cgroupPath: '/kubepods/pod1' };
+    kernel.semantic = { intent: 'oom_kill', category: 'resource', tags: ['memory'], narrative: 'payment OOM-killed', confidence: 0.9, suggestedActions: ['raise the memory limit'] };
+    await e.consume({ events: [kernel, testEvent('k8s'), testEvent('network')] });
+    await e.shutdown();
+    assert.equal(b.sink.events.length, 3);
+    const got = b.sink.events.find((x) => x.attributes['tapio.kind'] === 'kernel')!;
+    assert.equal(got.kind, 'log');
+    assert.equal(got.severity, 'fatal');
+    assert.equal(got.log!.body, 'payment OOM-killed');
+    assert.equal(got.attributes['tapio.kernel.event'], 'oom_kill');
+    assert.equal(got.attributes['tapio.kernel.pid'], 4242);
+    assert.deepEqual((got.attributes['tapio.semantic'] as Record<string, unknown>).suggestedActions, ['raise the memory limit']);
+    assert.equal((got.attributes['tapio.entity'] as Record<string, unknown>).name, 'payment-7d8f9');
+    assert.equal(got.resource['k8s.pod.name'], 'payment-7d8f9');
+    assert.equal(got.log!.eventName, 'tapio.kernel');
+    const k8s = b.sink.events.find((x) => x.attributes['tapio.kind'] === 'k8s')!;
+    assert.equal(k8s.attributes['tapio.k8s.reason'], 'BackOff');
+    assert.equal(k8s.log!.body, 'Back-off restarting failed container');
+  });
+
+  it('a mixed batch is split by signal: spans to traces, points to metrics, the rest to logs', async () => {
+    const e = await create(otlpHttpExporterFactory, downstream.http);
+    await e.consume({ events: [...testBatch(2, 'span').events, ...testBatch(3, 'metric').events, ...testBatch(4, 'log').events] });
+    await e.shutdown();
+    const kinds: Record<string, number> = {};
+    for (const x of b.sink.events) kinds[x.kind] = (kinds[x.kind] ?? 0) + 1;
+    assert.deepEqual(kinds, { span: 2, metric: 3, log: 4 });
+    const metric = b.sink.events.find((x) => x.kind === 'metric')!;
+    assert.equal(metric.metric!.name, 'process.cpu.utilization');
+    assert.equal(metric.metric!.value, 0.5);
+  });
+
+  describe('OTLP retry semantics', () => {
+    it('HTTP 503 with Retry-After is retried until it succeeds', async () => {
+      const s = await scriptedHttp([{ status: 503, headers: { 'Retry-After': '0' } }, { status: 429 }, { status: 200 }]);
+      try {
+        const e = await create(otlpHttpExporterFactory, { endpoint: s.url, retry_on_failure: FAST_RETRY });
+        await e.consume(testBatch(2, 'log'));
+        await e.shutdown();
+        assert.equal(s.hits(), 3);
+      } finally { await s.close(); }
+    });
+
+    it('HTTP 400 is permanent: not retried, dropped with a PermanentError', async () => {
+      const s = await scriptedHttp([{ status: 400 }]);
+      try {
+        const e = await create(otlpHttpExporterFactory, { endpoint: s.url, retry_on_failure: FAST_RETRY });
+        await assert.rejects(e.consume(testBatch(2, 'log')), (err) => isPermanent(err) && /HTTP 400/.test((err as Error).message));
+        await e.shutdown();
+        assert.equal(s.hits(), 1);
+      } finally { await s.close(); }
+    });
+
+    it('gRPC UNAVAILABLE (and RESOURCE_EXHAUSTED with RetryInfo) is retried; INVALID_ARGUMENT is permanent', async () => {
+      const s = await scriptedGrpc([{ code: grpc.status.UNAVAILABLE }, { code: grpc.status.RESOURCE_EXHAUSTED, retryMs: 5 }, { code: grpc.status.OK }]);
+      try {
+        const e = await create(otlpExporterFactory, { endpoint: s.endpoint, tls: { insecure: true }, retry_on_failure: FAST_RETRY });
+        await e.consume(testBatch(2, 'span'));
+        await e.shutdown();
+        assert.equal(s.hits(), 3);
+      } finally { await s.close(); }
+      const p = await scriptedGrpc([{ code: grpc.status.INVALID_ARGUMENT }]);
+      try {
+        const e = await create(otlpExporterFactory, { endpoint: p.endpoint, tls: { insecure: true }, retry_on_failure: FAST_RETRY });
+        await assert.rejects(e.consume(testBatch(1, 'span')), (err) => isPermanent(err));
+        await e.shutdown();
+        assert.equal(p.hits(), 1);
+      } finally { await p.close(); }
+    });
+
+    it('RESOURCE_EXHAUSTED without RetryInfo is permanent', async () => {
+      const s = await scriptedGrpc([{ code: grpc.status.RESOURCE_EXHAUSTED }]);
+      try {
+        const e = await create(otlpExporterFactory, { endpoint: s.endpoint, tls: { insecure: true }, retry_on_failure: FAST_RETRY });
+        await assert.rejects(e.consume(testBatch(1, 'span')), (err) => isPermanent(err));
+        await e.shutdown();
+        assert.equal(s.hits(), 1);
+      } finally { await s.close(); }
+    });
+
+    it('reads Retry-After as seconds or as an HTTP date', () => {
+      assert.equal(parseRetryAfter('7'), 7000);
+      const inFuture = parseRetryAfter(new Date(Date.now() + 60_000).toUTCString())!;
+      assert.ok(inFuture > 50_000 && inFuture <= 60_000);
+      assert.equal(parseRetryAfter('soon'), undefined);
+    });
+  });
+
+  it('sends the configured headers', async () => {
+    let seen: http.IncomingHttpHeaders = {};
+    const server = http.createServer((req, res) => { seen = req.headers; req.resume(); req.on('end', () => res.writeHead(200).end()); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const e = await create(otlpHttpExporterFactory, { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, headers: { 'X-Tenant': 'acme' } });
+      await e.consume(testBatch(1, 'log'));
+      await e.shutdown();
+      assert.equal(seen['x-tenant'], 'acme');
+      assert.equal(seen['content-encoding'], 'gzip');
+      assert.equal(seen['content-type'], 'application/x-protobuf');
+    } finally { server.closeAllConnections(); server.close(); }
+  });
+});
