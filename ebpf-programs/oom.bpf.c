@@ -9,7 +9,9 @@
  *  - fentry/oom_kill_process(struct oom_control *oc, const char *message), optional (the
  *    loader drops it when the kernel cannot trace that function): runs just before, in the
  *    same task, and remembers the oom_control figures (memcg limit/usage, totalpages,
- *    badness, constraint) by thread id for mark_victim to pick up. Without it those are 0.
+ *    badness, constraint) by thread id for mark_victim to pick up. Without it (e.g. kernels
+ *    without BPF trampolines) the limit/usage are those of the victim's own memcg and
+ *    totalpages/badness/constraint are 0.
  * kprobes are deliberately not used: many hardened/VM kernels build without CONFIG_KPROBES.
  * Both fire only during an OOM kill: no cost in steady state.
  *
@@ -37,6 +39,18 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tapio_oom_ctx);
 } tapio_oom_inflight SEC(".maps");
+
+static __always_inline struct mem_cgroup *tapio_task_memcg(struct task_struct *task)
+{
+	struct cgroup_subsys_state *css = NULL;
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return NULL;
+	int idx = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	struct css_set *cset = BPF_CORE_READ(task, cgroups);
+	if (cset && idx >= 0 && idx < CGROUP_SUBSYS_COUNT)
+		bpf_probe_read_kernel(&css, sizeof(css), &cset->subsys[idx]);
+	return (struct mem_cgroup *)css;
+}
 
 SEC("fentry/oom_kill_process")
 int BPF_PROG(tapio_oom_ctx_opt, struct oom_control *oc, const char *message)
@@ -80,6 +94,15 @@ int BPF_PROG(tapio_oom_mark_victim, struct task_struct *victim)
 		r->chosen_points = c->chosen_points;
 		r->oom_cgroup_id = c->oom_cgroup_id;
 		r->constraint = c->constraint;
+	} else {
+		/* Without fentry: the figures of the victim's own memcg (for a container, the one at
+		 * its limit). css is the first member of struct mem_cgroup, so the pointers coincide. */
+		struct mem_cgroup *memcg = tapio_task_memcg(victim);
+		r->constraint = (__u32)-1; /* unknown */
+		if (memcg) {
+			r->memcg_limit_pages = BPF_CORE_READ(memcg, memory.max);
+			r->memcg_usage_pages = BPF_CORE_READ(memcg, memory.usage.counter);
+		}
 	}
 	r->victim_total_vm_pages = BPF_CORE_READ(victim, mm, total_vm);
 	r->killer_pid = bpf_get_current_pid_tgid() >> 32;

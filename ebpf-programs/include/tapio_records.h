@@ -45,7 +45,7 @@ struct tapio_oom {
 	__u64 victim_total_vm_pages; /* 80 */
 	__u64 oom_cgroup_id;       /* 88: the memcg at its limit (may be an ancestor of the victim's) */
 	__u32 killer_pid;          /* 96: the task whose allocation triggered the OOM */
-	__u32 constraint;          /* 100: enum oom_constraint: 0 none, 1 cpuset, 2 mempolicy, 3 memcg */
+	__u32 constraint;          /* 100: enum oom_constraint: 0 none, 1 cpuset, 2 mempolicy, 3 memcg; ~0 unknown */
 	char killer_comm[TAPIO_COMM_LEN]; /* 104 */
 	__u64 _pad;                /* 120 */
 };

@@ -1,0 +1,176 @@
+import * as assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as net from 'node:net';
+import { constants } from 'node:os';
+import * as path from 'node:path';
+import type { ProcessorFactory, UnifiedEvent } from '@tapio/core';
+import { SinkConsumer, testContext, testHost, validConfig } from '@tapio/core/testing';
+import factory, { EbpfReceiver, findNativeDir, LOADER_BINARY, type EbpfReceiverConfig } from '../src/index';
+import { createMemoryCgroup } from './memcg';
+
+/*
+ * These run the real programs on the running kernel: they need Linux, root (CI runs as root),
+ * kernel BTF and the built loader (make -C ebpf-programs). They skip with the reason otherwise.
+ */
+function whyNot(): string | undefined {
+  if (process.platform !== 'linux') return `eBPF tests need Linux (this is ${process.platform})`;
+  if (process.getuid?.() !== 0) return 'eBPF tests need root (CAP_BPF/CAP_PERFMON); CI runs them as root';
+  if (!existsSync('/sys/kernel/btf/vmlinux')) return 'no kernel BTF at /sys/kernel/btf/vmlinux';
+  if (!existsSync(path.join(findNativeDir(), LOADER_BINARY))) return 'eBPF loader not built: run make -C ebpf-programs';
+  return undefined;
+}
+
+/** Resolves with the first event (already received or arriving within timeoutMs) that matches. */
+function waitForEvent(sink: SinkConsumer, match: (e: UnifiedEvent) => boolean, what: string, timeoutMs = 15_000): Promise<UnifiedEvent> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + timeoutMs;
+    const poll = (): void => {
+      const found = sink.events.find(match);
+      if (found) return resolve(found);
+      if (Date.now() > deadline) return reject(new Error(`no ${what} within ${timeoutMs} ms (${sink.events.length} events seen)`));
+      setTimeout(poll, 25);
+    };
+    poll();
+  });
+}
+
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+}
+
+describe('ebpf receiver on the running kernel', function () {
+  this.timeout(60_000);
+  const sink = new SinkConsumer();
+  let receiver: EbpfReceiver | undefined;
+
+  before(async function () {
+    const reason = whyNot();
+    if (reason) { console.log(`      skipped: ${reason}`); this.skip(); }
+    const config = validConfig<EbpfReceiverConfig>(factory, { programs: ['oom', 'tcp', 'process'], stats_interval: '200ms' });
+    receiver = (await factory.create(testContext('ebpf', 'receiver'), config, sink)) as EbpfReceiver;
+    await receiver.start(testHost());
+  });
+
+  after(async () => {
+    await receiver?.shutdown();
+  });
+
+  it('attaches the programs it was asked for', () => {
+    assert.deepEqual([...(receiver?.programs ?? [])].sort(), ['oom', 'process', 'tcp']);
+  });
+
+  it('reports a process killed by a signal with that signal', async () => {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await waitForEvent(sink, (e) => e.kernel?.event === 'process_exec' && e.kernel.pid === child.pid, 'exec event of sleep');
+    child.kill('SIGUSR2');
+    assert.equal((await exited(child)).signal, 'SIGUSR2');
+    const e = await waitForEvent(sink, (ev) => ev.kernel?.event === 'process_exit' && ev.kernel.pid === child.pid, `exit event of pid ${child.pid}`);
+    assert.equal(e.kind, 'kernel');
+    assert.equal(e.kernel?.signal, constants.signals.SIGUSR2);
+    assert.equal(e.kernel?.signalName, 'SIGUSR2');
+    assert.equal(e.kernel?.comm, 'sleep');
+    assert.equal(e.resource['process.pid'], child.pid);
+    assert.equal(e.severity, 'warn');
+    // the event time is the kernel's, converted to wall clock: within this test's span
+    assert.ok(Math.abs(e.time / 1e6 - Date.now()) < 60_000, `event time ${new Date(e.time / 1e6).toISOString()} is not now`);
+  });
+
+  it('reports a connection to a closed local port as refused, with the port and the pid', async () => {
+    const port = await closedPort();
+    const child = spawn(process.execPath, ['-e', `require('net').connect(${port}, '127.0.0.1').on('error', (e) => process.exit(e.code === 'ECONNREFUSED' ? 0 : 1))`], { stdio: 'ignore' });
+    assert.equal((await exited(child)).code, 0, 'the client saw ECONNREFUSED');
+    const e = await waitForEvent(sink, (ev) => ev.network?.event === 'connection_refused' && ev.network.dstPort === port, `connection_refused to port ${port}`);
+    assert.equal(e.kind, 'network');
+    assert.equal(e.network?.pid, child.pid);
+    assert.equal(e.network?.dstAddr, '127.0.0.1');
+    assert.equal(e.network?.comm, 'node');
+    assert.equal(e.attributes['network.peer.port'], port);
+  });
+
+  describe('OOM kill in a memory-limited cgroup', () => {
+    let oom: UnifiedEvent | undefined;
+    let cgroupPath = '';
+    let victimPid = 0;
+
+    before(async function () {
+      const cg = createMemoryCgroup(`tapio-oom-test-${process.pid}`, 32 * 1024 * 1024);
+      cgroupPath = cg.path;
+      try {
+        // the shell joins the cgroup, then becomes `tail /dev/zero`, which buffers an endless line
+        const child = spawn('sh', ['-c', `echo $$ > ${cg.procsFile} && exec tail /dev/zero`], { stdio: 'ignore' });
+        victimPid = child.pid!;
+        const result = await exited(child);
+        assert.equal(result.signal, 'SIGKILL', 'the OOM killer killed the process');
+        oom = await waitForEvent(sink, (e) => e.kernel?.event === 'oom_kill' && e.kernel.pid === victimPid, `oom_kill of pid ${victimPid}`);
+      } finally {
+        cg.remove();
+      }
+    });
+
+    it('emits an oom_kill event with the victim pid and its cgroup', () => {
+      assert.equal(oom?.kind, 'kernel');
+      assert.equal(oom?.severity, 'error');
+      assert.equal(oom?.kernel?.pid, victimPid);
+      assert.equal(oom?.kernel?.comm, 'tail');
+      assert.equal(oom?.kernel?.cgroupPath, cgroupPath);
+      assert.equal(oom?.resource['process.pid'], victimPid);
+      assert.ok((oom?.kernel?.victimTotalVmBytes as number) > 0, 'the victim had memory mapped');
+      assert.equal(oom?.kernel?.memoryLimit, 32 * 1024 * 1024, 'the memcg limit, in bytes');
+    });
+
+    it('is tagged as an OOM kill by the semantic processor', async function () {
+      let semantic: ProcessorFactory | undefined;
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        semantic = (require('@tapio/processor-semantic') as { default: ProcessorFactory }).default;
+      } catch (err) {
+        console.log(`      skipped: @tapio/processor-semantic is not built (${(err as Error).message.split('\n')[0]})`);
+        this.skip();
+      }
+      const out = new SinkConsumer();
+      const p = await semantic!.create(testContext('semantic', 'processor'), validConfig(semantic!), out);
+      await p.start(testHost());
+      await p.consume({ events: [structuredClone(oom!)] });
+      await p.shutdown();
+      assert.equal(out.events[0]?.semantic?.intent, 'oom_kill');
+      assert.equal(out.events[0]?.semantic?.category, 'resource');
+    });
+  });
+
+  it('counts records and loses none at this rate', () => {
+    const t = receiver!.totals();
+    assert.ok(t.emitted >= 3, `the kernel side reported ${t.emitted} records`);
+    assert.equal(t.lost, 0);
+  });
+});
+
+describe('ebpf receiver without privileges', function () {
+  this.timeout(30_000);
+
+  it('fails to start with a message naming the missing privilege and the fix', function () {
+    const reason = whyNot();
+    if (reason) { console.log(`      skipped: ${reason}`); this.skip(); }
+    if (!existsSync('/usr/bin/setpriv') && !existsSync('/bin/setpriv')) { console.log('      skipped: setpriv (util-linux) is not installed'); this.skip(); }
+    // start the receiver as nobody, with no capabilities, in a fresh node process
+    const script = `
+      const { testContext, testHost, validConfig, SinkConsumer } = require('@tapio/core/testing');
+      const f = require(${JSON.stringify(path.resolve(__dirname, '../src/index.js'))}).default;
+      const r = f.create(testContext('ebpf', 'receiver'), validConfig(f, {}), new SinkConsumer());
+      r.start(testHost()).then(() => { console.log('STARTED'); return r.shutdown(); }, (e) => { console.log('ERROR ' + e.message); process.exitCode = 3; });`;
+    const res = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', process.execPath, '-e', script], {
+      cwd: path.resolve(__dirname, '../../../..'), encoding: 'utf8', timeout: 20_000,
+    });
+    assert.equal(res.status, 3, `stdout: ${res.stdout} stderr: ${res.stderr}`);
+    assert.match(res.stdout, /ERROR ebpf: insufficient privileges: loading eBPF programs needs root or CAP_BPF\+CAP_PERFMON \(running as uid 65534/);
+    assert.match(res.stdout, /fix: run the collector as root, or grant the loader capabilities: setcap/);
+  });
+});
+
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
