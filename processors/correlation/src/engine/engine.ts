@@ -60,6 +60,8 @@ export class CorrelationEngine {
   /** windowStart → point anomalies (metrics) waiting for their window to close. */
   private readonly pointAnomalies = new Map<number, Anomaly[]>();
   private readonly discreteByWindow = new Map<number, DiscreteRec[]>();
+  /** service|operation → services its requests have been seen calling. */
+  private readonly opCallees = new Map<string, string[]>();
   private readonly logPatterns = new Map<string, { known: Set<string>; pending: Set<string>; lines: number }>();
   private readonly incidents: IncidentTracker;
   private readonly trends: TrendWatcher;
@@ -180,7 +182,8 @@ export class CorrelationEngine {
     if (!f) {
       if (this.features.size >= this.s.maxFeatures) { this.counters.evictedFeatures++; return undefined; }
       f = new FeatureState(key, this.s.detection.baselineCapacity);
-      f.rate = family === 'err' || family === 'logerr' || family === 'logpat';
+      f.rate = family === 'err' || family === 'logerr' || family === 'logpat' || family === 'calls';
+      f.twoSided = family === 'calls';
       f.counts = family === 'fan';
       this.features.set(id, f);
     }
@@ -230,6 +233,11 @@ export class CorrelationEngine {
       this.sample(this.feature('dur', r.service, op), r.start, r.end - r.start);
       this.sample(this.feature('fan', r.service, op), r.start, r.calls);
       this.sample(this.feature('err', r.service, op), r.start, r.err && !r.childErr ? 1 : 0);
+      const opKey = r.service + '|' + op;
+      let known = this.opCallees.get(opKey);
+      if (!known) { known = []; this.opCallees.set(opKey, known); }
+      if (r.callees) for (const c of r.callees) if (!known.includes(c)) known.push(c);
+      for (const c of known) this.sample(this.feature('calls', r.service, op + ' → ' + c, c), r.start, r.callees?.includes(c) ? 1 : 0);
     }
   }
 

@@ -5,6 +5,7 @@ export type FeatureFamily =
   | 'excl'    // exclusive (self) time of a service handling one request — owned by that service
   | 'gap'     // client span minus remote server span on an edge caller→callee — network/queueing of the edge
   | 'fan'     // outgoing remote calls per request — structural change (early return, skipped work)
+  | 'calls'   // share of an operation's requests that call a given service — skipped or new calls
   | 'dur'     // end-to-end duration of a service's entry spans — a symptom, used to detect, not to blame
   | 'err'     // own errors (error status without an erroring child)
   | 'logerr'  // error-severity log lines
@@ -63,6 +64,8 @@ export class FeatureState {
   streak = 0;
   /** 0/1 samples judged as a rate (binomial against the baseline rate) instead of by tails. */
   rate = false;
+  /** Rates judged in both directions (a call that stops happening matters as much as a new one). */
+  twoSided = false;
   /** Small integer samples (counts per request) judged by a shift of the mean, where tails tie. */
   counts = false;
 
@@ -145,12 +148,19 @@ FeatureState.prototype.judgeMeanShift = function judgeMeanShift(this: FeatureSta
 FeatureState.prototype.judgeRate = function judgeRate(this: FeatureState, arr: number[], windowStart: number, s: DetectionSettings): Anomaly | undefined {
   const b = this.baseline;
   const base = b.mean();
-  const p = Math.min(0.99, Math.max(base, 1 / (b.count + 1)));
+  const floor = 1 / (b.count + 1);
+  const p = Math.min(1 - floor, Math.max(base, floor));
+  const n = arr.length;
   let k = 0;
   for (const v of arr) if (v > 0) k++;
-  const z = binomialZ(k, arr.length, p);
-  if (z < s.zThreshold || k < s.minHits) return undefined;
-  return { key: this.key, severity: Math.min(1, Math.max(0, k / arr.length - p)), z, direction: 'up', windowStart, samples: arr.length, baselineMedian: p, windowMedian: k / arr.length };
+  const zUp = binomialZ(k, n, p);
+  if (zUp >= s.zThreshold && k >= s.minHits) {
+    return { key: this.key, severity: Math.min(1, Math.max(0, k / n - p)), z: zUp, direction: 'up', windowStart, samples: n, baselineMedian: base, windowMedian: k / n };
+  }
+  if (!this.twoSided) return undefined;
+  const zDown = binomialZ(n - k, n, 1 - p);
+  if (zDown < s.zThreshold || n - k < s.minHits) return undefined;
+  return { key: this.key, severity: Math.min(1, Math.max(0, p - k / n)), z: zDown, direction: 'down', windowStart, samples: n, baselineMedian: base, windowMedian: k / n };
 };
 
 /**

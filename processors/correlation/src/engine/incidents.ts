@@ -31,7 +31,15 @@ export interface TrackerSettings {
 }
 
 /** Evidence held for one feature over the incident: the strongest window, the first time seen. */
-export interface HeldAnomaly { a: Anomaly; first: number; windows: number }
+export interface HeldAnomaly {
+  /** The strongest window. */
+  a: Anomaly;
+  first: number;
+  windows: number;
+  /** Samples over all anomalous windows, and their severity weighted by samples. */
+  samples: number;
+  weightedSeverity: number;
+}
 
 let incidentSeq = 0;
 const DEBUG = !!process.env.TAPIO_CORRELATION_DEBUG;
@@ -117,8 +125,11 @@ export class IncidentTracker {
     for (const a of anomalies) {
       const k = anomalyKey(a);
       const held = inc.anomalies.get(k);
-      if (!held) inc.anomalies.set(k, { a, first: a.windowStart, windows: 1 });
-      else { held.windows++; if (a.severity > held.a.severity) held.a = a; }
+      if (!held) inc.anomalies.set(k, { a, first: a.windowStart, windows: 1, samples: a.samples, weightedSeverity: a.severity * a.samples });
+      else {
+        held.windows++; held.samples += a.samples; held.weightedSeverity += a.severity * a.samples;
+        if (a.severity > held.a.severity) held.a = a;
+      }
     }
   }
 

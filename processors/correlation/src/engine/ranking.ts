@@ -17,7 +17,7 @@ export interface RankedCause {
 
 /** How much an anomaly of each family says about the service it is attributed to. */
 const FAMILY_WEIGHT: Record<FeatureFamily, number> = {
-  excl: 1, gap: 1, fan: 0.9, err: 1, logerr: 0.8, logpat: 0.7, metric: 0.6, dur: 0,
+  excl: 1, gap: 1, fan: 0.9, calls: 0.9, err: 1, logerr: 0.8, logpat: 0.7, metric: 0.6, dur: 0,
 };
 
 interface Candidate {
@@ -35,15 +35,20 @@ interface Candidate {
 const SYMPTOM_METRIC = /latency|duration|response|success|error|fail|workload|request|throughput|ops|rate_limit|p\d\d/i;
 
 /** Severity shrunk towards 0 for windows with few samples (a 3-request window proves less than a 300-request one). */
-function shrunk(a: Anomaly): number {
-  return a.key.family === 'metric' ? a.severity : a.severity * a.samples / (a.samples + SHRINK_SAMPLES);
+function shrunk(h: HeldAnomaly): number {
+  if (h.a.key.family === 'metric') return h.a.severity;
+  const mean = h.weightedSeverity / Math.max(1, h.samples);
+  return mean * h.samples / (h.samples + SHRINK_SAMPLES);
 }
 const SHRINK_SAMPLES = 4;
+
+/** Node / host metrics describe the machine, shared by every service on it. */
+const NODE_METRIC = /^(node|system|host|k8s\.node)\./i;
 
 function familyWeight(a: Anomaly): number {
   if (a.key.family === 'dur') return a.direction === 'down' ? 0.9 : 0; // callers get slower with their callee, not faster
   if (a.key.family === 'excl' && a.direction === 'down') return 0.5;
-  if (a.key.family === 'metric') return SYMPTOM_METRIC.test(a.key.detail) || a.key.peer ? 0.1 : FAMILY_WEIGHT.metric;
+  if (a.key.family === 'metric') return SYMPTOM_METRIC.test(a.key.detail) || NODE_METRIC.test(a.key.detail) || a.key.peer ? 0.1 : FAMILY_WEIGHT.metric;
   return FAMILY_WEIGHT[a.key.family];
 }
 
@@ -55,7 +60,8 @@ function describe(a: Anomaly): string {
   switch (k.family) {
     case 'excl': return `exclusive time of ${k.detail} ${a.direction} (${share}; median ${fmt(a.baselineMedian)}ms → ${fmt(a.windowMedian)}ms)`;
     case 'gap': return `call latency ${k.service} → ${k.detail} outside the callee ${a.direction} (${share}; median ${fmt(a.baselineMedian)}ms → ${fmt(a.windowMedian)}ms)`;
-    case 'fan': return `downstream calls per ${k.detail} request ${a.direction} (median ${fmt(a.baselineMedian)} → ${fmt(a.windowMedian)})`;
+    case 'fan': return `downstream calls per ${k.detail} request ${a.direction} (mean ${fmt(a.baselineMedian)} → ${fmt(a.windowMedian)})`;
+    case 'calls': return `requests of ${k.detail} ${a.direction === 'down' ? 'stopped calling' : 'newly call'} it: ${fmt(a.baselineMedian * 100)}% → ${fmt(a.windowMedian * 100)}% of ${a.samples}`;
     case 'err': return `own errors in ${k.detail}: ${fmt(a.windowMedian * 100)}% vs ${fmt(a.baselineMedian * 100)}% baseline`;
     case 'logerr': return `error log rate ${fmt(a.windowMedian * 100)}% vs ${fmt(a.baselineMedian * 100)}% baseline`;
     case 'logpat': return `new log patterns in ${fmt(a.windowMedian * 100)}% of lines`;
@@ -70,7 +76,7 @@ function recommendationFor(a: Anomaly, svc: string): string {
       ? `${svc} itself got slower (its dependencies did not): check its CPU saturation/throttling and recent changes`
       : `${svc} answers much faster than usual: look for early returns or skipped work in a recent change`;
     case 'gap': return `Check the network path of ${svc} (latency added between ${svc} and its peers): delay, packet loss, a saturated node`;
-    case 'fan': return `${svc} makes ${a.direction === 'down' ? 'fewer' : 'more'} downstream calls per request than usual: look for early returns, retries or errors in a recent change`;
+    case 'calls': case 'fan': return `${svc} makes ${a.direction === 'down' ? 'fewer' : 'more'} downstream calls per request than usual: look for early returns, retries or errors in a recent change`;
     case 'err': case 'logerr': case 'logpat': return `Read ${svc}'s recent error logs and exceptions; roll back its last change if it is new`;
     case 'metric': return `Inspect ${a.key.detail} of ${svc}`;
     default: return `Inspect ${svc}`;
@@ -151,7 +157,7 @@ export function rankCauses(held: HeldAnomaly[], discrete: DiscreteRec[], rules: 
     }
     const w = familyWeight(a);
     if (!w) continue;
-    contribute(cand(a.key.service), a.key.family + ':' + a.direction, w * shrunk(a), describe(a), h.first, a);
+    contribute(cand(a.key.service), a.key.family + ':' + a.direction, w * shrunk(h), describe(a), h.first, a);
   }
   if (edgeSev.size) {
     const edgesOf = new Map<string, string[]>();
@@ -173,8 +179,8 @@ export function rankCauses(held: HeldAnomaly[], discrete: DiscreteRec[], rules: 
       if (fa !== undefined) toCallee = 1 - fa * (1 - (fb ?? 0));
       else toCallee = 0.5 + 0.5 * (fb ?? 0);
       const text = describe(h.a);
-      contribute(cand(to), 'gap', FAMILY_WEIGHT.gap * shrunk(h.a) * toCallee, text, h.first, h.a);
-      contribute(cand(from), 'gap', FAMILY_WEIGHT.gap * shrunk(h.a) * (1 - toCallee), text, h.first, h.a);
+      contribute(cand(to), 'gap', FAMILY_WEIGHT.gap * shrunk(h) * toCallee, text, h.first, h.a);
+      contribute(cand(from), 'gap', FAMILY_WEIGHT.gap * shrunk(h) * (1 - toCallee), text, h.first, h.a);
     }
   }
 

@@ -24,6 +24,8 @@ export interface SpanRec {
   entry: SpanRec;
   excl: number;
   calls: number;
+  /** Services this request's handling called (on the entry span only). */
+  callees?: string[];
   eventId: string;
   finalized: boolean;
 }
@@ -46,7 +48,10 @@ export function link(child: SpanRec, parent: SpanRec): void {
   if (child.err) parent.childErr = true;
   if (child.service !== parent.service) {
     if (parent.remoteChild === undefined) parent.remoteChild = child.service;
-    parent.entry.calls++;
+    const entry = parent.entry;
+    entry.calls++;
+    if (!entry.callees) entry.callees = [child.service];
+    else if (!entry.callees.includes(child.service)) entry.callees.push(child.service);
     child.entry = child;
   } else {
     child.entry = parent.entry;

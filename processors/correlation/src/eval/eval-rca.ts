@@ -38,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
   const settings = engineSettings(createDefaultConfig());
   const cases = fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir!, d)).isDirectory()).sort();
   const lines: string[] = [];
+  let outside = 0;
   console.log(`eval-rca: ${cases.length} case directories in ${dir} (in-process OTLP/JSON decoding; see README)`);
   for (const c of cases) {
     const t0 = Date.now();
@@ -46,12 +47,18 @@ async function main(argv: string[]): Promise<number> {
       requests = await readReplayRequests(path.join(dir, c), (f, n, e) => console.error(`  ${f}:${n}: skipped, not JSON (${e.message})`));
     } catch (err) { console.error(`  ${c}: ${(err as Error).message}`); continue; }
     const r = replayEmbedded(requests, settings, c);
+    // A case asks about the span of its traces/logs; incidents that ended before it began (its
+    // metric history reaches back over earlier faults) or started after it are not its answer.
+    const range = r.traceLogRange;
+    const inCase = r.incidents.filter((i) => !range || (Number(i.endTimeUnixNano ?? i.startTimeUnixNano) >= range[0] && Number(i.startTimeUnixNano) <= range[1]));
+    outside += r.incidents.length - inCase.length;
+    r.incidents = inCase;
     for (const inc of r.incidents) lines.push(JSON.stringify(inc));
     const top = r.incidents.map((i) => i.rankedCauses.slice(0, 3).map((x) => `${x.entity.service}:${x.score.toFixed(2)}`).join(' ')).join(' | ');
     console.log(`  ${c}: ${r.events} events, ${r.incidents.length} incident(s), ${r.predictions.length} prediction(s), ${Date.now() - t0} ms  ${top}`);
   }
   fs.writeFileSync(out, lines.join('\n') + (lines.length ? '\n' : ''));
-  console.log(`eval-rca: wrote ${lines.length} incidents to ${out}`);
+  console.log(`eval-rca: wrote ${lines.length} incidents to ${out} (${outside} incidents outside their case's trace/log time range left out)`);
   if (!fs.existsSync(scorer)) { console.error(`eval-rca: scorer ${scorer} not found; pass --scorer`); return 1; }
   const res = spawnSync(process.execPath, [scorer, '--cases', dir, '--incidents', out, json ? '--json' : '--verbose'], { stdio: 'inherit' });
   return res.status ?? 1;
