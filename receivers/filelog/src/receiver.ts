@@ -271,11 +271,16 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
         continue;
       }
       if (f.truncatedOf && f.truncatedOf.claimedGen !== gen) {
-        // Truncated in place and no rotated copy to follow: start the file again from 0.
+        // Truncated, and no rotated copy seen (yet): read the file again from 0. The old reader
+        // stays known without its handle, so a copy that shows up in a later poll (copytruncate
+        // racing our glob) continues where it stopped instead of being read twice.
+        const old = f.truncatedOf;
         this.stats.truncations++;
         this.count.truncations(1);
-        this.warnOnce(`truncated:${f.path}`, f.path, 'filelog: file was truncated under the reader; reading it again from the start');
-        await this.forget(f.truncatedOf);
+        this.warnOnce(`truncated:${f.path}`, f.path, 'filelog: file was truncated under the reader (copytruncate rotation or in place); reading it again from the start');
+        await this.closeReader(old);
+        if (this.byInode.get(`${old.dev}:${old.ino}`) === old) this.byInode.delete(`${old.dev}:${old.ino}`);
+        old.ino = 0;
       }
       f.reader = await this.newReader(f, gen);
     }
