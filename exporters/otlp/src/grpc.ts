@@ -25,11 +25,11 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
   const metadata = new grpc.Metadata();
   for (const [k, v] of Object.entries(cfg.headers ?? {})) metadata.set(k.toLowerCase(), v);
 
-  function call(req: SignalRequest): Promise<void> {
+  function call(req: SignalRequest, signal?: AbortSignal): Promise<void> {
     const client = clients[next++ % clients.length]!;
     const t0 = otlpProfile.enabled ? process.hrtime.bigint() : 0n;
     return new Promise<void>((resolve, reject) => {
-      client.makeUnaryRequest(SIGNAL_INFO[req.signal].grpcPath, identity, identity, req.body, metadata.clone(), { deadline: timeoutMs ? Date.now() + timeoutMs : Infinity }, (err, res) => {
+      const c = client.makeUnaryRequest(SIGNAL_INFO[req.signal].grpcPath, identity, identity, req.body, metadata.clone(), { deadline: timeoutMs ? Date.now() + timeoutMs : Infinity }, (err, res) => {
         if (otlpProfile.enabled) otlpProfile.sendNs += Number(process.hrtime.bigint() - t0);
         if (!err) {
           try {
@@ -41,12 +41,15 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
         }
         reject(classify(err));
       });
+      // the helper aborts an attempt that timed out or an exporter that stops
+      if (signal) signal.addEventListener('abort', () => c.cancel(), { once: true });
     });
   }
 
   return createSendingExporter(ctx, {
     timeoutMs: 0, // the gRPC deadline is the per-attempt timeout
     retry: cfg.retry_on_failure,
+    queue: cfg.sending_queue,
     async start() {
       for (let i = 0; i < cfg.num_connections; i++) {
         // a distinct channel option keeps grpc-js from sharing one subchannel between clients
@@ -56,10 +59,10 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
     async shutdown() {
       for (const c of clients.splice(0)) c.close();
     },
-    async send(batch: Batch) {
+    async send(batch: Batch, signal?: AbortSignal) {
       if (!clients.length) throw new RetryableError('exporter not started');
       const reqs = encodeBatch(batch.events);
-      await Promise.all(reqs.map(call));
+      await Promise.all(reqs.map((r) => call(r, signal)));
       if (otlpProfile.enabled) otlpProfile.exported += batch.events.length;
     },
   });

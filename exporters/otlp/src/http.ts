@@ -68,6 +68,7 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
   return createSendingExporter(ctx, {
     timeoutMs: 0, // the request timeout is the per-attempt timeout
     retry: cfg.retry_on_failure,
+    queue: cfg.sending_queue,
     async start() {
       agent = secure
         ? new https.Agent({ ...agentOptions, ca: read(t.ca_file), cert: read(t.cert_file), key: read(t.key_file), rejectUnauthorized: !t.insecure_skip_verify })

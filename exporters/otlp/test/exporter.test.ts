@@ -21,6 +21,8 @@ conformance(otlpExporterFactory, { config: downstream.grpc });
 conformance(otlpHttpExporterFactory, { config: downstream.http });
 
 const FAST_RETRY = { initial_interval: '10ms', max_interval: '20ms', max_elapsed_time: '5s' };
+/** consume() awaits delivery, so a test sees the outcome of each export directly. */
+const NO_QUEUE = { enabled: false };
 
 async function create(factory: typeof otlpExporterFactory | typeof otlpHttpExporterFactory, cfg: Record<string, unknown>): Promise<Exporter> {
   const e = await factory.create(testContext(factory.type, 'exporter'), validConfig(factory, cfg) as never);
@@ -68,7 +70,7 @@ describe('otlp exporters', () => {
   beforeEach(() => b.sink.reset());
 
   it('exports kernel, k8s and network events as OTLP log records with tapio.* attributes', async () => {
-    const e = await create(otlpExporterFactory, downstream.grpc);
+    const e = await create(otlpExporterFactory, { ...downstream.grpc, sending_queue: NO_QUEUE });
     const kernel = testEvent('kernel', { severity: 'fatal', entity: { kind: 'pod', name: 'payment-7d8f9', namespace: 'prod' } });
     kernel.kernel = { event: 'oom_kill', pid: 4242, comm: 'payment', cgroupPath: '/kubepods/pod1' };
     kernel.semantic = { intent: 'oom_kill', category: 'resource', tags: ['memory'], narrative: 'payment OOM-killed', confidence: 0.9, suggestedActions: ['raise the memory limit'] };
@@ -91,7 +93,7 @@ describe('otlp exporters', () => {
   });
 
   it('a mixed batch is split by signal: spans to traces, points to metrics, the rest to logs', async () => {
-    const e = await create(otlpHttpExporterFactory, downstream.http);
+    const e = await create(otlpHttpExporterFactory, { ...downstream.http, sending_queue: NO_QUEUE });
     await e.consume({ events: [...testBatch(2, 'span').events, ...testBatch(3, 'metric').events, ...testBatch(4, 'log').events] });
     await e.shutdown();
     const kinds: Record<string, number> = {};
@@ -106,7 +108,7 @@ describe('otlp exporters', () => {
     it('HTTP 503 with Retry-After is retried until it succeeds', async () => {
       const s = await scriptedHttp([{ status: 503, headers: { 'Retry-After': '0' } }, { status: 429 }, { status: 200 }]);
       try {
-        const e = await create(otlpHttpExporterFactory, { endpoint: s.url, retry_on_failure: FAST_RETRY });
+        const e = await create(otlpHttpExporterFactory, { endpoint: s.url, retry_on_failure: FAST_RETRY, sending_queue: NO_QUEUE });
         await e.consume(testBatch(2, 'log'));
         await e.shutdown();
         assert.equal(s.hits(), 3);
@@ -116,7 +118,7 @@ describe('otlp exporters', () => {
     it('HTTP 400 is permanent: not retried, dropped with a PermanentError', async () => {
       const s = await scriptedHttp([{ status: 400 }]);
       try {
-        const e = await create(otlpHttpExporterFactory, { endpoint: s.url, retry_on_failure: FAST_RETRY });
+        const e = await create(otlpHttpExporterFactory, { endpoint: s.url, retry_on_failure: FAST_RETRY, sending_queue: NO_QUEUE });
         await assert.rejects(e.consume(testBatch(2, 'log')), (err) => isPermanent(err) && /HTTP 400/.test((err as Error).message));
         await e.shutdown();
         assert.equal(s.hits(), 1);
@@ -126,14 +128,14 @@ describe('otlp exporters', () => {
     it('gRPC UNAVAILABLE (and RESOURCE_EXHAUSTED with RetryInfo) is retried; INVALID_ARGUMENT is permanent', async () => {
       const s = await scriptedGrpc([{ code: grpc.status.UNAVAILABLE }, { code: grpc.status.RESOURCE_EXHAUSTED, retryMs: 5 }, { code: grpc.status.OK }]);
       try {
-        const e = await create(otlpExporterFactory, { endpoint: s.endpoint, tls: { insecure: true }, retry_on_failure: FAST_RETRY });
+        const e = await create(otlpExporterFactory, { endpoint: s.endpoint, tls: { insecure: true }, retry_on_failure: FAST_RETRY, sending_queue: NO_QUEUE });
         await e.consume(testBatch(2, 'span'));
         await e.shutdown();
         assert.equal(s.hits(), 3);
       } finally { await s.close(); }
       const p = await scriptedGrpc([{ code: grpc.status.INVALID_ARGUMENT }]);
       try {
-        const e = await create(otlpExporterFactory, { endpoint: p.endpoint, tls: { insecure: true }, retry_on_failure: FAST_RETRY });
+        const e = await create(otlpExporterFactory, { endpoint: p.endpoint, tls: { insecure: true }, retry_on_failure: FAST_RETRY, sending_queue: NO_QUEUE });
         await assert.rejects(e.consume(testBatch(1, 'span')), (err) => isPermanent(err));
         await e.shutdown();
         assert.equal(p.hits(), 1);
@@ -143,7 +145,7 @@ describe('otlp exporters', () => {
     it('RESOURCE_EXHAUSTED without RetryInfo is permanent', async () => {
       const s = await scriptedGrpc([{ code: grpc.status.RESOURCE_EXHAUSTED }]);
       try {
-        const e = await create(otlpExporterFactory, { endpoint: s.endpoint, tls: { insecure: true }, retry_on_failure: FAST_RETRY });
+        const e = await create(otlpExporterFactory, { endpoint: s.endpoint, tls: { insecure: true }, retry_on_failure: FAST_RETRY, sending_queue: NO_QUEUE });
         await assert.rejects(e.consume(testBatch(1, 'span')), (err) => isPermanent(err));
         await e.shutdown();
         assert.equal(s.hits(), 1);
@@ -163,7 +165,7 @@ describe('otlp exporters', () => {
     const server = http.createServer((req, res) => { seen = req.headers; req.resume(); req.on('end', () => res.writeHead(200).end()); });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const e = await create(otlpHttpExporterFactory, { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, headers: { 'X-Tenant': 'acme' } });
+      const e = await create(otlpHttpExporterFactory, { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, headers: { 'X-Tenant': 'acme' }, sending_queue: NO_QUEUE });
       await e.consume(testBatch(1, 'log'));
       await e.shutdown();
       assert.equal(seen['x-tenant'], 'acme');

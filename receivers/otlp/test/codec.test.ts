@@ -3,6 +3,7 @@ import {
   JsonLogsSerializer, JsonMetricsSerializer, JsonTraceSerializer, ProtobufLogsSerializer, ProtobufMetricsSerializer, ProtobufTraceSerializer,
 } from '@opentelemetry/otlp-transformer';
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
+import { decodeBatch, encodeBatch } from '@tapio/core';
 import {
   decodeLogs, decodeMetrics, decodeTraces, encodeLogs, encodeMetrics, encodeTraces, jsonToProto, MalformedError, protoToJson,
 } from '../src/index';
@@ -46,6 +47,13 @@ describe('OTLP codec', () => {
       const { events } = decodeTraces(pb, 'otlp', NOW);
       const ours = normalize(protoToJson('ExportTraceServiceRequest', encodeTraces(structuredClone(events))));
       assert.deepEqual(ours, reference);
+    });
+
+    it("survives Tapio's own batch codec (what a persistent sending queue stores)", () => {
+      const { events } = decodeTraces(pb, 'otlp', NOW);
+      const stored = decodeBatch(encodeBatch({ events })).events;
+      assert.notEqual(stored[0]!.resource, stored[1]!.resource, 'object sharing is gone after storage');
+      assert.deepEqual(normalize(protoToJson('ExportTraceServiceRequest', encodeTraces(stored))), reference);
     });
   });
 

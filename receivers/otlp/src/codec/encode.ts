@@ -14,11 +14,20 @@ interface Group {
   resource: Attributes;
   meta: ResourceMeta | undefined;
   scopes: Map<ScopeInfo | undefined, UnifiedEvent[]>;
+  /** Scope objects equal in content to one already in `scopes` (events that lost sharing, e.g. after a persistent queue). */
+  scopeAlias: Map<ScopeInfo, ScopeInfo> | undefined;
 }
 
-function groupEvents(events: UnifiedEvent[], payloadOf: (e: UnifiedEvent) => Record<string, unknown> | undefined): Map<object, Group> {
+/**
+ * Groups events by resource and scope: by object identity first (events decoded from one
+ * ResourceX share their objects, so this is one Map lookup per change of resource), and by
+ * content when identity misses (events from other sources, or that went through a persistent
+ * queue), so equal resources and scopes still share one ResourceX / ScopeX.
+ */
+function groupEvents(events: UnifiedEvent[], payloadOf: (e: UnifiedEvent) => Record<string, unknown> | undefined): Group[] {
   const byIdentity = new Map<object, Group>();
-  let byContent: Map<string, Group> | undefined;
+  const byContent = new Map<string, Group>();
+  const groups: Group[] = [];
   let lastResource: object | undefined;
   let lastGroup: Group | undefined;
   for (let i = 0; i < events.length; i++) {
@@ -26,37 +35,46 @@ function groupEvents(events: UnifiedEvent[], payloadOf: (e: UnifiedEvent) => Rec
     const p = payloadOf(e);
     const meta = p?.resourceMeta as ResourceMeta | undefined;
     let g: Group | undefined;
-    if (e.resource === lastResource) g = lastGroup;
+    if (e.resource === lastResource) g = lastGroup!;
     else {
       g = byIdentity.get(e.resource);
-      if (!g && !meta) {
-        // not from OTLP: group by content so one producer's events share a ResourceX
-        const key = JSON.stringify(e.resource);
-        g = (byContent ??= new Map()).get(key);
-        if (g) byIdentity.set(e.resource, g);
-        else {
-          g = { resource: e.resource, meta, scopes: new Map() };
+      if (!g) {
+        const key = JSON.stringify(e.resource) + '\u0000' + (meta ? JSON.stringify(meta) : '');
+        g = byContent.get(key);
+        if (!g) {
+          g = { resource: e.resource, meta, scopes: new Map(), scopeAlias: undefined };
           byContent.set(key, g);
-          byIdentity.set(e.resource, g);
+          groups.push(g);
         }
+        byIdentity.set(e.resource, g);
       }
-      if (!g) { g = { resource: e.resource, meta, scopes: new Map() }; byIdentity.set(e.resource, g); }
       lastResource = e.resource;
       lastGroup = g;
     }
-    const scope = p?.scope as ScopeInfo | undefined;
-    let list = g!.scopes.get(scope);
-    if (!list) g!.scopes.set(scope, (list = []));
+    let scope = p?.scope as ScopeInfo | undefined;
+    let list = g.scopes.get(scope);
+    if (!list && scope) {
+      const alias = g.scopeAlias?.get(scope);
+      if (alias) list = g.scopes.get((scope = alias));
+      else {
+        const json = JSON.stringify(scope);
+        for (const known of g.scopes.keys()) {
+          if (known && JSON.stringify(known) === json) {
+            (g.scopeAlias ??= new Map()).set(scope, known);
+            list = g.scopes.get((scope = known));
+            break;
+          }
+        }
+      }
+    }
+    if (!list) g.scopes.set(scope, (list = []));
     list.push(e);
   }
-  return byIdentity;
+  return groups;
 }
 
-function writeEnvelopes(w: Writer, groups: Map<object, Group>, writeItems: (w: Writer, events: UnifiedEvent[]) => void): void {
-  const seen = new Set<Group>();
-  for (const g of groups.values()) {
-    if (seen.has(g)) continue;
-    seen.add(g);
+function writeEnvelopes(w: Writer, groups: Group[], writeItems: (w: Writer, events: UnifiedEvent[]) => void): void {
+  for (const g of groups) {
     const rm = w.begin(1);
     const res = w.begin(1);
     encodeKeyValues(w, 1, g.resource, g.meta?.attributeTypes);
