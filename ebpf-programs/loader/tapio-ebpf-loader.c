@@ -578,6 +578,8 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_log);
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
 
+	/* A bigger pipe gives the receiver more slack before the ring buffers have to absorb a stall. */
+	fcntl(STDOUT_FILENO, F_SETPIPE_SZ, 1 << 20);
 	check_prerequisites();
 	find_cgroup_mounts();
 

@@ -145,6 +145,33 @@ describe('ebpf receiver on the running kernel', function () {
   });
 });
 
+describe('ebpf receiver: failed syscalls', function () {
+  this.timeout(30_000);
+
+  it('reports a failed open with the path, errno and pid (filtered to one comm, nothing ignored)', async function () {
+    const reason = whyNot();
+    if (reason) { console.log(`      skipped: ${reason}`); this.skip(); }
+    const sink = new SinkConsumer();
+    const config = validConfig<EbpfReceiverConfig>(factory, {
+      programs: ['syscall_errors'], filters: { comms: ['cat'] }, syscall_errors: { syscalls: ['open'], ignore_errnos: [] },
+    });
+    const receiver = (await factory.create(testContext('ebpf/sys', 'receiver'), config, sink)) as EbpfReceiver;
+    await receiver.start(testHost());
+    try {
+      const missing = `/nonexistent-tapio-${process.pid}`;
+      const child = spawn('cat', [missing], { stdio: 'ignore' });
+      assert.equal((await exited(child)).code, 1);
+      const e = await waitForEvent(sink, (ev) => ev.kernel?.event === 'syscall_error' && ev.kernel.path === missing, `failed open of ${missing}`);
+      assert.equal(e.kernel?.syscall, 'open');
+      assert.equal(e.kernel?.errnoName, 'ENOENT');
+      assert.equal(e.kernel?.pid, child.pid);
+      assert.ok(sink.events.every((ev) => ev.kernel?.comm === 'cat'), 'the comm filter kept only cat');
+    } finally {
+      await receiver.shutdown();
+    }
+  });
+});
+
 describe('ebpf receiver without privileges', function () {
   this.timeout(30_000);
 
