@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { StorageClient, StorageExtension, StorageOp } from '@tapio/core';
+import type { Consumer, StorageClient, StorageExtension, StorageOp } from '@tapio/core';
 import { SinkConsumer, testContext, testHost, validConfig } from '@tapio/core/testing';
 import factory, { FilelogReceiver, type FilelogConfig } from '../src/index';
 
@@ -53,10 +53,10 @@ export interface Running {
 }
 
 /** Starts a receiver with fast polling on a config override; the caller stops it. */
-export async function run(overrides: Partial<FilelogConfig> & Record<string, unknown>, opts: { storage?: TestStorageExtension; sink?: SinkConsumer } = {}): Promise<Running> {
+export async function run(overrides: Partial<FilelogConfig> & Record<string, unknown>, opts: { storage?: TestStorageExtension; sink?: SinkConsumer; next?: Consumer } = {}): Promise<Running> {
   const sink = opts.sink ?? new SinkConsumer();
   const cfg = validConfig<FilelogConfig>(factory, { poll_interval: '20ms', start_at: 'beginning', force_flush_period: '100ms', ...overrides, ...(opts.storage ? { storage: 'file_storage' } : {}) });
-  const receiver = new FilelogReceiver(testContext('filelog', 'receiver'), cfg, sink);
+  const receiver = new FilelogReceiver(testContext('filelog', 'receiver'), cfg, opts.next ?? sink);
   await receiver.start(testHost(opts.storage ? { file_storage: opts.storage } : {}));
   return { receiver, sink, stop: () => receiver.shutdown() };
 }
