@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Readable } from 'node:stream';
 
 /*
  * The Node side of tapio-ebpf-loader (ebpf-programs/loader): spawns it, splits its stdout
@@ -103,7 +102,7 @@ export class LoaderProcess {
 
   constructor(private readonly opts: LoaderOptions) {}
 
-  get stdout(): Readable | undefined { return this.child?.stdout ?? undefined; }
+  get pid(): number | undefined { return this.child?.pid; }
 
   /** Resolves with the ready message once every program is attached; rejects with a clear error. */
   start(): Promise<ReadyMessage> {

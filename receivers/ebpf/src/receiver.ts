@@ -55,6 +55,9 @@ export class EbpfReceiver implements Receiver {
   private readonly counters: Record<StatKey, Counter>;
   private readonly programAttrs = new Map<string, OtelAttributes>();
   private readonly cgroupDropped: number[] = [0];
+  private host?: Host;
+  private restarts = 0;
+  private restartTimer?: NodeJS.Timeout;
 
   constructor(private readonly ctx: ComponentContext, private readonly config: EbpfReceiverConfig, private readonly next: Consumer) {
     this.decodeCtx = {
@@ -73,36 +76,67 @@ export class EbpfReceiver implements Receiver {
   async start(host: Host): Promise<void> {
     if (this.started || this.stopped) return;
     this.started = true;
-    const nativeDir = findNativeDir(this.config.native_dir);
-    const problem = precheck(nativeDir);
+    this.host = host;
     try {
-      if (problem) throw new Error(problem);
-      const args = loaderArgs(this.config);
-      this.loader = new LoaderProcess({
-        nativeDir, args,
-        sink: { record: (p, b, o, l) => this.onRecord(b, o, l), message: (m) => this.onMessage(m), chunkDone: () => this.flush() },
-        onWarn: (message) => this.ctx.logger.warn({ receiver: this.ctx.id }, `ebpf: ${message}`),
-        onUnexpectedExit: (err) => {
-          this.ctx.logger.error({ err: err.message }, 'ebpf: the kernel event loader stopped; no more kernel events');
-          host.reportStatus(this.ctx.id, 'permanent_error', err);
-          // TODO(issue 6): restart the loader with backoff instead of staying down.
-        },
-      });
-      const ready = await this.loader.start();
-      this.decodeCtx.clockOffsetNs = Number(BigInt(ready.clock_offset_ns));
-      this.decodeCtx.pageSize = ready.page_size || 4096;
-      this.programs = ready.programs;
-      this.ctx.logger.info({ programs: ready.programs, ringBufferBytes: ready.ringbuf_bytes }, 'ebpf: programs attached');
+      await this.launch();
     } catch (err) {
       const e = err as Error;
-      await this.loader?.stop().catch(() => undefined);
-      this.loader = undefined;
       if (!this.config.optional) throw new Error(`ebpf: ${e.message}`);
       this.unavailable = e.message;
       this.ctx.logger.warn({ reason: e.message }, 'ebpf: kernel events unavailable; running on without them (optional: true)');
       // The collector marks a component "ok" once start() resolves; report the degraded state after that.
       setImmediate(() => host.reportStatus(this.ctx.id, 'recoverable_error', new Error(`kernel events unavailable: ${e.message}`)));
     }
+  }
+
+  /** Starts the loader and waits until its programs are attached. */
+  private async launch(): Promise<void> {
+    const nativeDir = findNativeDir(this.config.native_dir);
+    const problem = precheck(nativeDir);
+    if (problem) throw new Error(problem);
+    const loader = new LoaderProcess({
+      nativeDir, args: loaderArgs(this.config),
+      sink: { record: (p, b, o, l) => this.onRecord(b, o, l), message: (m) => this.onMessage(m), chunkDone: () => this.flush() },
+      onWarn: (message) => this.ctx.logger.warn({ receiver: this.ctx.id }, `ebpf: ${message}`),
+      onUnexpectedExit: (err) => this.onLoaderDied(loader, err),
+    });
+    this.loader = loader;
+    try {
+      const ready = await loader.start();
+      if (this.stopped) { await loader.stop(); return; } // shut down while (re)starting
+      this.decodeCtx.clockOffsetNs = Number(BigInt(ready.clock_offset_ns));
+      this.decodeCtx.pageSize = ready.page_size || 4096;
+      this.programs = ready.programs;
+      this.ctx.logger.info({ programs: ready.programs, ringBufferBytes: ready.ringbuf_bytes }, 'ebpf: programs attached');
+    } catch (err) {
+      await loader.stop().catch(() => undefined);
+      if (this.loader === loader) this.loader = undefined;
+      throw err;
+    }
+  }
+
+  /** The loader died while running: report it and start it again with backoff. */
+  private onLoaderDied(loader: LoaderProcess, err: Error): void {
+    if (this.stopped || this.loader !== loader) return;
+    this.loader = undefined;
+    this.scheduleRestart(err);
+  }
+
+  /** Restarts the loader after 1 s, doubling to 30 s while it keeps failing. */
+  private scheduleRestart(err: Error): void {
+    this.restarts++;
+    const delay = Math.min(30_000, 1000 * 2 ** Math.min(5, this.restarts - 1));
+    this.ctx.logger.error({ err: err.message, retryInMs: delay }, 'ebpf: the kernel event loader stopped; restarting it');
+    this.host?.reportStatus(this.ctx.id, 'recoverable_error', err);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopped) return;
+      this.launch().then(
+        () => { this.restarts = 0; this.host?.reportStatus(this.ctx.id, 'ok'); },
+        (e: Error) => { if (!this.stopped) this.scheduleRestart(e); },
+      );
+    }, delay);
+    this.restartTimer.unref();
   }
 
   private onRecord(b: Buffer, o: number, len: number): void {
@@ -160,6 +194,9 @@ export class EbpfReceiver implements Receiver {
     );
   }
 
+  /** The running loader's pid (tests, diagnostics). */
+  get loaderPid(): number | undefined { return this.loader?.pid; }
+
   /** Totals over all programs (tests, bench). */
   totals(): ProgramStats {
     const t: ProgramStats = { emitted: 0, lost: 0, rate_limited: 0, sampled_out: 0 };
@@ -170,6 +207,7 @@ export class EbpfReceiver implements Receiver {
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
     // the loader drains its ring buffers and reports final counts before it exits
     await this.loader?.stop();
     await this.inFlight;

@@ -35,6 +35,14 @@ function waitForEvent(sink: SinkConsumer, match: (e: UnifiedEvent) => boolean, w
   });
 }
 
+async function waitUntil(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
 }
@@ -142,6 +150,33 @@ describe('ebpf receiver on the running kernel', function () {
     const t = receiver!.totals();
     assert.ok(t.emitted >= 3, `the kernel side reported ${t.emitted} records`);
     assert.equal(t.lost, 0);
+  });
+});
+
+describe('ebpf receiver: loader crash', function () {
+  this.timeout(30_000);
+
+  it('restarts a loader that died and delivers events again', async function () {
+    const reason = whyNot();
+    if (reason) { console.log(`      skipped: ${reason}`); this.skip(); }
+    const sink = new SinkConsumer();
+    const host = testHost();
+    const config = validConfig<EbpfReceiverConfig>(factory, { programs: ['process'], filters: { comms: ['true'] } });
+    const receiver = (await factory.create(testContext('ebpf/crash', 'receiver'), config, sink)) as EbpfReceiver;
+    await receiver.start(host);
+    try {
+      const first = receiver.loaderPid!;
+      process.kill(first, 'SIGKILL');
+      const statuses = (host as unknown as { statuses: Map<string, { status: string }> }).statuses;
+      await waitUntil(() => statuses.get('ebpf/crash')?.status === 'recoverable_error', 'status recoverable_error');
+      await waitUntil(() => statuses.get('ebpf/crash')?.status === 'ok' && receiver.loaderPid !== undefined, 'restart', 10_000);
+      assert.notEqual(receiver.loaderPid, first);
+      const child = spawn('true', [], { stdio: 'ignore' });
+      await exited(child);
+      await waitForEvent(sink, (e) => e.kernel?.event === 'process_exit' && e.kernel.pid === child.pid, 'exit event after the restart');
+    } finally {
+      await receiver.shutdown();
+    }
   });
 });
 
