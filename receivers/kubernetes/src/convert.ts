@@ -1,4 +1,4 @@
-import { createEvent, type Attributes, type EntityRef, type Severity, type UnifiedEvent } from '@tapio/core';
+import { newEventId, nowNanos, type Attributes, type EntityRef, type K8sPayload, type Severity, type UnifiedEvent } from '@tapio/core';
 import type { KubeObject } from './kinds';
 import type { TopologyCache } from './topology';
 import type { Transition } from './derive/types';
@@ -48,6 +48,15 @@ function entityOf(kind: string, name: string, namespace: string | undefined, uid
   return e;
 }
 
+/**
+ * A `k8s` event as one object literal with every field in the same order (one hidden class);
+ * createEvent's spread was the top of the derived-event profile (bench: ~4.6k → ~7.5k pod updates/s).
+ */
+function k8sEvent(source: string, time: number | undefined, severity: Severity, resource: Attributes, attributes: Attributes, entity: EntityRef, k8s: K8sPayload): UnifiedEvent {
+  const observed = nowNanos();
+  return { id: newEventId(), time: time ?? observed, observedTime: observed, kind: 'k8s', source, severity, resource, attributes, entity, k8s };
+}
+
 const K8S_SEVERITY: Record<string, Severity> = { Warning: 'warn', Normal: 'info' };
 
 /** A core/v1 or events.k8s.io/v1 Event as a `k8s` UnifiedEvent about the object it regards. */
@@ -71,15 +80,12 @@ export function fromKubeEvent(ev: KubeObject, source: string, topo?: TopologyCac
   const container = /spec\.(?:initContainers|containers)\{([^}]+)\}/.exec(about.fieldPath ?? '')?.[1];
   const resource = resourceFor(kind, about.name, namespace, about.uid, topo, ev.source?.host ?? ev.deprecatedSource?.host);
   if (container) resource['k8s.container.name'] = container;
-  return createEvent({
-    kind: 'k8s', source, time, severity: K8S_SEVERITY[type] ?? 'info', resource, attributes,
-    entity: entityOf(kind, about.name, namespace, about.uid),
-    k8s: {
-      reason, message, type, count, firstTimestamp: first, lastTimestamp: last,
-      resourceVersion: ev.metadata.resourceVersion, objectKind: kind, derived: false,
-      ...(container ? { containerName: container } : {}),
-    },
-  });
+  const k8s: K8sPayload = {
+    reason, message, type, count, firstTimestamp: first, lastTimestamp: last,
+    resourceVersion: ev.metadata.resourceVersion, objectKind: kind, derived: false,
+  };
+  if (container) k8s.containerName = container;
+  return k8sEvent(source, time, K8S_SEVERITY[type] ?? 'info', resource, attributes, entityOf(kind, about.name, namespace, about.uid), k8s);
 }
 
 /** A derived fact or transition as a `k8s` UnifiedEvent (`k8s.derived: true`). */
@@ -88,15 +94,12 @@ export function fromDerived(d: Transition, obj: KubeObject, source: string, topo
   const { name, namespace, uid, resourceVersion } = obj.metadata;
   const resource = resourceFor(kind, name, namespace, uid, topo, kind === 'Pod' ? obj.spec?.nodeName : undefined);
   if (d.containerName && kind === 'Pod') resource['k8s.container.name'] = d.containerName;
-  const k8s: UnifiedEvent['k8s'] = {
+  const k8s: K8sPayload = {
     reason: d.reason, message: d.message, type: d.type, count: 1, firstTimestamp: d.time, lastTimestamp: d.time,
     resourceVersion, objectKind: kind, derived: true,
   };
   if (d.containerName) k8s.containerName = d.containerName;
   if (d.exitCode !== undefined) k8s.exitCode = d.exitCode;
   if (d.extra) for (const k in d.extra) k8s[k] = d.extra[k];
-  return createEvent({
-    kind: 'k8s', source, time: toNanos(d.time), severity: d.severity, resource, attributes: {},
-    entity: entityOf(kind, name, namespace, uid), k8s,
-  });
+  return k8sEvent(source, toNanos(d.time), d.severity, resource, {}, entityOf(kind, name, namespace, uid), k8s);
 }
