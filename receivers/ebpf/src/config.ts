@@ -22,6 +22,11 @@ export interface EbpfReceiverConfig {
     comms: string[];
     /** Only processes in these cgroups or below (paths inside the hierarchy, e.g. /kubepods); applied in the receiver. */
     cgroups: string[];
+    /**
+     * Only processes of pods in these Kubernetes namespaces; applied in the receiver, through the
+     * topology service of the kubernetes receiver (pod by the pod uid / container id in the cgroup path).
+     */
+    namespaces: string[];
   };
   /** Keep 1 record in N, in kernel. */
   sampling: PerProgram;
@@ -70,6 +75,7 @@ export const configSchema: JsonSchema = {
         pids: { type: 'array', items: { type: 'integer', minimum: 1 }, default: [], maxItems: 256 },
         comms: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 15 }, default: [], maxItems: 256 },
         cgroups: { type: 'array', items: { type: 'string', pattern: '^/' }, default: [] },
+        namespaces: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'Kubernetes namespaces (needs the kubernetes receiver\'s topology)' },
       },
     },
     sampling: perProgram('keep 1 record in N (in kernel)', {}),
@@ -96,7 +102,7 @@ export function createDefaultConfig(): EbpfReceiverConfig {
   return {
     optional: false,
     ring_buffer_size: '1MiB',
-    filters: { pids: [], comms: [], cgroups: [] },
+    filters: { pids: [], comms: [], cgroups: [], namespaces: [] },
     sampling: {},
     rate_limits: { syscall_errors: 100 },
     syscall_errors: { syscalls: [...SYSCALLS], ignore_errnos: [...DEFAULT_IGNORED_ERRNOS] },

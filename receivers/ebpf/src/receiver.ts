@@ -1,4 +1,4 @@
-import { parseByteSize, parseDuration, type ComponentContext, type Consumer, type Host, type Receiver, type UnifiedEvent } from '@tapio/core';
+import { parseByteSize, parseDuration, TOPOLOGY_SERVICE, type ComponentContext, type TopologyService, type Consumer, type Host, type Receiver, type UnifiedEvent } from '@tapio/core';
 import { cgroupInfo, underAny, type CgroupInfo } from './cgroup';
 import { PROGRAMS, type EbpfReceiverConfig, type ProgramName } from './config';
 import { decodeRecord, errnoNumber, type DecodeContext } from './decode';
@@ -54,7 +54,9 @@ export class EbpfReceiver implements Receiver {
   unavailable?: string;
   private readonly counters: Record<StatKey, Counter>;
   private readonly programAttrs = new Map<string, OtelAttributes>();
-  private readonly cgroupDropped: number[] = [0];
+  /** Events the receiver-side filters removed since the last flush, by drop reason. */
+  private readonly filteredOut = { cgroup_filter: 0, namespace_filter: 0 };
+  private warnedNoTopology = false;
   private host?: Host;
   private restarts = 0;
   private restartTimer?: NodeJS.Timeout;
@@ -142,12 +144,29 @@ export class EbpfReceiver implements Receiver {
   private onRecord(b: Buffer, o: number, len: number): void {
     const e = decodeRecord(b, o, len, this.decodeCtx, Date.now() * 1e6);
     if (!e) { this.ctx.telemetry.dropped(1, 'ebpf_undecodable'); return; }
-    const filters = this.config.filters.cgroups;
-    if (filters.length > 0) {
+    const f = this.config.filters;
+    if (f.cgroups.length > 0) {
       const p = (e.kernel?.cgroupPath ?? e.network?.cgroupPath) as string | undefined;
-      if (p === undefined || !underAny(p, filters)) { this.cgroupDropped[0]++; return; }
+      if (p === undefined || !underAny(p, f.cgroups)) { this.filteredOut.cgroup_filter++; return; }
     }
+    if (f.namespaces.length > 0 && !this.inNamespaces(e)) { this.filteredOut.namespace_filter++; return; }
     this.batch.push(e);
+  }
+
+  /** Whether the event's pod (by pod uid, else container id) is in one of filters.namespaces. */
+  private inNamespaces(e: UnifiedEvent): boolean {
+    const topology = this.host?.getService<TopologyService>(TOPOLOGY_SERVICE);
+    if (!topology) {
+      if (!this.warnedNoTopology) {
+        this.warnedNoTopology = true;
+        this.ctx.logger.warn('ebpf: filters.namespaces needs the Kubernetes topology (the kubernetes receiver); events are dropped until it is there');
+      }
+      return false;
+    }
+    const podUid = e.resource['k8s.pod.uid'];
+    const containerId = e.resource['container.id'];
+    const pod = typeof podUid === 'string' ? topology.podByUid(podUid) : typeof containerId === 'string' ? topology.podByContainerId(containerId) : undefined;
+    return pod !== undefined && this.config.filters.namespaces.includes(pod.namespace);
   }
 
   private onMessage(m: LoaderMessage): void {
@@ -179,7 +198,9 @@ export class EbpfReceiver implements Receiver {
 
   /** End of a pipe read: send what it held as one batch and stop reading until it is taken. */
   private flush(): void {
-    if (this.cgroupDropped[0] > 0) { this.ctx.telemetry.dropped(this.cgroupDropped[0], 'cgroup_filter'); this.cgroupDropped[0] = 0; }
+    for (const reason of ['cgroup_filter', 'namespace_filter'] as const) {
+      if (this.filteredOut[reason] > 0) { this.ctx.telemetry.dropped(this.filteredOut[reason], reason); this.filteredOut[reason] = 0; }
+    }
     if (this.batch.length === 0) return;
     const events = this.batch;
     this.batch = [];

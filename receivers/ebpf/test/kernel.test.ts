@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import * as net from 'node:net';
 import { constants } from 'node:os';
 import * as path from 'node:path';
-import type { ProcessorFactory, UnifiedEvent } from '@tapio/core';
+import { TOPOLOGY_SERVICE, type ProcessorFactory, type UnifiedEvent } from '@tapio/core';
 import { SinkConsumer, testContext, testHost, validConfig } from '@tapio/core/testing';
 import factory, { EbpfReceiver, findNativeDir, LOADER_BINARY, type EbpfReceiverConfig } from '../src/index';
 import { createMemoryCgroup } from './memcg';
@@ -150,6 +150,41 @@ describe('ebpf receiver on the running kernel', function () {
     const t = receiver!.totals();
     assert.ok(t.emitted >= 3, `the kernel side reported ${t.emitted} records`);
     assert.equal(t.lost, 0);
+  });
+});
+
+describe('ebpf receiver: containers and Kubernetes namespaces', function () {
+  this.timeout(30_000);
+
+  it('derives container id and pod uid from a kubelet-style cgroup and keeps only pods of filters.namespaces', async function () {
+    const reason = whyNot();
+    if (reason) { console.log(`      skipped: ${reason}`); this.skip(); }
+    const podUid = '0b9f7e44-1c55-4c8e-9d3c-2f6d8d1c0a11';
+    const containerId = (process.pid.toString(16) + 'c0ffee').padEnd(64, '0');
+    const cg = createMemoryCgroup(`tapio-kubepods-${process.pid}/burstable/pod${podUid}/${containerId}`, 0);
+    const sink = new SinkConsumer();
+    const host = testHost();
+    host.registerService(TOPOLOGY_SERVICE, {
+      podByUid: (uid: string) => (uid === podUid ? { uid, name: 'payment-7d8f9', namespace: 'prod', labels: {}, containers: [], owners: [], services: [] } : undefined),
+      podByContainerId: () => undefined,
+    });
+    const config = validConfig<EbpfReceiverConfig>(factory, { programs: ['process'], filters: { namespaces: ['prod'] } });
+    const receiver = (await factory.create(testContext('ebpf/ns', 'receiver'), config, sink)) as EbpfReceiver;
+    await receiver.start(host);
+    try {
+      const inPod = spawn('sh', ['-c', `echo $$ > ${cg.procsFile} && exec sleep 0.2`], { stdio: 'ignore' });
+      const outside = spawn('sleep', ['0.1'], { stdio: 'ignore' });
+      await Promise.all([exited(inPod), exited(outside)]);
+      const e = await waitForEvent(sink, (ev) => ev.kernel?.event === 'process_exit' && ev.kernel.pid === inPod.pid, 'exit event of the process in the pod');
+      assert.equal(e.resource['container.id'], containerId);
+      assert.equal(e.resource['k8s.pod.uid'], podUid);
+      assert.equal(e.entity?.kind, 'container');
+      assert.equal(e.kernel?.cgroupPath, cg.path);
+      assert.ok(!sink.events.some((ev) => ev.kernel?.pid === outside.pid), 'a process outside the namespace is filtered out');
+    } finally {
+      await receiver.shutdown();
+      cg.remove();
+    }
   });
 });
 

@@ -28,14 +28,24 @@ function memoryHierarchyRoot(): { root: string; v2: boolean } | undefined {
   return undefined;
 }
 
+/** `name` may be nested (a/b/c): every level is created and removed again. `limitBytes` 0: no limit. */
 export function createMemoryCgroup(name: string, limitBytes: number): MemoryCgroup {
   const h = memoryHierarchyRoot();
   if (!h) throw new Error('no cgroup hierarchy with the memory controller');
   const dir = path.join(h.root, name);
-  if (!existsSync(dir)) mkdirSync(dir);
-  if (h.v2) {
-    const subtree = path.join(h.root, 'cgroup.subtree_control');
-    if (!readFileSync(subtree, 'utf8').includes('memory')) writeFileSync(subtree, '+memory');
+  const levels: string[] = [];
+  for (let p = dir; p !== h.root; p = path.dirname(p)) levels.push(p);
+  const created = levels.reverse().filter((p) => !existsSync(p));
+  for (const p of created) mkdirSync(p);
+  if (limitBytes === 0) {
+    // no limit
+  } else if (h.v2) {
+    // the memory controller must be enabled in every ancestor's subtree_control
+    for (let p = path.dirname(dir); ; p = path.dirname(p)) {
+      const subtree = path.join(p, 'cgroup.subtree_control');
+      if (!readFileSync(subtree, 'utf8').includes('memory')) writeFileSync(subtree, '+memory');
+      if (p === h.root) break;
+    }
     writeFileSync(path.join(dir, 'memory.max'), String(limitBytes));
     if (existsSync(path.join(dir, 'memory.swap.max'))) writeFileSync(path.join(dir, 'memory.swap.max'), '0');
   } else {
@@ -49,8 +59,10 @@ export function createMemoryCgroup(name: string, limitBytes: number): MemoryCgro
     procsFile: path.join(dir, 'cgroup.procs'),
     remove() {
       // a cgroup can be removed once its processes are gone; they may still be exiting
-      for (let i = 0; i < 50; i++) {
-        try { rmdirSync(dir); return; } catch { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); }
+      for (const p of created.reverse()) {
+        for (let i = 0; i < 50; i++) {
+          try { rmdirSync(p); break; } catch { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); }
+        }
       }
     },
   };
