@@ -138,7 +138,7 @@ export class KubernetesReceiver implements Receiver, ReflectorSink {
       return;
     }
     // The same Event seen again (re-list, or through both Event APIs) is one event; a new count is news.
-    const identity = `${ev.metadata.uid ?? ev.metadata.name}/${ev.series?.count ?? ev.count ?? ev.deprecatedCount ?? 1}/${last ?? ''}`;
+    const identity = `${ev.metadata.uid ?? `${ev.metadata.namespace}/${ev.metadata.name}`}/${ev.series?.count ?? ev.count ?? ev.deprecatedCount ?? 1}`;
     if (this.seenEvents.has(identity)) { this.ctx.telemetry.dropped(1, 'duplicate'); return; }
     this.seenEvents.set(identity, true);
     if (this.seenEvents.size > this.cfg.dedup_cache_size) this.seenEvents.delete(this.seenEvents.keys().next().value as string);

@@ -141,6 +141,37 @@ describe('kubernetes receiver: list/watch protocol against the API server double
     assert.equal(r.sink.events.length, 0);
   });
 
+  it('reads events.k8s.io/v1 Events and counts the same Event seen through both APIs once', async () => {
+    r = await startReceiver(h, { objects: { 'events.k8s.io': { enabled: true } } });
+    const now = new Date().toISOString();
+    const uid = '7c0d1e2f-0000-4000-8000-00000000e001';
+    // On a real cluster both APIs serve the same object; the double keeps two copies with one uid.
+    d.create({
+      apiVersion: 'v1', kind: 'Event', metadata: { name: 'web-1.abc', namespace: h.namespace, uid },
+      involvedObject: { kind: 'Pod', name: 'web-1', namespace: h.namespace, uid: 'pod-1' }, reason: 'Unhealthy', message: 'Readiness probe failed: HTTP 503',
+      type: 'Warning', count: 2, firstTimestamp: now.replace(/\.\d+Z$/, 'Z'), lastTimestamp: now.replace(/\.\d+Z$/, 'Z'),
+    });
+    d.create({
+      apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'web-1.abc', namespace: h.namespace, uid },
+      regarding: { kind: 'Pod', name: 'web-1', namespace: h.namespace, uid: 'pod-1' }, reason: 'Unhealthy', note: 'Readiness probe failed: HTTP 503',
+      type: 'Warning', eventTime: null, deprecatedCount: 2, deprecatedFirstTimestamp: now.replace(/\.\d+Z$/, 'Z'), deprecatedLastTimestamp: now.replace(/\.\d+Z$/, 'Z'),
+      reportingController: 'kubelet', reportingInstance: 'node-1', action: 'Probe',
+    });
+    d.create({
+      apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'web-2.def', namespace: h.namespace },
+      regarding: { kind: 'Pod', name: 'web-2', namespace: h.namespace }, reason: 'FailedMount', note: 'MountVolume.SetUp failed',
+      type: 'Warning', eventTime: now.replace('Z', '000Z').replace(/(\.\d{6})\d*Z$/, '$1Z'), series: { count: 4, lastObservedTime: now }, reportingController: 'kubelet', reportingInstance: 'node-1', action: 'Mount',
+    });
+    await eventually(() => r!.sink.events.filter((e) => e.k8s && !e.k8s.derived).length >= 2, 'events');
+    await settle(r.sink);
+    const evs = r.sink.events.filter((e) => e.k8s && !e.k8s.derived);
+    assert.deepEqual(evs.map((e) => e.k8s!.reason).sort(), ['FailedMount', 'Unhealthy']);
+    const mount = evs.find((e) => e.k8s!.reason === 'FailedMount')!;
+    assert.equal(mount.k8s!.count, 4);
+    assert.equal(mount.k8s!.message, 'MountVolume.SetUp failed');
+    assert.equal(mount.attributes['k8s.event.reporting_controller'], 'kubelet');
+  });
+
   it('stops cleanly: no open watches and no more requests after shutdown', async () => {
     r = await startReceiver(h);
     assert.ok(d.openWatchCount > 0);
