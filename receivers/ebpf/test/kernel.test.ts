@@ -271,3 +271,17 @@ async function closedPort(): Promise<number> {
   await new Promise<void>((r) => server.close(() => r()));
   return port;
 }
+
+describe('tapio ebpf check (CLI)', function () {
+  this.timeout(30_000);
+
+  it('says which programs load on this host and exits 0 when all do', function () {
+    const reason = whyNot();
+    if (reason) { console.log(`      skipped: ${reason}`); this.skip(); }
+    const repo = path.resolve(__dirname, '../../../..');
+    const res = spawnSync(process.execPath, [path.join(repo, 'core/dist/src/cli/bin.js'), 'ebpf', 'check', '--plugin', path.resolve(__dirname, '../..')], { cwd: repo, encoding: 'utf8', timeout: 20_000 });
+    for (const p of ['oom', 'tcp', 'process']) assert.match(res.stdout, new RegExp(`program ${p} +loads and attaches`));
+    if (/NOT loaded/.test(res.stdout)) assert.equal(res.status, 1, res.stdout);
+    else { assert.equal(res.status, 0, res.stdout + res.stderr); assert.match(res.stdout, /ok: the ebpf receiver can run here/); }
+  });
+});
