@@ -34,7 +34,7 @@ struct tapio_oom_ctx {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* entries of threads that die mid-call must not fill it */
 	__uint(max_entries, 256);
 	__type(key, __u32);
 	__type(value, struct tapio_oom_ctx);
