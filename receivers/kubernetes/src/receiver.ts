@@ -71,6 +71,10 @@ export class KubernetesReceiver implements Receiver, ReflectorSink {
             host.reportStatus(this.ctx.id, 'recoverable_error', err);
           },
           onListed: (count, relist) => this.ctx.logger.debug({ kind: kind.kind, namespace, count, relist }, 'listed'),
+          onRecovered: () => {
+            this.ctx.logger.info({ kind: kind.kind, namespace }, 'kubernetes list/watch recovered');
+            if (this.reflectors.every((x) => !x.isFailing)) host.reportStatus(this.ctx.id, 'ok');
+          },
         }, this));
       }
     }

@@ -23,6 +23,8 @@ export interface ReflectorOptions {
   onError?: (err: Error, phase: 'list' | 'watch') => void;
   /** Called after every successful (re-)list with the number of objects. */
   onListed?: (count: number, relist: boolean) => void;
+  /** Called when a watch delivers again after errors. */
+  onRecovered?: () => void;
 }
 
 interface WatchEvent { type: string; object: KubeObject }
@@ -41,6 +43,7 @@ export class Reflector {
   private readonly abort = new AbortController();
   private loop?: Promise<void>;
   private listedOnce = false;
+  private failing = false;
   private readonly backoff: Backoff;
   /** Counters for tests and self-telemetry. */
   readonly stats = { lists: 0, watches: 0, relistsAfterGone: 0, resumes: 0, bookmarks: 0, errors: 0 };
@@ -53,6 +56,9 @@ export class Reflector {
   }
 
   get path(): string { return collectionPath(this.o.kind, this.o.namespace); }
+
+  /** True between an error and the next successful list or watch delivery. */
+  get isFailing(): boolean { return this.failing; }
 
   start(): void { this.loop ??= this.run(); }
 
@@ -80,6 +86,7 @@ export class Reflector {
         const e = err as Error;
         if (e instanceof ApiError && e.code === 410) { needList = true; this.stats.relistsAfterGone++; continue; }
         this.stats.errors++;
+        this.failing = true;
         this.o.onError?.(e, needList ? 'list' : 'watch');
         if (!needList) this.stats.resumes++;
         await sleep(this.backoff.next(), signal);
@@ -119,6 +126,7 @@ export class Reflector {
     this.lastResourceVersion = rv;
     this.stats.lists++;
     this.o.onListed?.(seen.size, this.listedOnce);
+    if (this.failing) { this.failing = false; this.o.onRecovered?.(); }
     this.listedOnce = true;
     this.markSynced();
   }
@@ -132,7 +140,13 @@ export class Reflector {
       timeoutSeconds: String(Math.floor(timeout)), labelSelector: this.o.labelSelector, fieldSelector: this.o.fieldSelector,
     }, undefined, signal);
     if (res.statusCode !== 200) throw statusError(res.statusCode ?? 0, await readAll(res));
-    return this.consumeStream(res);
+    // A half-open connection sends nothing and never ends: give up a while after the server should have closed it.
+    const guard = setTimeout(() => res.destroy(new Error('watch stalled past its timeout')), (timeout + 30) * 1000);
+    try {
+      return await this.consumeStream(res);
+    } finally {
+      clearTimeout(guard);
+    }
   }
 
   private async consumeStream(res: IncomingMessage): Promise<'gone' | 'ended'> {
@@ -153,7 +167,11 @@ export class Reflector {
         if (outcome === 'error') { res.destroy(); throw watchError(ev.object); }
         delivered = true;
       }
-      if (delivered) { this.backoff.reset(); await this.sink.flush(); }
+      if (delivered) {
+        this.backoff.reset();
+        if (this.failing) { this.failing = false; this.o.onRecovered?.(); }
+        await this.sink.flush();
+      }
     }
     return 'ended';
   }

@@ -12,6 +12,8 @@ export interface Running {
   receiver: KubernetesReceiver;
   sink: SinkConsumer;
   topology: TopologyService;
+  /** The component status the receiver last reported to its host. */
+  status(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export async function startReceiver(h: Pick<ClusterHarness, 'kubeconfigText' | '
   if (opts.waitForSync !== false) await receiver.whenSynced();
   return {
     receiver, sink, topology: host.getService<TopologyService>(TOPOLOGY_SERVICE)!,
+    status: () => (host as unknown as { statuses: Map<string, { status: string }> }).statuses.get('kubernetes')?.status,
     async stop() { await receiver.shutdown(); rmSync(dir, { recursive: true, force: true }); },
   };
 }

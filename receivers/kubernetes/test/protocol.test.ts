@@ -85,6 +85,7 @@ describe('kubernetes receiver: list/watch protocol against the API server double
 
     d.holdWatches(true);
     assert.ok(d.dropWatches() > 0, 'there were open watches to drop');
+    await eventually(() => r!.status() === 'recoverable_error', 'the outage is reported');
     const missed = await h.create(loadFixture('Pod/evicted.yaml'));
     d.holdWatches(false);
 
@@ -96,6 +97,7 @@ describe('kubernetes receiver: list/watch protocol against the API server double
     assert.ok(resumed.every((q) => q.resourceVersion === rvAtDrop), `every new watch resumes from ${rvAtDrop}: ${resumed.map((q) => q.resourceVersion).join(',')}`);
     assert.equal(derived(r.sink.events, 'CrashLoopBackOff').length, 1, 'nothing replayed twice');
     assert.equal(derived(r.sink.events, 'Evicted', missed.metadata.name).length, 1);
+    await eventually(() => r!.status() === 'ok', 'status back to ok after the outage');
   });
 
   it('follows BOOKMARK events so a resume starts from the newest resourceVersion', async () => {
