@@ -46,6 +46,11 @@ function u64(b: Buffer, o: number): number {
   return b.readUInt32LE(o) + b.readUInt32LE(o + 4) * 4294967296;
 }
 
+/** A signed 64-bit field whose value fits a double (errnos, badness): no BigInt allocation. */
+function s64(b: Buffer, o: number): number {
+  return b.readInt32LE(o + 4) * 4294967296 + b.readUInt32LE(o);
+}
+
 function cstr(b: Buffer, o: number, max: number): string {
   let end = o;
   const limit = o + max;
@@ -150,7 +155,7 @@ function decodeOom(b: Buffer, o: number, h: Header, ctx: DecodeContext, observed
   k.memoryLimit = limitPages && limitPages < 2 ** 50 ? limitPages * page : undefined;
   k.memoryUsage = u64(b, o + 56) * page || undefined;
   k.totalPages = u64(b, o + 64) || undefined;
-  k.badness = Number(b.readBigInt64LE(o + 72)) || undefined;
+  k.badness = s64(b, o + 72) || undefined;
   k.victimTotalVmBytes = u64(b, o + 80) * page;
   k.oomCgroupId = oomCgroupId || undefined;
   k.oomCgroupPath = oomCgroupId ? ctx.cgroup(oomCgroupId, b.readUInt32LE(o + HDR.hier))?.path : undefined;
@@ -223,7 +228,7 @@ function decodeTcp(b: Buffer, o: number, h: Header, ctx: DecodeContext, observed
 }
 
 function decodeSyscall(b: Buffer, o: number, h: Header, ctx: DecodeContext, observed: number): UnifiedEvent {
-  const ret = Number(b.readBigInt64LE(o + 48));
+  const ret = s64(b, o + 48);
   const syscall = SYSCALL_NAMES[b.readUInt32LE(o + 64)] ?? 'unknown';
   // brk reports failure by not moving the break; the kernel's reason is ENOMEM
   const errno = syscall === 'brk' ? ENOMEM : -ret;

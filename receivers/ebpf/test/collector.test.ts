@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { Collector, createLogger, defineExporter, loadConfigSources, mergeYamlText, Registry, resolveConfig, type UnifiedEvent } from '@tapio/core';
 import factory from '../src/index';
 
@@ -76,4 +77,30 @@ describe('ebpf receiver in a collector: graceful degradation', () => {
   });
 });
 
-export { captured, collectorConfig };
+describe('ebpf receiver in a collector: real kernel events end to end', function () {
+  this.timeout(30_000);
+
+  it('delivers the exit of a process through a running collector', async function () {
+    if (process.platform !== 'linux' || process.getuid?.() !== 0) { console.log('      skipped: needs Linux and root'); this.skip(); }
+    const { config, issues } = collectorConfig('    programs: [process]\n    filters: { comms: [sleep] }');
+    assert.deepEqual(issues, []);
+    const c = new Collector({ logger: createLogger('silent') });
+    await c.start(config!);
+    try {
+      const child = spawn('sleep', ['0.05'], { stdio: 'ignore' });
+      const code = await new Promise((r) => child.on('exit', r));
+      assert.equal(code, 0);
+      const deadline = Date.now() + 10_000;
+      let exit: UnifiedEvent | undefined;
+      while (!(exit = captured.find((e) => e.kernel?.event === 'process_exit' && e.kernel.pid === child.pid)) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.ok(exit, `the exit of pid ${child.pid} reached the exporter`);
+      assert.equal(exit.source, 'ebpf');
+      assert.equal(exit.kernel?.exitCode, 0);
+      assert.equal(exit.severity, 'info');
+    } finally {
+      await c.shutdown();
+    }
+  });
+});
