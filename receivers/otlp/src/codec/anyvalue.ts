@@ -82,10 +82,11 @@ export function decodeAnyValue(r: Reader, end: number): AttributeValue {
 }
 
 /**
- * Decodes the KeyValue at reader.pos (already past its tag) into `target`. Returns the type
- * note for it, if any. `start` is where the AnyValue starts (for re-reading composites).
+ * Decodes the KeyValue at reader.pos (already past its tag) into `target` and returns the
+ * type notes with this key's note added when it needs one. One function, no tuple: this runs
+ * for every attribute of every span.
  */
-function decodeKeyValueInto(r: Reader, target: Attributes): [string, AttributeType | undefined] {
+export function decodeOneKeyValue(r: Reader, target: Attributes, types: AttributeTypes | undefined): AttributeTypes | undefined {
   const end = r.len();
   let key = '';
   let value: AttributeValue = null;
@@ -104,29 +105,21 @@ function decodeKeyValueInto(r: Reader, target: Attributes): [string, AttributeTy
   }
   if (r.pos !== end) throw new MalformedError('KeyValue overran its length');
   target[key] = value;
-  return [key, type];
+  if (type !== undefined) (types ??= {})[key] = type;
+  return types;
 }
 
 /**
- * Decodes every `field`-numbered KeyValue in pos..end into `target` (other fields are skipped).
+ * Decodes every `tag` KeyValue in pos..end into `target` (other fields are skipped).
  * Returns type notes for the keys that need them, or undefined.
  */
 export function decodeKeyValues(r: Reader, end: number, target: Attributes, tag: number): AttributeTypes | undefined {
   let types: AttributeTypes | undefined;
   while (r.pos < end) {
     const t = r.uint32();
-    if (t === tag) {
-      const [key, type] = decodeKeyValueInto(r, target);
-      if (type !== undefined) (types ??= {})[key] = type;
-    } else r.skip(t & 7);
+    if (t === tag) types = decodeOneKeyValue(r, target, types);
+    else r.skip(t & 7);
   }
-  return types;
-}
-
-/** Decodes one KeyValue (reader past the tag) into target; returns its type note. */
-export function decodeOneKeyValue(r: Reader, target: Attributes, types: AttributeTypes | undefined): AttributeTypes | undefined {
-  const [key, type] = decodeKeyValueInto(r, target);
-  if (type !== undefined) (types ??= {})[key] = type;
   return types;
 }
 

@@ -146,14 +146,15 @@ export class Reader {
 
   string(): string {
     const end = this.len();
-    const s = this.buf.toString('utf8', this.pos, end);
+    // utf8Slice/hexSlice skip Buffer#toString's argument handling: measurable at ~20 strings per span
+    const s = this.pos === end ? '' : this.buf.utf8Slice(this.pos, end);
     this.pos = end;
     return s;
   }
 
   hex(): string {
     const end = this.len();
-    const s = this.buf.toString('hex', this.pos, end);
+    const s = this.pos === end ? '' : this.buf.hexSlice(this.pos, end);
     this.pos = end;
     return s;
   }
@@ -203,4 +204,11 @@ function int64FromBits(lo: number, hi: number): number | string {
   }
   if (hi < 0x200000) return hi * TWO_32 + lo;
   return uint64String(lo, hi);
+}
+
+declare global {
+  interface Buffer {
+    utf8Slice(start: number, end: number): string;
+    hexSlice(start: number, end: number): string;
+  }
 }

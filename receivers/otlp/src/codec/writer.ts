@@ -91,6 +91,16 @@ export class Writer {
   /** fixed64/sfixed64 from a number or an exact decimal string. */
   fixed64(v: number | string): void {
     this.ensure(8);
+    if (typeof v === 'string' && v.length <= 20 && v.length > 15 && v.charCodeAt(0) !== 45 /* - */) {
+      // decimal text of an unsigned value (timestamps): exact without BigInt, see uint64Halves
+      if (uint64Halves(v)) {
+        this.buf.writeUInt32LE(halfLo, this.pos);
+        this.buf.writeUInt32LE(halfHi, this.pos + 4);
+        this.pos += 8;
+        return;
+      }
+    }
+    if (typeof v === 'string' && v.length <= 15 && v.charCodeAt(0) !== 45) v = Number(v);
     if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
       const hi = Math.floor(v / TWO_32);
       this.buf.writeUInt32LE(v - hi * TWO_32, this.pos);
@@ -122,7 +132,7 @@ export class Writer {
     this.ensure(n + 16);
     this.varint((field << 3) | 2);
     this.varint(n);
-    this.pos += this.buf.write(hex, this.pos, n, 'hex');
+    this.pos += this.buf.hexWrite(hex, this.pos, n);
   }
 
   bytesBase64(field: number, b64: string): void {
@@ -170,8 +180,36 @@ export class Writer {
   }
 }
 
+let halfLo = 0;
+let halfHi = 0;
+
+/**
+ * Splits the decimal text of an unsigned 64-bit integer (16..20 digits) into 32-bit halves
+ * (halfLo/halfHi) with double arithmetic only, every step below 2^53. False if not digits or ≥ 2^64.
+ */
+function uint64Halves(s: string): boolean {
+  const head = Number(s.slice(0, s.length - 9));
+  const tail = Number(s.slice(s.length - 9));
+  if (!Number.isInteger(head) || !Number.isInteger(tail) || head < 0 || tail < 0) return false;
+  // value = head * 1e9 + tail, head < 2^35; head = h1 * 2^16 + h0
+  const h0 = head % 65536;
+  const h1 = (head - h0) / 65536;
+  const a = h0 * 1e9 + tail;          // < 2^46
+  const b = h1 * 1e9;                 // < 2^49
+  const bLo = b % 65536;
+  const bHi = (b - bLo) / 65536;      // value = bHi * 2^32 + bLo * 2^16 + a
+  const c = bLo * 65536 + a;          // < 2^47
+  const lo = c % TWO_32;
+  const hi = bHi + (c - lo) / TWO_32;
+  if (hi >= TWO_32) return false;
+  halfLo = lo;
+  halfHi = hi;
+  return true;
+}
+
 declare global {
   interface Buffer {
     utf8Write(s: string, offset?: number, length?: number): number;
+    hexWrite(s: string, offset?: number, length?: number): number;
   }
 }

@@ -1,0 +1,60 @@
+'use strict';
+// Benchmark sink (its own process): an OTLP/gRPC trace endpoint that counts spans and, for the
+// first span of every ResourceSpans, takes end-to-end latency from its start time (the load
+// generator stamps the send time there). It does not build events, so it stays cheap.
+const grpc = require('@grpc/grpc-js');
+const { Reader } = require('../../receivers/otlp/dist/src/index.js');
+
+const now = () => performance.timeOrigin + performance.now();
+let spans = 0;
+let requests = 0;
+let latencies = [];
+
+function scan(buf) {
+  const t = now();
+  const r = new Reader(buf);
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    if (tag !== 10) { r.skip(tag & 7); continue; }
+    const rend = r.len();
+    let first = true;
+    while (r.pos < rend) {
+      const t1 = r.uint32();
+      if (t1 !== 18) { r.skip(t1 & 7); continue; }
+      const send = r.len();
+      while (r.pos < send) {
+        const t2 = r.uint32();
+        if (t2 !== 18) { r.skip(t2 & 7); continue; }
+        const spanEnd = r.len();
+        spans++;
+        if (first) {
+          first = false;
+          const s = new Reader(buf, r.pos, spanEnd);
+          while (s.pos < spanEnd) {
+            const t3 = s.uint32();
+            if (t3 === 57) { latencies.push(t - (buf.readUInt32LE(s.pos + 4) * 4294967296 + buf.readUInt32LE(s.pos)) / 1e6); break; }
+            s.skip(t3 & 7);
+          }
+        }
+        r.pos = spanEnd;
+      }
+    }
+  }
+}
+
+const id = (b) => b;
+const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+server.addService({ Export: { path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id } }, {
+  Export: (call, cb) => { requests++; scan(call.request); cb(null, Buffer.alloc(0)); },
+});
+server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
+  if (err) throw err;
+  // as the receiver does: a 64 KiB HTTP/2 receive window throttles large requests (see receivers/otlp/src/grpc.ts)
+  for (const h2 of server.http2Servers.keys()) h2.on('session', (s) => { s.settings({ initialWindowSize: 4 << 20 }); s.setLocalWindowSize(4 << 20); });
+  process.send({ type: 'ready', port });
+});
+process.on('message', (m) => {
+  if (m.type === 'reset') { spans = 0; requests = 0; latencies = []; process.send({ type: 'reset-done', at: now() }); }
+  if (m.type === 'stats') process.send({ type: 'stats', spans, requests, latencies, at: now() });
+  if (m.type === 'exit') server.tryShutdown(() => process.exit(0));
+});

@@ -1,0 +1,105 @@
+'use strict';
+// OTLP data plane benchmark: load generator (process 1) → collector `otlp → batch → otlp
+// exporter` (process 2) → sink (process 3), all on loopback. Reports sustained spans/s through
+// the collector, spans per collector CPU-second, p50/p99 end-to-end latency at 80 % of the
+// maximum rate, RSS, and where the collector's CPU goes (decode / encode / the rest).
+// Usage: node test/bench/otlp.bench.js [--quick]   (needs `npm run build` first)
+const { fork } = require('node:child_process');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const quick = process.argv.includes('--quick');
+const SPANS_PER_REQUEST = 500;
+const MAX_MS = quick ? 5000 : 9000;
+const RATE_MS = quick ? 4000 : 7000;
+const WARM_MS = 1500;
+
+function freePort() {
+  return new Promise((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
+}
+
+function child(file, args = []) {
+  const p = fork(path.join(__dirname, file), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiters = [];
+  p.on('message', (m) => { const i = waiters.findIndex((w) => w.type === m.type); if (i >= 0) waiters.splice(i, 1)[0].resolve(m); });
+  p.on('exit', (code) => { for (const w of waiters.splice(0)) w.reject(new Error(`${file} exited with ${code}`)); });
+  return {
+    proc: p,
+    wait: (type) => new Promise((resolve, reject) => waiters.push({ type, resolve, reject })),
+    ask(msg, reply) { const w = this.wait(reply); p.send(msg); return w; },
+  };
+}
+
+function pct(sorted, q) { return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN; }
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function phase(name, lg, sink, col, o) {
+  const done = lg.ask({ ...o, spansPerRequest: SPANS_PER_REQUEST }, 'done');
+  await sleep(WARM_MS);
+  const r0 = await sink.ask({ type: 'reset' }, 'reset-done');
+  await col.ask({ type: 'mark' }, 'marked');
+  const result = await done;
+  const s = await sink.ask({ type: 'stats' }, 'stats');
+  const c = await col.ask({ type: 'stats' }, 'stats');
+  const seconds = (s.at - r0.at) / 1000;
+  const lat = s.latencies.sort((a, b) => a - b);
+  const p = c.profile;
+  const out = {
+    phase: name,
+    spansPerSec: Math.round(s.spans / seconds),
+    spansPerCpuSec: Math.round(s.spans / (c.cpuMs / 1000)),
+    collectorCpuPct: Math.round((c.cpuMs / 1000 / seconds) * 100),
+    p50ms: +pct(lat, 0.5).toFixed(1),
+    p99ms: +pct(lat, 0.99).toFixed(1),
+    rssMiB: Math.round(c.peakRss / 1048576),
+    refused: result.counts.refused,
+    errors: result.counts.error,
+    // CPU µs per span in the collector, by stage (decode/encode are synchronous CPU; "rest" is gRPC/HTTP, pipeline, GC)
+    decodeUsPerSpan: +(p.decodeNs / 1000 / Math.max(1, p.events)).toFixed(2),
+    encodeUsPerSpan: +(p.encodeNs / 1000 / Math.max(1, p.exported)).toFixed(2),
+    restUsPerSpan: +((c.cpuMs * 1000 - p.decodeNs / 1000 - p.encodeNs / 1000) / Math.max(1, s.spans)).toFixed(2),
+    sendWallMsPerExport: +(p.sendNs / 1e6 / Math.max(1, p.exported / SPANS_PER_REQUEST)).toFixed(2),
+  };
+  process.stdout.write(`${name.padEnd(24)} ${String(out.spansPerSec).padStart(8)} spans/s  ${String(out.spansPerCpuSec).padStart(8)} spans/CPU-s  collector CPU ${out.collectorCpuPct}%  ` +
+    `p50 ${out.p50ms} ms  p99 ${out.p99ms} ms  RSS ${out.rssMiB} MiB  refused ${out.refused}  errors ${out.errors}\n` +
+    `${''.padEnd(24)} per span: decode ${out.decodeUsPerSpan} µs, encode ${out.encodeUsPerSpan} µs, rest ${out.restUsPerSpan} µs (transport, pipeline, GC); export round trip ${out.sendWallMsPerExport} ms/request\n`);
+  return out;
+}
+
+async function main() {
+  process.stdout.write(`OTLP bench on ${os.cpus().length} cores (${os.cpus()[0].model}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+  const sink = child('otlp-sink.js');
+  const { port: sinkPort } = await sink.wait('ready');
+  const grpcPort = await freePort();
+  const httpPort = await freePort();
+  const col = child('otlp-collector.js', [JSON.stringify({ sinkPort, grpcPort, httpPort, batch: process.env.BENCH_OTLP_BATCH !== '0', connections: 2 })]);
+  const { batch } = await col.wait('ready');
+  const lg = child('otlp-loadgen.js');
+  await lg.wait('ready');
+  process.stdout.write(`collector: otlp → ${batch ? 'batch → ' : ''}otlp exporter (queue, 2 connections); ${SPANS_PER_REQUEST} spans per request\n`);
+  const results = [];
+  try {
+    const g = await phase('gRPC max', lg, sink, col, { protocol: 'grpc', target: `127.0.0.1:${grpcPort}`, mode: 'max', concurrency: 16, connections: 4, durationMs: WARM_MS + MAX_MS });
+    results.push(g);
+    const h = await phase('HTTP max', lg, sink, col, { protocol: 'http', target: `127.0.0.1:${httpPort}`, mode: 'max', concurrency: 16, connections: 16, durationMs: WARM_MS + MAX_MS });
+    results.push(h);
+    results.push(await phase(`gRPC @80% (${Math.round(g.spansPerSec * 0.8)}/s)`, lg, sink, col, { protocol: 'grpc', target: `127.0.0.1:${grpcPort}`, mode: 'rate', rate: g.spansPerSec * 0.8, connections: 4, durationMs: WARM_MS + RATE_MS }));
+    results.push(await phase(`HTTP @80% (${Math.round(h.spansPerSec * 0.8)}/s)`, lg, sink, col, { protocol: 'http', target: `127.0.0.1:${httpPort}`, mode: 'rate', rate: h.spansPerSec * 0.8, connections: 16, durationMs: WARM_MS + RATE_MS }));
+  } finally {
+    for (const c of [lg, col, sink]) c.proc.send({ type: 'exit' });
+    await sleep(500);
+    for (const c of [lg, col, sink]) if (c.proc.exitCode === null) c.proc.kill();
+  }
+  const [g, h, g80, h80] = results;
+  const figures = {
+    grpc_spans_per_s: g.spansPerSec, http_spans_per_s: h.spansPerSec,
+    grpc_spans_per_cpu_s: g.spansPerCpuSec, http_spans_per_cpu_s: h.spansPerCpuSec,
+    grpc_p50_ms_at_80pct: g80.p50ms, grpc_p99_ms_at_80pct: g80.p99ms, http_p50_ms_at_80pct: h80.p50ms, http_p99_ms_at_80pct: h80.p99ms,
+    peak_rss_mib: Math.max(...results.map((r) => r.rssMiB)),
+    decode_us_per_span: g.decodeUsPerSpan, encode_us_per_span: g.encodeUsPerSpan, rest_us_per_span_grpc: g.restUsPerSpan, rest_us_per_span_http: h.restUsPerSpan,
+    load_average: +os.loadavg()[0].toFixed(2),
+  };
+  process.stdout.write(`BENCH ${JSON.stringify(figures)}\n`);
+}
+main().catch((err) => { process.stderr.write(`${err.stack}\n`); process.exit(1); });
