@@ -19,7 +19,7 @@ function toServiceError(err: unknown, logger: Logger): Partial<grpc.StatusObject
 }
 
 /** The encoding of a one-event Batch, cached on the stored event (see proto.ts). */
-function encoded(s: StoredEvent & { pb?: Buffer }): Buffer {
+function encoded(s: StoredEvent): Buffer {
   return (s.pb ??= Buffer.from(encodeBatch({ events: [s.event] })));
 }
 

@@ -81,9 +81,20 @@ function time(q: URLSearchParams, key: string): number | undefined {
   return ms * 1e6;
 }
 
+/** An event's SSE frame, built once and shared by every client that gets the event. */
+function sseFrame(s: StoredEvent): Buffer {
+  return (s.sse ??= Buffer.from(`event: event\nid: ${s.seq}\ndata: ${s.json}\n\n`));
+}
+
 function streamEvents(api: ApiService, req: http.IncomingMessage, res: http.ServerResponse, q: URLSearchParams): void {
   const filter = filterFromParams(q);
-  const sink = sseSink<StoredEvent>(res, 'event', (s) => s.json);
+  const sink = {
+    write(items: StoredEvent[]): boolean {
+      const frames = new Array<Buffer>(items.length);
+      for (let i = 0; i < items.length; i++) frames[i] = sseFrame(items[i]!);
+      return res.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+    },
+  };
   const sub = api.subscribeEvents(filter, sink);
   openSse(res);
   // Resume after a reconnect: replay what the client missed (bounded by its queue size).

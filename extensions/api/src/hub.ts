@@ -31,6 +31,8 @@ export class Subscriber<T> {
   }
 
   get queued(): number { return this.size; }
+  /** True while the transport is back-pressured (the client is not reading fast enough). */
+  get blocked(): boolean { return !this.writable; }
 
   enqueue(item: T): void {
     const cap = this.capacity;

@@ -14,7 +14,14 @@ export interface StoreOptions {
 }
 
 /** One stored event as the store hands it out: the event, its sequence number and its JSON. */
-export interface StoredEvent { seq: number; json: string; event: UnifiedEvent }
+export interface StoredEvent {
+  seq: number;
+  json: string;
+  event: UnifiedEvent;
+  /** Caches filled lazily by the stream front ends, once per event for all clients. */
+  sse?: Buffer;
+  pb?: Buffer;
+}
 
 export interface EventQuery {
   filter: EventFilter;
@@ -56,6 +63,7 @@ export class EventStore {
     this.db.pragma('journal_mode = WAL');
     // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commits.
     this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('cache_size = -32768'); // 32 MiB page cache: index updates stay in memory
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS events (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
