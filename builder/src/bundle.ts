@@ -98,11 +98,12 @@ export async function bundle(input: BundleInput): Promise<BundleResult> {
   fs.chmodSync(file, 0o755);
 
   for (const r of roots) copyAssets(r.dir, path.join(assetsDir, r.name));
+  fs.rmSync(path.join(input.outDir, 'node_modules'), { recursive: true, force: true });
   for (const [name, dir] of natives) copyPackageWithDeps(name, dir, path.join(input.outDir, 'node_modules'), new Set());
   return { file, bytes: fs.statSync(file).size, assetsDir, natives: [...natives.keys()] };
 }
 
-const SKIP_DIRS = new Set(['node_modules', 'src', 'test', '.build', 'testdata']);
+const SKIP_DIRS = new Set(['node_modules', 'test', '.build', 'testdata']);
 
 /** Copies a package's data files: everything but sources, tests, typings, maps and bundled JS. */
 function copyAssets(from: string, to: string): void {
@@ -126,16 +127,28 @@ function copyAssets(from: string, to: string): void {
   walk(from, '');
 }
 
+function keepInNativeCopy(rel: string, native: boolean): boolean {
+  if (rel === '') return true;
+  if (/^node_modules(\/|$)/.test(rel)) return false;
+  if (!native) return true;
+  if (/^(deps|src)(\/|$)/.test(rel)) return false;
+  if (!rel.startsWith('build')) return true;
+  return rel === 'build' || rel === 'build/Release' || /^build\/Release\/[^/]+\.node$/.test(rel);
+}
+
+// Dependencies native packages need only to install (download or build the addon), never at run time.
+const INSTALL_ONLY = new Set(['prebuild-install', 'node-gyp', 'node-gyp-build-optional-packages', 'prebuildify', 'node-addon-api']);
+
 function copyPackageWithDeps(name: string, dir: string, nodeModules: string, seen: Set<string>): void {
-  if (seen.has(name)) return;
+  if (seen.has(name) || INSTALL_ONLY.has(name)) return;
   seen.add(name);
   const dest = path.join(nodeModules, name);
   fs.rmSync(dest, { recursive: true, force: true });
-  // Native packages carry their C/C++ sources (deps/, src/) for building; the built addon is enough.
-  const skip = fs.existsSync(path.join(dir, 'binding.gyp')) ? /^(node_modules|deps|src|build\/Release\/obj|build\/Release\/\.deps)(\/|$)/ : /^node_modules(\/|$)/;
+  // Native packages carry their C/C++ sources and build intermediates; the built addon is enough.
+  const native = fs.existsSync(path.join(dir, 'binding.gyp'));
   fs.cpSync(dir, dest, {
     recursive: true, dereference: true,
-    filter: (src) => !skip.test(path.relative(dir, src).split(path.sep).join('/')),
+    filter: (src) => keepInNativeCopy(path.relative(dir, src).split(path.sep).join('/'), native),
   });
   const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
   for (const dep of Object.keys(pkg.dependencies ?? {})) {
