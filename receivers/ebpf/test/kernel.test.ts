@@ -215,6 +215,44 @@ describe('ebpf receiver: loader crash', function () {
   });
 });
 
+describe('ebpf receiver: back-pressure and lost records', function () {
+  this.timeout(60_000);
+
+  it('counts every record it could not deliver as lost, in stats and self-telemetry', async function () {
+    const reason = whyNot();
+    if (reason) { console.log(`      skipped: ${reason}`); this.skip(); }
+    const FAILURES = 20_000;
+    // the shell waits for a line, then fails FAILURES open()s as fast as it can
+    const gen = spawn('sh', ['-c', `read go; i=0; while [ $i -lt ${FAILURES} ]; do true < /nonexistent-tapio-lost; i=$((i+1)); done`], { stdio: ['pipe', 'ignore', 'ignore'] });
+    let release!: () => void;
+    const released = new Promise<void>((r) => { release = r; });
+    let delivered = 0;
+    const slowConsumer = { consume: async (batch: { events: UnifiedEvent[] }) => { await released; delivered += batch.events.filter((e) => e.kernel?.pid === gen.pid).length; } };
+    const ctx = testContext('ebpf/lost', 'receiver');
+    const drops: Record<string, number> = {};
+    const realDropped = ctx.telemetry.dropped.bind(ctx.telemetry);
+    ctx.telemetry.dropped = (n: number, why: string) => { drops[why] = (drops[why] ?? 0) + n; realDropped(n, why); };
+    const config = validConfig<EbpfReceiverConfig>(factory, {
+      programs: ['syscall_errors'], filters: { pids: [gen.pid] }, ring_buffer_size: '4KiB',
+      rate_limits: { syscall_errors: 0 }, syscall_errors: { syscalls: ['open'], ignore_errnos: [] }, stats_interval: '100ms',
+    });
+    const receiver = new EbpfReceiver(ctx, config, slowConsumer);
+    await receiver.start(testHost());
+    try {
+      gen.stdin!.end('go\n');
+      assert.equal((await exited(gen)).code, 0);
+    } finally {
+      release(); // the pipeline takes batches again
+      await receiver.shutdown(); // drains and reports the final counters
+    }
+    const t = receiver.totals();
+    assert.ok(t.lost > 0, `a stalled pipeline with a one-page ring buffer loses records (emitted ${t.emitted}, lost ${t.lost})`);
+    assert.equal(t.emitted + t.lost, FAILURES, 'every failed open was either recorded or counted as lost');
+    assert.equal(delivered, t.emitted, 'every recorded one was delivered');
+    assert.equal(drops.ebpf_ring_buffer_full, t.lost, 'losses are counted as dropped in self-telemetry');
+  });
+});
+
 describe('ebpf receiver: failed syscalls', function () {
   this.timeout(30_000);
 
