@@ -8,6 +8,9 @@ import { defaultIdentity, LeaderElector } from './leader';
 import { Reflector, type ChangeType, type ReflectorSink } from './reflector';
 import { TopologyCache } from './topology';
 
+/** Retries of a batch the next consumer refused with a RetryableError (50 ms doubling: ~3 s in all). */
+const CONSUME_RETRIES = 6;
+
 /** Kinds the topology cache indexes. */
 const TOPOLOGY_KINDS = new Set(['Pod', 'Service', 'EndpointSlice', 'ReplicaSet', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
 
@@ -26,6 +29,8 @@ export class KubernetesReceiver implements Receiver, ReflectorSink {
   private readonly seenEvents = new Map<string, true>();
   private elector?: LeaderElector;
   private started = false;
+  private pendingTimer?: NodeJS.Timeout;
+  private rechecking = false;
   private stopped = false;
   private readonly startMs: number;
   private readonly emitted: (n: number) => void;
@@ -87,6 +92,10 @@ export class KubernetesReceiver implements Receiver, ReflectorSink {
       (err) => this.ctx.logger.warn({ err: err.message }, 'leader election failed; retrying'));
       this.elector.start();
     }
+    // A pod that stays Pending changes nothing on the wire: look at pending pods again now and then.
+    const pendingMs = parseDuration(this.cfg.pod_pending_threshold);
+    this.pendingTimer = setInterval(() => { void this.recheckPending(); }, Math.max(100, Math.min(pendingMs / 2, 30_000)));
+    this.pendingTimer.unref();
     // Reflectors run in the background; start() does not wait for the first lists (a slow or absent
     // API server must not block the collector). `whenSynced()` is there for whoever needs it.
     for (const r of this.reflectors) r.start();
@@ -100,6 +109,7 @@ export class KubernetesReceiver implements Receiver, ReflectorSink {
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearInterval(this.pendingTimer);
     await Promise.all(this.reflectors.map((r) => r.stop()));
     await this.elector?.stop();
     await this.flush();
@@ -123,13 +133,40 @@ export class KubernetesReceiver implements Receiver, ReflectorSink {
     const events = this.pending;
     this.pending = [];
     if (!this.isLeader) { this.ctx.telemetry.dropped(events.length, 'not_leader'); return; }
+    // A retryable refusal (memory_limiter, a full queue) is retried with backoff while the watch waits
+    // (back-pressure); a permanent one, or one that outlasts the retries, is counted and the watch goes on.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.next.consume({ events });
+        return;
+      } catch (err) {
+        if (isRetryable(err) && attempt < CONSUME_RETRIES && !this.stopped) {
+          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+          continue;
+        }
+        this.ctx.telemetry.dropped(events.length, isRetryable(err) ? 'consumer_busy' : 'consumer_refused');
+        this.ctx.logger.warn({ err: (err as Error).message, events: events.length }, 'downstream refused kubernetes events');
+        return;
+      }
+    }
+  }
+
+  private async recheckPending(): Promise<void> {
+    if (this.rechecking || this.stopped) return;
+    this.rechecking = true;
     try {
-      await this.next.consume({ events });
-    } catch (err) {
-      // The watch must go on; a refused batch is counted, not retried forever.
-      // TODO(issue 7): retry retryable errors with backoff instead of dropping.
-      this.ctx.telemetry.dropped(events.length, isRetryable(err) ? 'consumer_busy' : 'consumer_refused');
-      this.ctx.logger.warn({ err: (err as Error).message, events: events.length }, 'downstream refused kubernetes events');
+      for (const r of this.reflectors) {
+        if (r.kind.kind !== 'Pod') continue;
+        for (const pod of r.store.values()) {
+          if (pod.status?.phase !== 'Pending') continue;
+          const { emit } = this.deriver.derive('Pod', 'MODIFIED', pod, undefined, false);
+          for (const d of emit) this.pending.push(fromDerived(d, pod, this.ctx.id, this.topology));
+          if (emit.length) this.emitted(emit.length);
+        }
+      }
+      await this.flush();
+    } finally {
+      this.rechecking = false;
     }
   }
 

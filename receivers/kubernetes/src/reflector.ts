@@ -55,6 +55,8 @@ export class Reflector {
     this.synced = new Promise((resolve) => { this.markSynced = resolve; });
   }
 
+  get kind(): ResourceKind { return this.o.kind; }
+
   get path(): string { return collectionPath(this.o.kind, this.o.namespace); }
 
   /** True between an error and the next successful list or watch delivery. */
