@@ -280,6 +280,30 @@ describe('ebpf receiver: failed syscalls', function () {
   });
 });
 
+describe('ebpf receiver: failed memory allocation', function () {
+  this.timeout(30_000);
+
+  it('reports mmap/brk failing with ENOMEM under an address-space limit', async function () {
+    const reason = whyNot();
+    if (reason) { console.log(`      skipped: ${reason}`); this.skip(); }
+    const sink = new SinkConsumer();
+    const config = validConfig<EbpfReceiverConfig>(factory, { programs: ['syscall_errors'], filters: { comms: ['tail'] }, syscall_errors: { syscalls: ['mmap', 'brk'] } });
+    const receiver = (await factory.create(testContext('ebpf/enomem', 'receiver'), config, sink)) as EbpfReceiver;
+    await receiver.start(testHost());
+    try {
+      // tail buffers an endless line until malloc fails under a 30 MB RLIMIT_AS
+      const child = spawn('sh', ['-c', 'ulimit -v 30000; exec tail /dev/zero'], { stdio: 'ignore' });
+      assert.equal((await exited(child)).code, 1, 'tail gave up: memory exhausted');
+      const e = await waitForEvent(sink, (ev) => ev.kernel?.event === 'syscall_error' && ev.kernel.pid === child.pid, `a failed mmap/brk of pid ${child.pid}`);
+      assert.ok(['mmap', 'brk'].includes(e.kernel?.syscall as string), String(e.kernel?.syscall));
+      assert.equal(e.kernel?.errnoName, 'ENOMEM');
+      assert.equal(e.severity, 'error');
+    } finally {
+      await receiver.shutdown();
+    }
+  });
+});
+
 describe('ebpf receiver without privileges', function () {
   this.timeout(30_000);
 
