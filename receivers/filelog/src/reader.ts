@@ -71,6 +71,8 @@ export class FileReader {
   private scanFrom = 0;
   /** The current line has already been cut at max_log_size (count it once). */
   private cutting = false;
+  /** Complete lines may be waiting in the buffer (scan stopped because the batch was full). */
+  private unscanned = false;
 
   constructor(
     readonly fileId: string,
@@ -99,6 +101,7 @@ export class FileReader {
     this.pendingOffset = this.offset;
     this.bufLen = 0;
     this.scanFrom = 0;
+    this.unscanned = false;
     this.mlText = undefined;
     this.ctx.partial = undefined;
     this.heldStart = -1;
@@ -118,13 +121,17 @@ export class FileReader {
     const h = this.handle;
     if (!h) return 'eof';
     for (;;) {
+      // Lines left in the buffer when the last batch filled up go first.
+      if (this.unscanned) {
+        this.scan(sink);
+        if (sink.full) return 'full';
+      }
       this.ensureRoom();
       const { bytesRead } = await h.read(this.buf, this.bufLen, this.buf.length - this.bufLen, this.bufStart + this.bufLen);
       if (bytesRead === 0) return 'eof';
       this.bufLen += bytesRead;
       this.lastGrowthMs = Date.now();
-      this.scan(sink);
-      if (sink.full) return 'full';
+      this.unscanned = true;
     }
   }
 
@@ -137,7 +144,8 @@ export class FileReader {
       chunk.copy(this.buf, this.bufLen, at, at + n);
       this.bufLen += n;
       at += n;
-      this.scan(sink);
+      // No back-pressure inside a gzip chunk: a batch may exceed max_batch_size by one chunk.
+      do this.scan(sink); while (this.unscanned);
     }
     this.lastGrowthMs = Date.now();
   }
@@ -174,10 +182,12 @@ export class FileReader {
       this.cutting = false;
       lineStart = next;
       from = next;
+      if (sink.full) break;
     }
+    this.unscanned = sink.full;
     // An unfinished line as long as max_log_size: split it (or keep the first part) now, so a
     // 50 MB line never sits in memory.
-    while (this.bufLen - lineStart >= maxLogSize) {
+    while (!this.unscanned && this.bufLen - lineStart >= maxLogSize) {
       if (this.skipping) { lineStart = this.bufLen - ((this.bufLen - lineStart) % w); this.pendingOffset = this.bufStart + lineStart; break; }
       const cut = codec.safeCut(buf, lineStart, lineStart + maxLogSize);
       if (!this.cutting) sink.longLine(this, this.s.behavior);
@@ -191,7 +201,7 @@ export class FileReader {
       this.bufStart += lineStart;
       this.bufLen -= lineStart;
     }
-    this.scanFrom = this.bufLen - (this.bufLen % w);
+    this.scanFrom = this.unscanned ? 0 : this.bufLen - (this.bufLen % w);
   }
 
   private cutLongLine(sink: EntrySink, start: number, end: number, observed: number): void {
