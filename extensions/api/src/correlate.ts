@@ -38,7 +38,7 @@ export interface ChainEntry {
   entity?: string;
   intent?: string;
   summary: string;
-  /** How many events this entry stands for (repeats of the same intent on the same entity are folded). */
+  /** How many events this entry stands for (de-duplicated counts, and repeats of one intent on one entity folded). */
   count: number;
 }
 
@@ -172,11 +172,11 @@ function foldChain(events: UnifiedEvent[]): ChainEntry[] {
     const entity = e.entity?.name ?? (e.resource['k8s.pod.name'] as string | undefined);
     const prev = out[out.length - 1];
     const key = e.semantic?.intent ?? summary;
-    if (prev && prev.layer === layer && (prev.intent ?? prev.summary) === key && prev.entity === entity) { prev.count++; continue; }
+    if (prev && prev.layer === layer && (prev.intent ?? prev.summary) === key && prev.entity === entity) { prev.count += e.count ?? 1; continue; }
     if (out.length >= CHAIN_LIMIT) break;
     out.push({
       eventId: e.id, time: e.time, layer, kind: e.kind, severity: e.severity, service: e.resource['service.name'] as string | undefined,
-      entity, intent: e.semantic?.intent, summary, count: 1,
+      entity, intent: e.semantic?.intent, summary, count: e.count ?? 1,
     });
   }
   return out;
