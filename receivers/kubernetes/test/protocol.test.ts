@@ -124,6 +124,40 @@ describe('kubernetes receiver: list/watch protocol against the API server double
     for (let i = 0; i < 7; i++) assert.equal(r.topology.podByIp(`10.0.0.${i + 1}`)?.name, `p${i}`);
   });
 
+  it('restarts a paginated list whose continue token expired (410), without duplicates', async () => {
+    await h.stop();
+    let compacted = false;
+    h = await DoubleHarness.start({
+      // Compact right after the first page of the first pod list: the next page's continue token is too old.
+      afterRequest: (q, server) => { if (!compacted && q.path.endsWith('/pods') && q.query.limit && !q.query.continue && q.method === 'GET') { compacted = true; server.compact(); } },
+    });
+    d = h.double!;
+    for (let i = 0; i < 6; i++) {
+      await h.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `c${i}` }, spec: { containers: [{ name: 'app', image: 'x' }] }, status: { phase: 'Running', podIP: `10.2.0.${i}`, containerStatuses: [{ name: 'app', restartCount: 2, state: { waiting: { reason: 'CrashLoopBackOff' } } }] } });
+    }
+    r = await startReceiver(h, { page_size: 2 });
+    await settle(r.sink);
+    assert.ok(d.requests.some((q) => q.path.endsWith('/pods') && q.query.continue && q.status === 410), 'a continue was refused with 410');
+    for (let i = 0; i < 6; i++) {
+      assert.equal(derived(r.sink.events, 'CrashLoopBackOff', `c${i}`).length, 1, `c${i} once`);
+      assert.equal(r.topology.podByIp(`10.2.0.${i}`)?.name, `c${i}`);
+    }
+  });
+
+  it('serves every page of a list from one snapshot, even while objects change', async () => {
+    for (let i = 0; i < 4; i++) await h.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `s${i}` }, spec: { containers: [{ name: 'app', image: 'x' }] } });
+    const api = await KubeApi.fromKubeconfigText(h.kubeconfigText);
+    const path = `/api/v1/namespaces/${h.namespace}/pods`;
+    const first = await api.json<{ metadata: { resourceVersion: string; continue: string }; items: KubeObject[] }>('GET', path, { limit: '2' });
+    await h.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 's9' }, spec: { containers: [{ name: 'app', image: 'x' }] } });
+    await h.delete({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 's3' } });
+    const second = await api.json<{ metadata: { resourceVersion: string; continue?: string }; items: KubeObject[] }>('GET', path, { limit: '2', continue: first.metadata.continue });
+    assert.deepEqual([...first.items, ...second.items].map((p) => p.metadata.name), ['s0', 's1', 's2', 's3']);
+    assert.equal(second.metadata.resourceVersion, first.metadata.resourceVersion);
+    assert.equal(second.metadata.continue, undefined);
+    assert.equal(first.items[0].kind, undefined, 'list items carry no kind, as on a real server');
+  });
+
   it('applies per-kind label and field selectors', async () => {
     await h.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'x' }] }, status: { podIP: '10.1.0.1' } });
     await h.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'db', labels: { app: 'db' } }, spec: { containers: [{ name: 'c', image: 'x' }] }, status: { podIP: '10.1.0.2' } });

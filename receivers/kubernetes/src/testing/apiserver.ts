@@ -22,6 +22,8 @@ const SERVED: ServedResource[] = [
   { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease', namespaced: true },
 ];
 
+interface ListSnapshot { id: number; rv: number; items: KubeObject[] }
+
 interface HistoryEntry { rv: number; res: ServedResource; type: 'ADDED' | 'MODIFIED' | 'DELETED'; obj: KubeObject }
 
 interface OpenWatch {
@@ -42,6 +44,8 @@ export interface ApiServerDoubleOptions {
   bookmarkIntervalMs?: number;
   /** How many change events are kept for watch resumption before older ones are compacted (410 Gone). */
   historyLimit?: number;
+  /** Called after each answered request (not watches) — for fault injection between list pages. */
+  afterRequest?: (req: RecordedRequest, server: ApiServerDouble) => void;
 }
 
 export interface RecordedRequest { method: string; path: string; query: Record<string, string>; status?: number }
@@ -64,6 +68,9 @@ export class ApiServerDouble {
   private compactedRv = 1000;
   private readonly watches = new Set<OpenWatch>();
   private uidSeq = 0;
+  private snapshotSeq = 0;
+  private readonly snapshots = new Map<number, ListSnapshot>();
+  private serviceIpSeq = 0;
   private readonly sockets = new Set<Socket>();
   private watchesHeld = false;
 
@@ -168,6 +175,7 @@ export class ApiServerDouble {
   compact(): void {
     this.compactedRv = this.rv;
     this.history = [];
+    this.snapshots.clear();
   }
 
   /** Sends every open watch an ERROR event with a 410 Status (as etcd compaction does) and ends it. */
@@ -201,6 +209,7 @@ export class ApiServerDouble {
       rec.status = status;
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
+      this.opts.afterRequest?.(rec, this);
     };
     if (this.opts.token && req.headers.authorization !== `Bearer ${this.opts.token}`) {
       send(401, status(401, 'Unauthorized', 'Unauthorized'));
@@ -269,32 +278,42 @@ export class ApiServerDouble {
   }
 
   private list(res: ServedResource, namespace: string | undefined, q: Record<string, string>): { status: number; body: unknown } {
-    let listRv = this.rv;
-    let startAfter = '';
+    let snap: ListSnapshot | undefined;
+    let offset = 0;
     if (q.continue) {
-      let token: { rv: number; start: string };
-      try { token = JSON.parse(Buffer.from(q.continue, 'base64url').toString()) as { rv: number; start: string }; } catch { return { status: 400, body: status(400, 'BadRequest', 'invalid continue token') }; }
-      if (token.rv < this.compactedRv) {
+      let token: { id: number; rv: number; offset: number };
+      try { token = JSON.parse(Buffer.from(q.continue, 'base64url').toString()) as typeof token; } catch { return { status: 400, body: status(400, 'BadRequest', 'invalid continue token') }; }
+      snap = this.snapshots.get(token.id);
+      if (!snap || token.rv < this.compactedRv) {
         return { status: 410, body: goneStatus('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.') };
       }
-      listRv = token.rv; startAfter = token.start;
+      offset = token.offset;
     } else if (q.resourceVersion && q.resourceVersion !== '0' && Number(q.resourceVersion) < this.compactedRv) {
       return { status: 410, body: goneStatus(`too old resource version: ${q.resourceVersion} (${this.compactedRv})`) };
     }
-    // Served at the current state; a continued list keeps the first page's resourceVersion (a simplification:
-    // a real server serves the snapshot at that version).
-    const all = [...this.stores.get(res)!.entries()]
-      .filter(([k, o]) => k > startAfter && this.matches(o, namespace, q.labelSelector, q.fieldSelector))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const limit = Number(q.limit) > 0 ? Number(q.limit) : all.length;
-    const page = all.slice(0, limit);
-    const metadata: Record<string, unknown> = { resourceVersion: String(listRv) };
-    if (all.length > page.length) {
-      metadata.continue = Buffer.from(JSON.stringify({ rv: listRv, start: page[page.length - 1][0] })).toString('base64url');
-      metadata.remainingItemCount = all.length - page.length;
+    if (!snap) {
+      // Every page of one list comes from the state at the first page's resourceVersion, as etcd serves it.
+      // Stored objects are never mutated in place, so a snapshot is an array of references.
+      const entries = [...this.stores.get(res)!.entries()]
+        .filter(([, o]) => this.matches(o, namespace, q.labelSelector, q.fieldSelector))
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, o]) => o);
+      snap = { id: ++this.snapshotSeq, rv: this.rv, items: entries };
+    }
+    const limit = Number(q.limit) > 0 ? Number(q.limit) : snap.items.length;
+    const page = snap.items.slice(offset, offset + limit);
+    const metadata: Record<string, unknown> = { resourceVersion: String(snap.rv) };
+    const rest = snap.items.length - offset - page.length;
+    if (rest > 0) {
+      this.snapshots.set(snap.id, snap);
+      if (this.snapshots.size > 32) this.snapshots.delete(this.snapshots.keys().next().value as number);
+      metadata.continue = Buffer.from(JSON.stringify({ id: snap.id, rv: snap.rv, offset: offset + page.length })).toString('base64url');
+      metadata.remainingItemCount = rest;
+    } else {
+      this.snapshots.delete(snap.id);
     }
     // Items in a real list carry neither kind nor apiVersion.
-    const items = page.map(([, o]) => { const { kind: _k, apiVersion: _a, ...rest } = o; return rest; });
+    const items = page.map((o) => { const { kind: _k, apiVersion: _a, ...fields } = o; return fields; });
     return { status: 200, body: { kind: `${res.kind}List`, apiVersion: apiVersionOf(res), metadata, items } };
   }
 
@@ -354,6 +373,11 @@ export class ApiServerDouble {
       obj.metadata.uid ??= `00000000-0000-4000-8000-${(++this.uidSeq).toString(16).padStart(12, '0')}`;
       obj.metadata.creationTimestamp ??= new Date().toISOString().replace(/\.\d+Z$/, 'Z');
       obj.metadata.generation ??= 1;
+      // Like the real allocator: a Service without a cluster IP gets one (headless 'None' stays).
+      if (res.kind === 'Service') {
+        obj.spec ??= {};
+        if (!obj.spec.clusterIP) { const n = ++this.serviceIpSeq; obj.spec.clusterIP = `10.96.${(n >> 8) & 255}.${n & 255}`; obj.spec.clusterIPs = [obj.spec.clusterIP]; }
+      }
     }
     obj.metadata.resourceVersion = String(++this.rv);
     return obj;
