@@ -113,6 +113,7 @@ async function run(name, rate, seconds) {
   const cpu0 = process.cpuUsage();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   gen.kill('SIGKILL');
+  await new Promise((r) => gen.on('exit', r)); // nothing is produced after this point
   await receiver.shutdown(); // drains the ring buffer and reports final counters
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
