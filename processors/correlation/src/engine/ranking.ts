@@ -46,10 +46,17 @@ const SHRINK_SAMPLES = 4;
 const NODE_METRIC = /^(node|system|host|k8s\.node)\./i;
 
 function familyWeight(a: Anomaly): number {
-  if (a.key.family === 'dur') return a.direction === 'down' ? 0.9 : 0; // callers get slower with their callee, not faster
-  if (a.key.family === 'excl' && a.direction === 'down') return 0.5;
-  if (a.key.family === 'metric') return SYMPTOM_METRIC.test(a.key.detail) || NODE_METRIC.test(a.key.detail) || a.key.peer ? 0.1 : FAMILY_WEIGHT.metric;
-  return FAMILY_WEIGHT[a.key.family];
+  const f = a.key.family;
+  // Getting faster is only telling when it is a big change (work skipped), so it is scaled by how much.
+  const drop = a.baselineMedian > 0 ? Math.max(0, 1 - a.windowMedian / a.baselineMedian) : 0;
+  if (f === 'dur') return a.direction === 'down' ? 0.9 * drop : 0; // callers get slower with their callee, not faster
+  if (f === 'excl' && a.direction === 'down') return 0.5 * drop;
+  if (f === 'metric') {
+    const base = SYMPTOM_METRIC.test(a.key.detail) || NODE_METRIC.test(a.key.detail) || a.key.peer ? 0.1 : FAMILY_WEIGHT.metric;
+    // A saturating resource goes up; a single scrape proves less than a level that stays.
+    return base * (a.direction === 'down' ? 0.3 : 1) * (a.persistent ? 1 : 0.5);
+  }
+  return FAMILY_WEIGHT[f];
 }
 
 function fmt(v: number): string { return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(1) : v.toPrecision(2); }

@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { createDefaultConfig, engineSettings } from '../config';
+import { compileSchema } from '@tapio/core';
+import { configSchema, createDefaultConfig, engineSettings, type CorrelationConfig } from '../config';
 import { readReplayRequests } from '../replay/reader';
 import { replayEmbedded } from '../replay/embedded';
 
@@ -16,18 +17,20 @@ import { replayEmbedded } from '../replay/embedded';
 const REPO = path.resolve(__dirname, '../../../../..');
 
 function usage(): never {
-  console.error('usage: eval-rca <cases-dir> [--out incidents.jsonl] [--scorer rca-score.mjs] [--json]');
+  console.error('usage: eval-rca <cases-dir> [--out incidents.jsonl] [--scorer rca-score.mjs] [--json] [--set key.path=value]');
   process.exit(2);
 }
 
 async function main(argv: string[]): Promise<number> {
   let dir: string | undefined; let out: string | undefined; let json = false;
+  const sets: string[] = [];
   let scorer = path.resolve(REPO, '../shared/tools/rca-score.mjs');
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--out') out = argv[++i];
     else if (a === '--scorer') scorer = path.resolve(argv[++i] ?? '');
     else if (a === '--json') json = true;
+    else if (a === '--set') sets.push(argv[++i] ?? '');
     else if (a.startsWith('--')) usage();
     else dir = a;
   }
@@ -35,7 +38,18 @@ async function main(argv: string[]): Promise<number> {
   dir = path.resolve(dir);
   if (!fs.existsSync(dir)) { console.error(`eval-rca: ${dir} does not exist`); return 2; }
   out = path.resolve(out ?? path.join(process.cwd(), 'incidents.jsonl'));
-  const settings = engineSettings(createDefaultConfig());
+  const config = createDefaultConfig() as unknown as Record<string, unknown>;
+  for (const kv of sets) {
+    // --set detection.z_threshold=5: a quick way to check how sensitive the score is to a setting.
+    const [k, v] = kv.split('=') as [string, string];
+    const parts = k.split('.');
+    let o = config;
+    for (const p of parts.slice(0, -1)) o = o[p] as Record<string, unknown>;
+    o[parts[parts.length - 1]!] = v === 'true' ? true : v === 'false' ? false : Number.isFinite(Number(v)) ? Number(v) : v;
+  }
+  const validate = compileSchema(configSchema);
+  if (!validate(config)) { console.error(`eval-rca: bad --set: ${JSON.stringify(validate.errors)}`); return 2; }
+  const settings = engineSettings(config as unknown as CorrelationConfig);
   const cases = fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir!, d)).isDirectory()).sort();
   const lines: string[] = [];
   let outside = 0;
