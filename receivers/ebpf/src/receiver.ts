@@ -1,7 +1,7 @@
 import { parseByteSize, parseDuration, TOPOLOGY_SERVICE, type ComponentContext, type TopologyService, type Consumer, type Host, type Receiver, type UnifiedEvent } from '@tapio/core';
 import { cgroupInfo, underAny, type CgroupInfo } from './cgroup';
 import { PROGRAMS, type EbpfReceiverConfig, type ProgramName } from './config';
-import { decodeRecord, errnoNumber, type DecodeContext } from './decode';
+import { ABI_VERSION, decodeRecord, errnoNumber, type DecodeContext } from './decode';
 import { findNativeDir, LoaderProcess, precheck, type LoaderMessage, type ProgramStats } from './loader';
 
 type Counter = ReturnType<ComponentContext['meter']['createCounter']>;
@@ -23,7 +23,7 @@ export function loaderArgs(config: EbpfReceiverConfig): string[] {
   for (const comm of config.filters.comms) args.push('--comm', comm);
   for (const [prog, n] of Object.entries(config.rate_limits)) args.push('--rate-limit', `${prog}=${n}`);
   for (const [prog, n] of Object.entries(config.sampling)) args.push('--sample', `${prog}=${n}`);
-  args.push('--syscalls', config.syscall_errors.syscalls.join(',') || 'none');
+  if (config.syscall_errors.syscalls.length > 0) args.push('--syscalls', config.syscall_errors.syscalls.join(','));
   for (const e of config.syscall_errors.ignore_errnos) {
     const n = errnoNumber(e);
     if (n === undefined) throw new Error(`syscall_errors.ignore_errnos: unknown errno "${e}"`);
@@ -106,6 +106,9 @@ export class EbpfReceiver implements Receiver {
     try {
       const ready = await loader.start();
       if (this.stopped) { await loader.stop(); return; } // shut down while (re)starting
+      if (ready.abi !== ABI_VERSION) {
+        throw new Error(`the eBPF loader speaks record layout v${ready.abi}, this receiver v${ABI_VERSION}: rebuild it with "make -C ebpf-programs"`);
+      }
       this.decodeCtx.clockOffsetNs = Number(BigInt(ready.clock_offset_ns));
       this.decodeCtx.pageSize = ready.page_size || 4096;
       this.programs = ready.programs;

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { Collector, createLogger, defineExporter, loadConfigSources, mergeYamlText, Registry, resolveConfig, type UnifiedEvent } from '@tapio/core';
 import factory from '../src/index';
 
@@ -66,6 +67,16 @@ describe('ebpf receiver in a collector: graceful degradation', () => {
     } finally {
       await c.shutdown();
     }
+  });
+
+  it('accepts the documented example config (testdata/config.yaml)', () => {
+    const loaded = loadConfigSources([path.resolve(__dirname, '../../testdata/config.yaml')]);
+    const registry = new Registry();
+    registry.register(factory, '@tapio/receiver-ebpf', '0.1.0');
+    registry.register(defineExporter({ type: 'debug', stability: 'development', configSchema: { type: 'object' }, create: () => captureExporter.create(undefined as never, {}) }), 'test', '0.0.0');
+    const { issues, config } = resolveConfig(loaded, registry);
+    assert.deepEqual(issues, []);
+    assert.deepEqual(config?.receivers.get('ebpf')?.config.programs, ['oom', 'tcp', 'process', 'syscall_errors']);
   });
 
   it('rejects unknown config keys and bad sizes with their paths', () => {

@@ -152,6 +152,8 @@ describe('ebpf loader frames and arguments', () => {
     assert.match(joined, /--ignore-errno 2 /, 'ENOENT is ignored by default');
     assert.match(joined, /--ringbuf-bytes 1048576/);
     assert.ok(loaderArgs(createDefaultConfig()).includes('--best-effort'), 'default: every program that loads');
+    cfg.syscall_errors.syscalls = [];
+    assert.ok(!loaderArgs(cfg).includes('--syscalls'), 'no syscalls: none traced');
     cfg.syscall_errors.ignore_errnos = ['ENOTANERRNO'];
     assert.throws(() => loaderArgs(cfg), /unknown errno "ENOTANERRNO"/);
   });
