@@ -14,6 +14,8 @@ export interface KubernetesReceiverConfig {
   /** Path to a kubeconfig; default: $KUBECONFIG, ~/.kube/config, then in-cluster. */
   kubeconfig?: string;
   context?: string;
+  /** Run on without Kubernetes data (status recoverable_error) when no cluster credentials can be loaded. */
+  optional: boolean;
   namespaces: string[];
   objects: Record<ObjectKey, ObjectWatchConfig>;
   page_size: number;
@@ -51,6 +53,7 @@ export function createDefaultConfig(): KubernetesReceiverConfig {
   for (const k of OBJECT_KEYS) objects[k] = { enabled: DEFAULT_ENABLED[k], namespaces: [], label_selector: '', field_selector: '' };
   return {
     auth_type: 'kubeConfig',
+    optional: false,
     namespaces: [],
     objects,
     page_size: 500,
@@ -85,6 +88,7 @@ export const configSchema: JsonSchema = {
     auth_type: { enum: ['kubeConfig', 'serviceAccount'], default: 'kubeConfig' },
     kubeconfig: { type: 'string', minLength: 1 },
     context: { type: 'string', minLength: 1 },
+    optional: { type: 'boolean', default: false, description: 'run on without Kubernetes data when no cluster credentials can be loaded' },
     namespaces: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
     objects: {
       type: 'object',

@@ -53,7 +53,13 @@ export class KubernetesReceiver implements Receiver, ReflectorSink {
     try {
       this.api ??= await KubeApi.fromSettings({ auth_type: this.cfg.auth_type, kubeconfig: this.cfg.kubeconfig, context: this.cfg.context });
     } catch (err) {
-      throw new Error(`kubernetes receiver ${this.ctx.id}: cannot load cluster credentials (${this.cfg.auth_type}): ${(err as Error).message}`);
+      const e = new Error(`kubernetes receiver ${this.ctx.id}: cannot load cluster credentials (${this.cfg.auth_type}): ${(err as Error).message}`);
+      if (!this.cfg.optional) throw e;
+      // optional: the collector runs on; the (empty) topology is still there for whoever asks.
+      this.ctx.logger.warn({ reason: e.message }, 'kubernetes data unavailable; running on without it (optional: true)');
+      host.registerService(TOPOLOGY_SERVICE, this.topology);
+      host.reportStatus(this.ctx.id, 'recoverable_error', e);
+      return;
     }
     host.registerService(TOPOLOGY_SERVICE, this.topology);
     const backoff = {

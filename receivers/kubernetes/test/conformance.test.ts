@@ -37,6 +37,17 @@ describe('kubernetes receiver: component contract', () => {
     await r.shutdown();
   });
 
+  it('with optional: true runs on without a cluster and says why', async () => {
+    const host = testHost();
+    const r = new KubernetesReceiver(testContext('kubernetes', 'receiver'), validConfig<KubernetesReceiverConfig>(factory, { kubeconfig: path.join(dir, 'missing'), optional: true }), new SinkConsumer());
+    await r.start(host);
+    const st = (host as unknown as { statuses: Map<string, { status: string; error?: string }> }).statuses.get('kubernetes');
+    assert.equal(st?.status, 'recoverable_error');
+    assert.match(st?.error ?? '', /cannot load cluster credentials/);
+    assert.equal(host.getService(TOPOLOGY_SERVICE), r.topology);
+    await r.shutdown();
+  });
+
   it('rejects unknown kinds, bad durations and bad selectors types with their paths', () => {
     const validate = compileSchema(factory.configSchema);
     const cfg = { ...factory.createDefaultConfig!(), objects: { pods: { label_selector: 3 }, secrets: {} }, watch_timeout: 'soon', leader_election: { lease_duration: 'x' } };
