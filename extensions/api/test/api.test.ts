@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as http2 from 'node:http2';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { conformance, testEvent } from '@tapio/core/testing';
@@ -207,6 +208,45 @@ describe('tapio_api extension', function () {
       assert.equal(await code('ListIncidents', { pageSize: 5000 }, TOKEN), grpc.status.INVALID_ARGUMENT);
       assert.equal(await code('Health', {}, 'not-the-token-at-all'), grpc.status.UNAUTHENTICATED);
       assert.equal(await code('Health', {}), grpc.status.UNAUTHENTICATED);
+    });
+
+    it('a gRPC client that stops reading loses its oldest events (counted) and does not hold up others', async () => {
+      const { ext: small, grpc: addr } = await startApi({ streams: { client_queue_size: 20, max_clients: 10 }, storage: { path: ':memory:' }, http: null });
+      // grpc-js clients keep buffering even when paused; a raw HTTP/2 stream that is never read
+      // is what a stuck client looks like to the server (its flow-control window fills up).
+      const session = http2.connect(`http://${addr}`);
+      const live = createGrpcClient(addr);
+      try {
+        const stuck = session.request({ ':method': 'POST', ':path': '/tapio.api.v1.TapioApi/StreamEvents', 'content-type': 'application/grpc', te: 'trailers' });
+        stuck.on('error', () => undefined);
+        stuck.end(Buffer.from([0, 0, 0, 0, 0])); // one empty EventFilter message
+        stuck.pause();
+        const call = live.StreamEvents({ filter: '' });
+        call.on('error', () => undefined);
+        let got = 0;
+        call.on('data', (b: any) => { got += b.events.length; });
+        await new Promise((r) => setTimeout(r, 200));
+        const big = 'y'.repeat(8192);
+        const total = 1500;
+        for (let i = 0; i < total / 15; i++) {
+          small.ingest(Array.from({ length: 15 }, () => testEvent('log', { attributes: { pad: big } })));
+          const want = (i + 1) * 15;
+          for (let w = 0; got < want && w < 1000; w++) await new Promise((r) => setTimeout(r, 5));
+        }
+        assert.equal(got, total, 'the reading client got every event');
+        const subs = small.api!.events.clients();
+        assert.equal(subs.length, 2);
+        const slow = subs.find((c) => c.dropped > 0);
+        assert.ok(slow, 'the stuck client dropped events');
+        assert.ok(slow.queued <= 20, 'and holds no more than client_queue_size');
+        assert.ok(slow.blocked, 'its transport is back-pressured');
+        call.cancel();
+        stuck.close();
+      } finally {
+        live.close();
+        session.destroy();
+        await small.shutdown();
+      }
     });
 
     it('StreamEvents delivers filtered batches as tapio.v1.Batch and rejects malformed filters', async () => {
