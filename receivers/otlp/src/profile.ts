@@ -4,11 +4,15 @@
  */
 export const otlpProfile = {
   enabled: process.env.TAPIO_OTLP_PROFILE === '1',
-  /** receiver: protobuf → UnifiedEvents */
+  /** receiver: protobuf → UnifiedEvents (CPU time of the process while decoding, µs) */
+  decodeCpuUs: 0,
+  /** same, wall clock (ns) */
   decodeNs: 0,
   /** receiver: awaiting the pipeline (processors + exporter, queue wait included) */
   pipelineNs: 0,
-  /** exporter: UnifiedEvents → protobuf (+ gzip when enabled) */
+  /** exporter: UnifiedEvents → protobuf (CPU µs) */
+  encodeCpuUs: 0,
+  /** same, wall clock (ns) */
   encodeNs: 0,
   /** exporter: from handing the request to the transport until the answer */
   sendNs: 0,
@@ -16,3 +20,9 @@ export const otlpProfile = {
   events: 0,
   exported: 0,
 };
+
+/** CPU time of this process so far, in µs (user + system). */
+export function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}

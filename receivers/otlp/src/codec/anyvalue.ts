@@ -34,7 +34,7 @@ export function decodeAnyValue(r: Reader, end: number): AttributeValue {
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag) {
-      case 10: value = r.string(); lastType = undefined; break; // string_value
+      case 10: value = r.cachedString(); lastType = undefined; break; // string_value
       case 16: value = r.bool(); lastType = undefined; break; // bool_value
       case 24: { // int_value
         const v = r.int64();
@@ -93,7 +93,7 @@ export function decodeOneKeyValue(r: Reader, target: Attributes, types: Attribut
   let type: AttributeType | undefined;
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 10) key = r.string();
+    if (tag === 10) key = r.cachedString();
     else if (tag === 18) {
       const vend = r.len();
       const vstart = r.pos;

@@ -168,7 +168,7 @@ function decodeSpan(r: Reader, end: number, env: Envelope, scope: ScopeInfo, c: 
       case 26: traceState = r.string(); break;
       case 34: parentSpanId = r.hex(); break;
       case 133: flags = r.fixed32(); break;
-      case 42: name = r.string(); break;
+      case 42: name = r.cachedString(); break;
       case 48: kind = r.uint32(); break;
       case 57: checkRoom(r, 8); startLo = buf.readUInt32LE(r.pos); startHi = buf.readUInt32LE(r.pos + 4); r.pos += 8; break;
       case 65: checkRoom(r, 8); endLo = buf.readUInt32LE(r.pos); endHi = buf.readUInt32LE(r.pos + 4); r.pos += 8; break;

@@ -17,6 +17,11 @@ export const WIRE_I32 = 5;
 
 const TWO_32 = 4294967296;
 
+const MAX_CACHED = 48;
+const CACHE_MASK = 4095;
+const cacheBytes: (Buffer | undefined)[] = new Array(CACHE_MASK + 1);
+const cacheStrings: (string | undefined)[] = new Array(CACHE_MASK + 1);
+
 export class Reader {
   pos: number;
   constructor(readonly buf: Buffer, pos = 0, public end = buf.length) {
@@ -150,6 +155,32 @@ export class Reader {
     const s = this.pos === end ? '' : this.buf.utf8Slice(this.pos, end);
     this.pos = end;
     return s;
+  }
+
+  /**
+   * A short string that repeats across items (attribute keys, common values), served from a
+   * small cache of recently seen byte sequences: no new string, and keys come back already
+   * internalized, which makes `attrs[key] = value` cheaper too.
+   */
+  cachedString(): string {
+    const end = this.len();
+    const start = this.pos;
+    const n = end - start;
+    this.pos = end;
+    if (n === 0) return '';
+    if (n > MAX_CACHED) return this.buf.utf8Slice(start, end);
+    const buf = this.buf;
+    const slot = (n * 31 + buf[start]! * 7 + buf[start + (n >> 1)]! * 131 + buf[end - 1]! * 17) & CACHE_MASK;
+    const hit = cacheBytes[slot];
+    if (hit !== undefined && hit.length === n) {
+      let i = 0;
+      while (i < n && hit[i] === buf[start + i]) i++;
+      if (i === n) return cacheStrings[slot]!;
+    }
+    const str = buf.utf8Slice(start, end);
+    cacheBytes[slot] = Buffer.from(buf.subarray(start, end));
+    cacheStrings[slot] = str;
+    return str;
   }
 
   hex(): string {
