@@ -65,8 +65,7 @@ describe('tapio exporter', function () {
     }
   });
 
-  it('runs in a whole collector: receiver → tapio exporter → API serves the incident', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapio-exp-'));
+  function collectorConfig(dir: string, receiverId: string) {
     const registry = new Registry();
     registry.register(testReceiverFactory);
     registry.register(factory);
@@ -77,34 +76,62 @@ describe('tapio exporter', function () {
       '  tapio_api:',
       '    http: {endpoint: "127.0.0.1:0"}',
       '    grpc: {endpoint: "127.0.0.1:0"}',
-      `    storage: {path: "${path.join(dir, 'api.db')}"}`,
-      'receivers: {testpush/e2e: {}}',
+      `    storage: {path: "${path.join(dir, 'api.db')}", retention: 24h}`,
+      `receivers: {${receiverId}: {}}`,
       'exporters: {tapio: {}}',
       'service:',
       '  extensions: [tapio_api]',
       '  telemetry: {metrics: {address: "localhost:0"}}',
       '  pipelines:',
-      '    events: {receivers: [testpush/e2e], exporters: [tapio]}',
+      `    events: {receivers: [${receiverId}], exporters: [tapio]}`,
     ].join('\n'), 'e2e.yaml');
     const { config, issues } = resolveConfig(loaded, registry);
     assert.deepEqual(issues, []);
-    const collector = new Collector({ logger: createLogger('silent') });
-    await collector.start(config!);
+    return config!;
+  }
+
+  /** The collector does not expose its host; the test reaches into its graph to find the bound port. */
+  function apiBase(collector: Collector): string {
+    const graph = (collector as unknown as { graph?: { host: { getExtension(id: string): unknown } } }).graph;
+    const base = (graph?.host.getExtension('tapio_api') as ApiExtension | undefined)?.httpAddress();
+    assert.ok(base, 'the extension is reachable from the collector');
+    return base;
+  }
+
+  it('runs in a whole collector: receiver → tapio exporter → API serves the incident, also after a restart', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapio-exp-'));
+    const s = paymentScenario({ incidentId: 'inc-e2e' });
+    const old = paymentScenario({ incidentId: 'inc-too-old', baseMs: Date.now() - 48 * 3600_000 });
     try {
-      const s = paymentScenario({ incidentId: 'inc-e2e' });
-      await testReceivers.get('testpush/e2e')!.push({ events: s.events });
-      // The collector does not expose its host; the test reaches into its graph to find the bound port.
-      const graph = (collector as unknown as { graph?: { host: { getExtension(id: string): unknown } } }).graph;
-      const ext = graph?.host.getExtension('tapio_api') as ApiExtension | undefined;
-      // The API's address is only known after binding port 0: read it from the extension.
-      const base = ext?.httpAddress();
-      assert.ok(base, 'the extension is reachable from the collector');
-      const inc = await getJson(`${base}/api/v1/incidents/inc-e2e`);
-      assert.equal(inc.rootCause.entity.service, 'payment');
-      const corr = await getJson(`${base}/api/v1/correlate?trace_id=${s.traceId}`);
-      assert.equal(corr.affectedUsers, s.failedUsers);
+      const first = new Collector({ logger: createLogger('silent') });
+      await first.start(collectorConfig(dir, 'testpush/e2e'));
+      try {
+        await testReceivers.get('testpush/e2e')!.push({ events: [...old.events, ...s.events] });
+        const base = apiBase(first);
+        const inc = await getJson(`${base}/api/v1/incidents/inc-e2e`);
+        assert.equal(inc.rootCause.entity.service, 'payment');
+        const corr = await getJson(`${base}/api/v1/correlate?trace_id=${s.traceId}`);
+        assert.equal(corr.affectedUsers, s.failedUsers);
+      } finally {
+        await first.shutdown();
+      }
+
+      const second = new Collector({ logger: createLogger('silent') });
+      await second.start(collectorConfig(dir, 'testpush/e2e2'));
+      try {
+        const base = apiBase(second);
+        const inc = await getJson(`${base}/api/v1/incidents/inc-e2e`);
+        assert.equal(inc.title, s.incident.title, 'the incident survived the restart');
+        const list = await getJson(`${base}/api/v1/incidents`);
+        assert.deepEqual(list.incidents.map((i: any) => i.id), ['inc-e2e'], 'the incident past retention (24h) is gone');
+        const health = await getJson(`${base}/api/v1/health`);
+        assert.equal(health.store.events, s.events.length, 'exactly the events within retention are still there');
+        const corr = await getJson(`${base}/api/v1/correlate?trace_id=${s.traceId}`);
+        assert.equal(corr.incidentId, 'inc-e2e');
+      } finally {
+        await second.shutdown();
+      }
     } finally {
-      await collector.shutdown();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
