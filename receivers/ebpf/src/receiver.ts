@@ -1,6 +1,6 @@
 import { parseByteSize, parseDuration, TOPOLOGY_SERVICE, type ComponentContext, type TopologyService, type Consumer, type Host, type Receiver, type UnifiedEvent } from '@tapio/core';
 import { cgroupInfo, underAny, type CgroupInfo } from './cgroup';
-import { PROGRAMS, type EbpfReceiverConfig, type ProgramName } from './config';
+import { PROGRAMS, type EbpfReceiverConfig } from './config';
 import { ABI_VERSION, decodeRecord, errnoNumber, type DecodeContext } from './decode';
 import { findNativeDir, LoaderProcess, precheck, type LoaderMessage, type ProgramStats } from './loader';
 
@@ -46,8 +46,10 @@ export class EbpfReceiver implements Receiver {
   private started = false;
   private stopped = false;
   private readonly decodeCtx: DecodeContext;
-  /** Cumulative counters per program, as last reported by the loader. */
+  /** Counters per program since this receiver started (across loader restarts). */
   readonly stats: Record<string, ProgramStats> = {};
+  /** The running loader's own cumulative counters, as last reported (reset on restart). */
+  private lastSeen: Record<string, ProgramStats> = {};
   /** Programs attached, once started. */
   programs: string[] = [];
   /** Why the kernel side is not running (optional: true), if it is not. */
@@ -103,6 +105,7 @@ export class EbpfReceiver implements Receiver {
       onUnexpectedExit: (err) => this.onLoaderDied(loader, err),
     });
     this.loader = loader;
+    this.lastSeen = {}; // a new loader counts from zero
     try {
       const ready = await loader.start();
       if (this.stopped) { await loader.stop(); return; } // shut down while (re)starting
@@ -186,17 +189,19 @@ export class EbpfReceiver implements Receiver {
 
   /** Turns the loader's cumulative counters into counter increments and drop counts. */
   private account(program: string, s: ProgramStats): void {
-    const prev = this.stats[program] ?? { emitted: 0, lost: 0, rate_limited: 0, sampled_out: 0 };
+    const prev = this.lastSeen[program] ?? { emitted: 0, lost: 0, rate_limited: 0, sampled_out: 0 };
+    const total = (this.stats[program] ??= { emitted: 0, lost: 0, rate_limited: 0, sampled_out: 0 });
     let attrs = this.programAttrs.get(program);
     if (!attrs) { attrs = { receiver: this.ctx.id, program }; this.programAttrs.set(program, attrs); }
     for (const k of STAT_KEYS) {
       const delta = s[k] - prev[k];
       if (delta <= 0) continue;
+      total[k] += delta;
       this.counters[k].add(delta, attrs);
       const reason = DROP_REASON[k];
       if (reason) this.ctx.telemetry.dropped(delta, reason);
     }
-    this.stats[program] = { ...s };
+    this.lastSeen[program] = { ...s };
   }
 
   /** End of a pipe read: send what it held as one batch and stop reading until it is taken. */
@@ -242,8 +247,4 @@ export class EbpfReceiver implements Receiver {
 
 function cgroupKey(id: number, hier: number): number {
   return hier * 2 ** 40 + id;
-}
-
-export function isProgram(x: string): x is ProgramName {
-  return (PROGRAMS as readonly string[]).includes(x);
 }
