@@ -53,8 +53,9 @@ async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promi
 /** An in-memory StorageClient, shared across "restarts" through the map it is given. */
 class MemoryStorage implements StorageClient {
   closed = false;
+  static reads = 0;
   constructor(readonly data = new Map<string, Buffer>()) {}
-  async get(k: string): Promise<Buffer | undefined> { return this.data.get(k); }
+  async get(k: string): Promise<Buffer | undefined> { MemoryStorage.reads++; return this.data.get(k); }
   async set(k: string, v: Buffer | Uint8Array): Promise<void> { this.data.set(k, Buffer.from(v)); }
   async delete(k: string): Promise<void> { this.data.delete(k); }
   async batch(ops: StorageOp[]): Promise<void> { for (const o of ops) o.type === 'set' ? this.data.set(o.key, Buffer.from(o.value)) : this.data.delete(o.key); }
@@ -215,6 +216,24 @@ describe('exporter helper with a sending queue', () => {
     assert.deepEqual(d.received.flatMap((b) => b.events.map((x) => x.id)).sort(), [...sentIds].sort());
     assert.equal(t2.get('tapio_exporter_queue_redelivered_events'), 15);
     assert.equal(data.size, 0, 'delivered batches are removed from storage');
+  });
+
+  it('persistent: a backlog beyond the in-memory window is read back from storage, in full', async () => {
+    const data = new Map<string, Buffer>();
+    const t = new RecordingTelemetry();
+    const d = new Downstream();
+    d.up = false;
+    const e = exporter(t, d, { queue: { num_consumers: 2, queue_size: 1000, storage: 'file_storage/q' } });
+    await e.start(testHost({ 'file_storage/q': storageExtension(data) }));
+    MemoryStorage.reads = 0;
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) { const b = testBatch(2); ids.push(...b.events.map((x) => x.id)); await e.consume(b); }
+    d.up = true;
+    await until(() => d.events() === 400, 'the whole backlog delivered');
+    await e.shutdown();
+    assert.deepEqual(d.received.flatMap((b) => b.events.map((x) => x.id)).sort(), ids.sort());
+    assert.ok(MemoryStorage.reads >= 100, `most of the backlog came from storage (${MemoryStorage.reads} reads)`);
+    assert.equal(data.size, 0);
   });
 
   it('persistent: fails to start with a clear error when the storage extension is missing', async () => {

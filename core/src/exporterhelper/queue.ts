@@ -12,6 +12,12 @@ export interface QueueItem {
 }
 
 const KEY_PREFIX = 'q/';
+/**
+ * A persistent queue keeps this many batches in memory as well (so a healthy exporter never
+ * decodes); beyond it, batches live only in storage and are read back when their turn comes,
+ * so a long outage fills the disk, not the heap.
+ */
+const PERSISTENT_IN_MEMORY = 64;
 const SEQ_DIGITS = 16;
 
 function keyOf(seq: number): string {
@@ -72,7 +78,7 @@ export class SendingQueue {
     } finally {
       this.reserved--;
     }
-    this.push({ batch, key, recovered: false });
+    this.push({ batch: this.size < PERSISTENT_IN_MEMORY ? batch : undefined, key, recovered: false });
   }
 
   /** The next item, waiting for one; undefined once the queue is closed and empty. */
