@@ -73,6 +73,15 @@ export class Reflector {
     await this.loop;
   }
 
+  /**
+   * What the store keeps: the object, except for Events — many, short-lived, never diffed field by
+   * field — of which only the identity and resourceVersion are needed to tell news on a re-list.
+   */
+  private kept(o: KubeObject): KubeObject {
+    if (this.o.kind.kind !== 'Event') return o;
+    return { kind: o.kind, apiVersion: o.apiVersion, metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion } };
+  }
+
   private async run(): Promise<void> {
     const signal = this.abort.signal;
     let needList = true;
@@ -116,7 +125,7 @@ export class Reflector {
         const old = this.store.get(key);
         if (!old) this.sink.apply(this.o.kind, 'ADDED', obj, undefined, !this.listedOnce);
         else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.sink.apply(this.o.kind, 'MODIFIED', obj, old, false);
-        this.store.set(key, obj);
+        this.store.set(key, this.kept(obj));
       }
       await this.sink.flush();
     } while (cont && !signal.aborted);
@@ -200,7 +209,7 @@ export class Reflector {
           this.store.delete(key);
           if (old) this.sink.apply(this.o.kind, 'DELETED', cur, old, false);
         } else if (!old || old.metadata.resourceVersion !== cur.metadata.resourceVersion) {
-          this.store.set(key, cur);
+          this.store.set(key, this.kept(cur));
           this.sink.apply(this.o.kind, old ? 'MODIFIED' : 'ADDED', cur, old, false);
         }
         if (cur.metadata.resourceVersion) this.lastResourceVersion = cur.metadata.resourceVersion;

@@ -268,6 +268,7 @@ export class TopologyCache implements TopologyService {
       cur = up ?? undefined;
     }
     const services: string[] = [];
+    // TODO(issue 7): index services by namespace; this scans every Service once per pod per topology change.
     for (const svc of this.services.values()) if (svc.namespace === ns && selectorMatches(svc.selector, rec.info.labels)) services.push(svc.name);
     rec.info.owners = owners;
     rec.info.workload = owners[owners.length - 1];
