@@ -134,6 +134,21 @@ describe('tapio_api extension', function () {
       all.close();
     });
 
+    it('resumes after a reconnect: Last-Event-ID replays the matching events the client missed', async () => {
+      const first = new SseClient(`${base}/api/v1/events/stream?kind=k8s`, TOKEN);
+      await first.ready;
+      ext.ingest([testEvent('k8s')]);
+      await first.waitFor(1);
+      const lastId = first.messages[0]!.id;
+      first.close();
+      const missed = [testEvent('k8s'), testEvent('log'), testEvent('k8s')];
+      ext.ingest(missed);
+      const again = new SseClient(`${base}/api/v1/events/stream?kind=k8s`, TOKEN, false, { 'last-event-id': lastId });
+      await again.waitFor(2);
+      assert.deepEqual(again.messages.map((m) => m.data.id), [missed[0]!.id, missed[2]!.id]);
+      again.close();
+    });
+
     it('rejects a malformed stream filter with 400 before opening the stream', async () => {
       const r = await getJson(`${base}/api/v1/events/stream?filter=sevrity=error`, TOKEN);
       assert.equal(r.status, 400);

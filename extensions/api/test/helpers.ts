@@ -48,9 +48,9 @@ export class SseClient {
   private buf = '';
   readonly ready: Promise<void>;
 
-  constructor(url: string, token?: string, paused = false) {
+  constructor(url: string, token?: string, paused = false, headers: Record<string, string> = {}) {
     this.ready = new Promise((resolve, reject) => {
-      this.req = http.get(url, { headers: { accept: 'text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) } }, (res) => {
+      this.req = http.get(url, { headers: { accept: 'text/event-stream', ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } }, (res) => {
         this.res = res;
         this.status = res.statusCode ?? 0;
         if (paused) { res.pause(); resolve(); return; }
