@@ -341,6 +341,32 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+describe('ebpf receiver without tracefs', function () {
+  this.timeout(30_000);
+
+  it('names tracefs and the fix when syscall_errors is asked for; runs the other programs by default', function () {
+    const reason = whyNot();
+    if (reason) { console.log(`      skipped: ${reason}`); this.skip(); }
+    if (spawnSync('unshare', ['--version']).status !== 0) { console.log('      skipped: unshare (util-linux) is not installed'); this.skip(); }
+    // a private mount namespace without tracefs, and no CAP_SYS_ADMIN to mount it back
+    const script = `
+      const { testContext, testHost, validConfig, SinkConsumer } = require('@tapio/core/testing');
+      const f = require(${JSON.stringify(path.resolve(__dirname, '../src/index.js'))}).default;
+      const attempt = async (overrides) => {
+        const r = f.create(testContext('ebpf', 'receiver'), validConfig(f, overrides), new SinkConsumer());
+        try { await r.start(testHost()); return { programs: r.programs }; } catch (e) { return { error: e.message }; } finally { await r.shutdown(); }
+      };
+      (async () => console.log(JSON.stringify([await attempt({ programs: ['syscall_errors'] }), await attempt({})])))();`;
+    const res = spawnSync('unshare', ['-m', 'sh', '-c',
+      'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; exec setpriv --bounding-set=-sys_admin --inh-caps=-sys_admin "$0" -e "$1"', process.execPath, script], {
+      cwd: path.resolve(__dirname, '../../../..'), encoding: 'utf8', timeout: 20_000,
+    });
+    const [strict, bestEffort] = JSON.parse(res.stdout.trim().split('\n').pop() ?? '[]') as { error?: string; programs?: string[] }[];
+    assert.match(strict?.error ?? '', /tracefs is not mounted at \/sys\/kernel\/tracing and mounting it failed \(Operation not permitted\); fix: mount it as root: mount -t tracefs nodev \/sys\/kernel\/tracing/, res.stdout + res.stderr);
+    assert.deepEqual([...(bestEffort?.programs ?? [])].sort(), ['oom', 'process', 'tcp'], res.stdout + res.stderr);
+  });
+});
+
 describe('tapio ebpf check (CLI)', function () {
   this.timeout(30_000);
 
