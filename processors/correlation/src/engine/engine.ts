@@ -73,7 +73,7 @@ export class CorrelationEngine {
 
   constructor(readonly s: EngineSettings) {
     this.entities = new EntityIndex(s.maxEntities, (n) => { this.counters.evictedEntities += n; });
-    this.incidents = new IncidentTracker(s, this.callGraph);
+    this.incidents = new IncidentTracker(s, this.callGraph, (svc) => this.entities.describe(svc));
     this.trends = new TrendWatcher(s.earlyWarning);
   }
 

@@ -33,6 +33,8 @@ export class EntityIndex {
   private readonly byAddress = new Map<string, string>();
   private readonly byContainer = new Map<string, string>();
   private readonly podNode = new Map<string, string>();
+  /** service → the pods / namespace it was seen in (a few per service). */
+  private readonly placement = new Map<string, { pods: string[]; namespace?: string }>();
   topology?: TopologyService;
 
   constructor(private readonly maxEntries: number, private readonly onEvict: (n: number) => void) {}
@@ -94,6 +96,28 @@ export class EntityIndex {
     if (cid) this.put(this.byContainer, cid, service);
     const node = str(r['k8s.node.name']) ?? str(r['host.name']);
     if (node) this.put(this.podNode, service, node);
+    const pod = str(r['k8s.pod.name']);
+    if (pod) {
+      let p = this.placement.get(service);
+      if (!p) {
+        if (this.placement.size >= this.maxEntries) return;
+        p = { pods: [] }; this.placement.set(service, p);
+      }
+      if (!p.pods.includes(pod) && p.pods.length < 16) p.pods.push(pod);
+      const ns = str(r['k8s.namespace.name']);
+      if (ns) p.namespace = ns;
+    }
+  }
+
+  /** What is known about where a service runs: its pod when it has exactly one, namespace, node. */
+  describe(service: string): IncidentEntity {
+    const out: IncidentEntity = { service };
+    const p = this.placement.get(service);
+    if (p?.pods.length === 1) out.pod = p.pods[0];
+    if (p?.namespace) out.namespace = p.namespace;
+    const node = this.podNode.get(service);
+    if (node) out.node = node;
+    return out;
   }
 
   nodeOf(service: string): string | undefined { return this.podNode.get(service); }

@@ -73,7 +73,8 @@ export class IncidentTracker {
   private recent: { w: number; anomalies: Anomaly[] }[] = [];
   private streak = 0;
 
-  constructor(private readonly s: TrackerSettings, private readonly callGraph: Map<string, Map<string, number>>) {}
+  constructor(private readonly s: TrackerSettings, private readonly callGraph: Map<string, Map<string, number>>,
+    private readonly describeEntity: (service: string) => IncidentEntity = (service) => ({ service })) {}
 
   get discreteCount(): number { return this.active?.discrete.length ?? 0; }
   evictOldestDiscrete(): void { this.active?.discrete.shift(); }
@@ -134,7 +135,7 @@ export class IncidentTracker {
   }
 
   private toEvent(inc: OpenIncident, status: 'open' | 'resolved', caseId: string | undefined): UnifiedEvent {
-    const ranked = rankCauses([...inc.anomalies.values()], inc.discrete, this.s.rules, this.callGraph).slice(0, this.s.maxCauses);
+    const ranked = rankCauses([...inc.anomalies.values()], inc.discrete, this.s.rules, this.callGraph, this.describeEntity).slice(0, this.s.maxCauses);
     const incident = buildIncident(inc.id, inc, status, ranked, this.s.rules, caseId);
     const top = ranked[0];
     return createEvent({

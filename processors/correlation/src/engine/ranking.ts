@@ -137,11 +137,12 @@ function explainedBy(d: DiscreteRec, all: DiscreteRec[], rules: CausalRule[], g:
  * an earlier event. Then the call graph: a service whose callee is at least as anomalous is
  * demoted; the earliest evidence gets a small bonus.
  */
-export function rankCauses(held: HeldAnomaly[], discrete: DiscreteRec[], rules: CausalRule[], callGraph: Map<string, Map<string, number>>): RankedCause[] {
+export function rankCauses(held: HeldAnomaly[], discrete: DiscreteRec[], rules: CausalRule[], callGraph: Map<string, Map<string, number>>,
+  describeEntity: (service: string) => IncidentEntity = (service) => ({ service })): RankedCause[] {
   const cands = new Map<string, Candidate>();
   const cand = (svc: string): Candidate => {
     let c = cands.get(svc);
-    if (!c) { c = { service: svc, byFamily: new Map(), first: Infinity, entity: { service: svc }, eventIds: [], discrete: 0, recommendations: [] }; cands.set(svc, c); }
+    if (!c) { c = { service: svc, byFamily: new Map(), first: Infinity, entity: describeEntity(svc), eventIds: [], discrete: 0, recommendations: [] }; cands.set(svc, c); }
     return c;
   };
   const contribute = (c: Candidate, fam: string, value: number, text: string, time: number, a?: Anomaly): void => {
