@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { createSendingExporter, ErrorCodes, PermanentError, RetryableError, type Batch, type ComponentContext, type Exporter, type StorageClient, type StorageOp } from '../src/index';
+import { createSendingExporter, ErrorCodes, queueSettings, PermanentError, RetryableError, type Batch, type ComponentContext, type Exporter, type StorageClient, type StorageOp } from '../src/index';
 import { testBatch, testContext, testHost } from '../src/testing/index';
 import type { ComponentTelemetry } from '../src/telemetry/component';
 import type { SendingExporterOptions } from '../src/exporterhelper/exporter';
@@ -116,6 +116,12 @@ describe('exporter helper without a queue', () => {
 });
 
 describe('exporter helper with a sending queue', () => {
+  it('accepts the Collector\'s newer block_on_overflow as well as blocking', () => {
+    assert.equal(queueSettings({ block_on_overflow: true }).blocking, true);
+    assert.equal(queueSettings({ blocking: true, block_on_overflow: false }).blocking, true);
+    assert.equal(queueSettings({}).blocking, false);
+  });
+
   it('resolves consume once queued and delivers with several consumers', async () => {
     const t = new RecordingTelemetry();
     const d = new Downstream();

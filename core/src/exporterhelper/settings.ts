@@ -24,6 +24,8 @@ export const QUEUE_SCHEMA = {
     queue_size: { type: 'integer', minimum: 1, default: 1000, description: 'capacity in batches' },
     /** When full: block the caller (back-pressure) or refuse with a retryable error. Never drop. */
     blocking: { type: 'boolean', default: false },
+    /** The newer OpenTelemetry Collector name of `blocking`; either one set to true blocks. */
+    block_on_overflow: { type: 'boolean', default: false },
     /** Id of a storage extension (file_storage) for a persistent queue. */
     storage: { type: 'string' },
     /** Tapio addition: how long shutdown keeps delivering queued batches before it stops (persistent: the rest stays stored). */
@@ -53,7 +55,7 @@ export interface QueueSettings {
 }
 
 export interface RawRetry { enabled?: boolean; initial_interval?: string; randomization_factor?: number; multiplier?: number; max_interval?: string; max_elapsed_time?: string }
-export interface RawQueue { enabled?: boolean; num_consumers?: number; queue_size?: number; blocking?: boolean; storage?: string; drain_timeout?: string }
+export interface RawQueue { enabled?: boolean; num_consumers?: number; queue_size?: number; blocking?: boolean; block_on_overflow?: boolean; storage?: string; drain_timeout?: string }
 
 export function retrySettings(raw: RawRetry = {}): RetrySettings {
   return {
@@ -71,7 +73,7 @@ export function queueSettings(raw: RawQueue = {}): QueueSettings {
     enabled: raw.enabled ?? true,
     numConsumers: raw.num_consumers ?? 10,
     queueSize: raw.queue_size ?? 1000,
-    blocking: raw.blocking ?? false,
+    blocking: (raw.blocking ?? false) || (raw.block_on_overflow ?? false),
     storage: raw.storage,
     drainTimeoutMs: parseDuration(raw.drain_timeout ?? '10s'),
   };
