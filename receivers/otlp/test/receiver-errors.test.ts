@@ -13,8 +13,11 @@ const JSON_CT = { 'Content-Type': 'application/json' };
 const TRACES_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 const identity = (b: Buffer): Buffer => b;
 
-function grpcCall(port: number, body: Buffer, path = TRACES_PATH): Promise<{ err: grpc.ServiceError | null; res?: Buffer }> {
-  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 });
+function grpcCall(port: number, body: Buffer, path = TRACES_PATH, gzip = false): Promise<{ err: grpc.ServiceError | null; res?: Buffer }> {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    'grpc.max_send_message_length': -1,
+    ...(gzip ? { 'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip } : {}),
+  });
   return new Promise((resolve) => {
     client.makeUnaryRequest(path, identity, identity, body, (err, res) => { client.close(); resolve({ err, res }); });
   });
@@ -124,6 +127,9 @@ describe('otlp receiver: bad input and back-pressure', () => {
       assert.equal(bad.err?.code, grpc.status.INVALID_ARGUMENT);
       const huge = await grpcCall(r.grpcPort, Buffer.alloc(2 * 1024 * 1024));
       assert.equal(huge.err?.code, grpc.status.RESOURCE_EXHAUSTED);
+      // a gzip bomb: 64 MiB of zeros is a few KiB on the wire; the limit applies after decompression
+      const bomb = await grpcCall(r.grpcPort, Buffer.alloc(64 * 1024 * 1024), TRACES_PATH, true);
+      assert.equal(bomb.err?.code, grpc.status.RESOURCE_EXHAUSTED);
       r.sink.reset();
       const ok = await grpcCall(r.grpcPort, valid);
       assert.equal(ok.err, null);
