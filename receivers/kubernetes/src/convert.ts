@@ -76,7 +76,7 @@ export function fromKubeEvent(ev: KubeObject, source: string, topo?: TopologyCac
   const attributes: Attributes = { 'k8s.event.uid': ev.metadata.uid ?? '', 'k8s.event.name': ev.metadata.name };
   const controller = ev.reportingController ?? ev.source?.component ?? ev.reportingComponent;
   if (controller) attributes['k8s.event.reporting_controller'] = controller;
-  if (about.fieldPath) attributes['k8s.object.field_path'] = about.fieldPath;
+  if (about.fieldPath) attributes['k8s.object.fieldpath'] = about.fieldPath;
   const container = /spec\.(?:initContainers|containers)\{([^}]+)\}/.exec(about.fieldPath ?? '')?.[1];
   const resource = resourceFor(kind, about.name, namespace, about.uid, topo, ev.source?.host ?? ev.deprecatedSource?.host);
   if (container) resource['k8s.container.name'] = container;
