@@ -9,6 +9,8 @@ const MAX_LIVE_ROWS = 300;
 
 const view = document.getElementById('view');
 let closeCurrent = () => {};
+// Bumped on every navigation, so a view whose data arrives after the user moved on draws nothing.
+let navSeq = 0;
 
 // --- token: ?token=… once, then kept in this browser's localStorage -------------------------
 (function takeTokenFromUrl() {
@@ -117,13 +119,15 @@ async function incidentsView() {
 
 // --- incident page -----------------------------------------------------------------------------
 async function incidentView(id) {
-  view.replaceChildren(el('p', { class: 'muted' }, 'loading…'));
+  const nav = navSeq;
+  if (!view.querySelector('#timeline')) view.replaceChildren(el('p', { class: 'muted' }, 'loading…'));
   let inc, events, actions;
   try {
     [inc, { events }, { actions }] = await Promise.all([
       api('/api/v1/incidents/' + encodeURIComponent(id)), api('/api/v1/incidents/' + encodeURIComponent(id) + '/events'), api('/api/v1/incidents/' + encodeURIComponent(id) + '/actions'),
     ]);
-  } catch (err) { view.replaceChildren(el('p', {}, el('a', { href: '/', 'data-link': true }, '← Incidents')), errorBox(err)); return; }
+  } catch (err) { if (nav === navSeq) view.replaceChildren(el('p', {}, el('a', { href: '/', 'data-link': true }, '← Incidents')), errorBox(err)); return; }
+  if (nav !== navSeq) return;
   const byId = new Map(events.map((e) => [e.id, e]));
   const rootIds = new Set(inc.rootCause.eventIds);
   const ent = inc.rootCause.entity || {};
@@ -151,6 +155,10 @@ async function incidentView(id) {
     inc.rankedCauses && inc.rankedCauses.length ? el('h2', {}, 'Ranked causes') : null,
     inc.rankedCauses && inc.rankedCauses.length ? el('table', {}, el('tbody', {}, inc.rankedCauses.map((c) => el('tr', {}, el('td', {}, [c.entity.service, c.entity.pod].filter(Boolean).join('/')), el('td', {}, c.score.toFixed(2)))))) : null,
   );
+  // The correlation processor re-emits an incident as it grows or resolves: redraw when this one changes.
+  closeCurrent = stream('/api/v1/incidents/stream', 'incident', (changed) => {
+    if (changed.id === id) { closeCurrent(); incidentView(id); }
+  });
 }
 
 function timeline(inc, byId, rootIds) {
@@ -243,6 +251,7 @@ async function mapView() {
 
 // --- router ------------------------------------------------------------------------------------
 function route() {
+  navSeq++;
   closeCurrent();
   closeCurrent = () => {};
   document.getElementById('raw').hidden = true;

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createEvent } from '@tapio/core';
 import { testEvent } from '@tapio/core/testing';
 import type { Browser, Page } from 'playwright-core';
 import { paymentScenario, type ApiExtension } from '../src/index';
@@ -62,6 +63,11 @@ describe('dashboard in headless Chromium', function () {
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`      screenshot: ${shot}`);
     assert.ok(fs.statSync(shot).size > 10_000, 'screenshot written');
+
+    // The page follows the incident: when the correlation processor re-emits it resolved, it says so.
+    const resolved = { ...s.incident, status: 'resolved' as const, endTimeUnixNano: String(Date.now() * 1e6) };
+    ext.ingest([createEvent({ kind: 'correlation', source: 'correlation', incident: resolved as unknown as Record<string, unknown> })]);
+    await page.locator('h1 .badge.resolved').waitFor({ timeout: 10_000 });
 
     // Each timeline event links to its raw data.
     await page.locator('.lane[data-layer="kernel"] .tl-event').first().click();
