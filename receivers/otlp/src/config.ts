@@ -30,6 +30,9 @@ export interface OtlpReceiverConfig {
   protocols: { grpc?: GrpcServerConfig; http?: HttpServerConfig };
 }
 
+/** host:port, [v6]:port or :port. */
+const HOST_PORT = '^(\\[[^\\]]+\\]|[^:\\[\\]]*):[0-9]{1,5}$';
+
 const TLS_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -56,7 +59,7 @@ export const configSchema: JsonSchema = {
           type: ['object', 'null'],
           additionalProperties: false,
           properties: {
-            endpoint: { type: 'string', default: 'localhost:4317', description: 'host:port to listen on (port 0: any free port)' },
+            endpoint: { type: 'string', pattern: HOST_PORT, default: 'localhost:4317', description: 'host:port to listen on (port 0: any free port)' },
             max_recv_msg_size_mib: { type: 'number', exclusiveMinimum: 0, default: 4 },
             max_concurrent_streams: { type: 'integer', minimum: 1 },
             initial_window_size: { type: 'integer', minimum: 65535, default: 4194304 },
@@ -67,7 +70,7 @@ export const configSchema: JsonSchema = {
           type: ['object', 'null'],
           additionalProperties: false,
           properties: {
-            endpoint: { type: 'string', default: 'localhost:4318' },
+            endpoint: { type: 'string', pattern: HOST_PORT, default: 'localhost:4318' },
             max_request_body_size: {
               anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', format: 'byte-size' }],
               default: '20MiB',
