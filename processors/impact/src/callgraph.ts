@@ -6,8 +6,8 @@ export class CallGraph {
   /** callee → caller → last seen (ns). */
   private readonly callers = new Map<string, Map<string, number>>();
   private readonly spanService = new Map<string, string>();
-  /** Children that arrived before their parent: parentSpanId → child services. */
-  private readonly waiting = new Map<string, string[]>();
+  /** SERVER spans that arrived before their CLIENT parent: parentSpanId → callee service. */
+  private readonly waiting = new Map<string, string>();
   private version = 0;
   private readonly upstreamCache = new Map<string, { version: number; services: string[] }>();
 
@@ -15,30 +15,34 @@ export class CallGraph {
 
   get edges(): number { let n = 0; for (const m of this.callers.values()) n += m.size; return n; }
 
-  /** Feeds one span. */
-  observe(spanId: string | undefined, parentSpanId: string | undefined, service: string, timeNs: number): void {
-    if (spanId) {
-      if (this.spanService.size >= this.maxSpans) {
-        // Forget the oldest tenth at once: insertion order is arrival order.
-        let drop = Math.ceil(this.maxSpans / 10);
-        for (const k of this.spanService.keys()) { this.spanService.delete(k); if (--drop === 0) break; }
-      }
+  /**
+   * Feeds one span. A call between services is a CLIENT/PRODUCER span in the caller whose child
+   * is a SERVER/CONSUMER span in the callee; only those two kinds are kept, which is enough for
+   * the graph and keeps the work per span small. Either side may arrive first.
+   */
+  observe(spanId: string | undefined, parentSpanId: string | undefined, spanKind: number | undefined, service: string, timeNs: number): void {
+    if (spanId && (spanKind === 3 || spanKind === 4)) {
+      if (this.spanService.size >= this.maxSpans) this.forgetOldest(this.spanService);
       this.spanService.set(spanId, service);
-      const kids = this.waiting.get(spanId);
-      if (kids) {
+      const child = this.waiting.get(spanId);
+      if (child !== undefined) {
         this.waiting.delete(spanId);
-        for (const child of kids) this.addCall(service, child, timeNs);
+        this.addCall(service, child, timeNs);
       }
-    }
-    if (parentSpanId) {
+    } else if (parentSpanId && (spanKind === 2 || spanKind === 5)) {
       const parent = this.spanService.get(parentSpanId);
       if (parent !== undefined) this.addCall(parent, service, timeNs);
       else {
-        if (this.waiting.size >= this.maxSpans) this.waiting.clear();
-        const list = this.waiting.get(parentSpanId);
-        if (list) { if (list.length < 16) list.push(service); } else this.waiting.set(parentSpanId, [service]);
+        if (this.waiting.size >= this.maxSpans) this.forgetOldest(this.waiting);
+        this.waiting.set(parentSpanId, service);
       }
     }
+  }
+
+  /** Forgets the oldest tenth at once: insertion order is arrival order. */
+  private forgetOldest(m: Map<string, string>): void {
+    let drop = Math.ceil(this.maxSpans / 10);
+    for (const k of m.keys()) { m.delete(k); if (--drop === 0) break; }
   }
 
   addCall(caller: string, callee: string, timeNs: number): void {

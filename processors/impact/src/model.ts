@@ -104,7 +104,7 @@ export class ImpactModel {
     if (!service) return;
     const weight = e.count ?? 1;
     if (e.kind === 'span' && e.span) {
-      this.graph.observe(e.trace?.spanId, e.trace?.parentSpanId, service, e.time);
+      this.graph.observe(e.trace?.spanId, e.trace?.parentSpanId, e.span.kind, service, e.time);
       const peer = str(e.attributes['peer.service']);
       if (peer && e.span.kind === 3) this.graph.addCall(service, peer, e.time);
     } else if (e.kind === 'network') {

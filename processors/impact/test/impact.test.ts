@@ -89,16 +89,20 @@ describe('impact: without a catalog', () => {
 describe('impact: cascade risk from the call graph and the entity kind', () => {
   it('learns who calls whom from parent/child spans (in any arrival order) and carries customer impact downstream', async () => {
     const trace = hex(999, 32);
+    // Each hop: a CLIENT span in the caller, the SERVER span of the callee as its child.
     const fe = serverSpan('frontend', { traceId: trace, spanId: hex(1, 16), failed: true, user: 'alice' });
-    const co = serverSpan('checkout', { traceId: trace, spanId: hex(2, 16), parent: hex(1, 16), failed: true });
-    const pay = serverSpan('payment', { traceId: trace, spanId: hex(3, 16), parent: hex(2, 16), failed: true });
-    const db = serverSpan('postgres', { traceId: trace, spanId: hex(4, 16), parent: hex(3, 16), failed: true });
+    const feOut = serverSpan('frontend', { traceId: trace, spanId: hex(2, 16), parent: hex(1, 16), kind: 3, failed: true });
+    const co = serverSpan('checkout', { traceId: trace, spanId: hex(3, 16), parent: hex(2, 16), failed: true });
+    const coOut = serverSpan('checkout', { traceId: trace, spanId: hex(4, 16), parent: hex(3, 16), kind: 3, failed: true });
+    const pay = serverSpan('payment', { traceId: trace, spanId: hex(5, 16), parent: hex(4, 16), failed: true });
+    const payOut = serverSpan('payment', { traceId: trace, spanId: hex(6, 16), parent: hex(5, 16), kind: 3, failed: true });
+    const db = serverSpan('postgres', { traceId: trace, spanId: hex(7, 16), parent: hex(6, 16), failed: true });
     const dbErr = testEvent('log', { time: T0, severity: 'error', resource: { 'service.name': 'postgres' }, log: { body: 'FATAL: could not write' } });
     const feErr = testEvent('log', { time: T0, severity: 'error', resource: { 'service.name': 'frontend' }, log: { body: 'upstream error' } });
     // Children first: the graph must still connect them when the parents arrive.
-    const out = await score([db, pay, co, fe, dbErr, feErr], { services: { frontend: { customer_facing: true, revenue_per_request: 2.5, tier: 1 } } });
-    const onDb = out[4]!.impact as ImpactDetails;
-    const onFe = out[5]!.impact as ImpactDetails;
+    const out = await score([db, pay, payOut, coOut, co, feOut, fe, dbErr, feErr], { services: { frontend: { customer_facing: true, revenue_per_request: 2.5, tier: 1 } } });
+    const onDb = out[7]!.impact as ImpactDetails;
+    const onFe = out[8]!.impact as ImpactDetails;
     assert.equal(onDb.dependents, 3, 'payment, checkout and frontend depend on postgres');
     assert.equal(onFe.dependents, 0);
     assert.ok(onDb.cascadeRisk > onFe.cascadeRisk);

@@ -2,6 +2,9 @@ import type { Attributes, EntityRef, PodInfo, TopologyService, UnifiedEvent } fr
 import { BoundedCache, parseCgroupPath, stripRuntimePrefix, type CgroupIdentity } from './cgroup';
 import type { HostMapping, StaticEntity, UnifiedEventConfig } from './config';
 
+const RESOLVED = Symbol('tapio.unifiedevent.resolved');
+interface Resolved { generation: number; entity: EntityRef | undefined }
+
 const WORKLOAD_KEY: Record<string, string> = {
   ReplicaSet: 'k8s.replicaset.name', Deployment: 'k8s.deployment.name', StatefulSet: 'k8s.statefulset.name',
   DaemonSet: 'k8s.daemonset.name', Job: 'k8s.job.name', CronJob: 'k8s.cronjob.name',
@@ -25,8 +28,13 @@ export class EntityResolver {
   private readonly cgroups: BoundedCache<CgroupIdentity>;
   private readonly statics: StaticEntity[];
   private readonly hosts: Map<string, HostMapping>;
-  /** Resource objects already enriched (receivers share one per OTLP Resource), skipped next time. */
-  private seenResources = new WeakSet<Attributes>();
+  /**
+   * Receivers share one resource object per OTLP Resource, so a resource enriched once is marked
+   * (a symbol key: invisible to JSON, Object.keys and structuredClone) and skipped next time,
+   * with the entity derived from it kept beside it. The mark holds the resolver generation, so a
+   * topology appearing later makes every resource be looked at again.
+   */
+  private generation = 1;
 
   constructor(cfg: UnifiedEventConfig, private topology: TopologyService | undefined) {
     this.cgroups = new BoundedCache(cfg.entity_resolution.cache_size);
@@ -36,16 +44,27 @@ export class EntityResolver {
 
   setTopology(t: TopologyService | undefined): void {
     this.topology = t;
-    this.seenResources = new WeakSet();
+    this.generation++;
   }
 
   resolve(e: UnifiedEvent): void {
-    const r = e.resource;
+    const r = e.resource as Attributes & { [RESOLVED]?: Resolved };
     const shared = e.kind === 'span' || e.kind === 'log' || e.kind === 'metric';
-    if (!shared || !this.seenResources.has(r)) {
-      this.enrichResource(e, r);
-      if (shared) this.seenResources.add(r);
+    if (shared) {
+      let mark = r[RESOLVED];
+      if (mark === undefined || mark.generation !== this.generation) {
+        const own = e.entity;
+        e.entity = undefined;
+        this.enrichResource(e, r); // may set a static entity
+        // The entity object is shared by every event of this resource: treat it as read-only.
+        mark = { generation: this.generation, entity: e.entity ?? defaultEntity(e) };
+        e.entity = own;
+        Object.defineProperty(r, RESOLVED, { value: mark, enumerable: false, configurable: true, writable: true });
+      }
+      if (!e.entity) e.entity = mark.entity;
+      return;
     }
+    this.enrichResource(e, r);
     if (e.kind === 'network' && e.network) this.resolvePeer(e);
     if (!e.entity) e.entity = defaultEntity(e);
   }

@@ -8,7 +8,18 @@ import { EntityResolver } from './entity';
 import { canonicalSeverity } from './severity';
 import { liftTraceContext } from './tracecontext';
 
-const PAYLOAD_OF: Record<string, keyof UnifiedEvent> = { span: 'span', log: 'log', metric: 'metric', k8s: 'k8s', kernel: 'kernel', network: 'network' };
+/** The payload an event's kind needs is there (correlation events carry `incident` instead). */
+function hasPayload(e: UnifiedEvent): boolean {
+  switch (e.kind) {
+    case 'span': return e.span !== undefined;
+    case 'log': return e.log !== undefined;
+    case 'metric': return e.metric !== undefined;
+    case 'k8s': return e.k8s !== undefined;
+    case 'kernel': return e.kernel !== undefined;
+    case 'network': return e.network !== undefined;
+    default: return true;
+  }
+}
 
 export class UnifiedEventProcessor implements Processor {
   readonly capabilities = { mutatesData: true };
@@ -100,8 +111,7 @@ export class UnifiedEventProcessor implements Processor {
   /** Every step on one event; a failure leaves the event as it was and is counted, never thrown. */
   private normalize(e: UnifiedEvent, nowNs: number): void {
     try {
-      const payload = PAYLOAD_OF[e.kind];
-      if (payload && e[payload] === undefined) this.countIncomplete(1);
+      if (!hasPayload(e)) this.countIncomplete(1);
       if (!e.resource || typeof e.resource !== 'object') { this.countIncomplete(1); return; }
       if (!e.attributes || typeof e.attributes !== 'object') e.attributes = {};
       const cfg = this.cfg;
