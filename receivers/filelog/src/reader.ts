@@ -1,4 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Codec } from './encoding';
 import type { FileContext } from './operators';
 
@@ -88,9 +89,19 @@ export class FileReader {
     this.skipping = skipping;
     this.buf = Buffer.allocUnsafe(Math.min(s.chunkSize, Math.max(4096, s.maxLogSize + 8)));
     this.ctx = { path };
+    this.name = basename(this.path);
   }
 
-  get name(): string { const i = this.path.lastIndexOf('/'); return i < 0 ? this.path : this.path.slice(i + 1); }
+  /** File name (last path segment), cached because every entry carries it. */
+  name: string;
+
+  /** The same file under a new name (renamed by rotation, or adopted from a checkpoint). */
+  setPath(p: string): void {
+    this.path = p;
+    this.name = basename(p);
+    this.ctx.path = p;
+    this.ctx.pathResource = undefined;
+  }
 
   /** Bytes consumed from the file so far (read position). */
   get readEnd(): number { return this.bufStart + this.bufLen; }

@@ -17,8 +17,8 @@ import { FileReader, type EntrySink, type ReaderCheckpoint, type ReaderSettings 
 const KEY_PREFIX = 'file/';
 /** A file not seen for this many polls is forgotten (with its checkpoint). */
 const RETAIN_POLLS = 3;
-/** Watch events trigger a poll at most this often. */
-const MIN_POLL_GAP_MS = 10;
+/** Watch events (a busy directory sends one per write) trigger a poll at most this often. */
+const MIN_POLL_GAP_MS = 50;
 const MAX_WATCHED_DIRS = 256;
 const CHUNK_SIZE = 256 * 1024;
 
@@ -162,7 +162,7 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
         this.ctx.logger.error({ err: (err as Error).message }, 'filelog: poll failed; trying again at the next poll');
       }
       if (this.stopping) break;
-      const wait = Math.max(MIN_POLL_GAP_MS, this.pollMs - (Date.now() - this.lastPollStart));
+      const wait = Math.max(Math.min(MIN_POLL_GAP_MS, this.pollMs), this.pollMs - (Date.now() - this.lastPollStart));
       await new Promise<void>((resolve) => {
         this.wakeUp = resolve;
         this.sleepTimer = setTimeout(resolve, wait);
@@ -177,7 +177,7 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
     const wake = this.wakeUp;
     if (!wake) return;
     const since = Date.now() - this.lastPollStart;
-    if (since >= MIN_POLL_GAP_MS) wake();
+    if (since >= Math.min(MIN_POLL_GAP_MS, this.pollMs)) wake();
   };
 
   private watchDir(dir: string): void {
@@ -298,7 +298,7 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
   private claim(r: FileReader, p: string, gen: number): void {
     r.claimedGen = gen;
     r.seenGen = gen;
-    if (r.path !== p) { r.path = p; r.ctx.path = p; r.ctx.pathResource = undefined; }
+    if (r.path !== p) r.setPath(p);
   }
 
   /** A known reader takes over a newly opened file (restart, rotated copy, batch mode). */
