@@ -113,12 +113,15 @@ export class Writer {
 
   string(field: number, s: string): void {
     const n = s.length;
-    this.ensure(n * 3 + 16);
-    this.varint((field << 3) | 2);
+    if (this.pos + n * 3 + 16 > this.buf.length) this.ensure(n * 3 + 16);
+    const buf = this.buf;
+    // fields 1..15 have a one-byte tag
+    if (field < 16) buf[this.pos++] = (field << 3) | 2;
+    else this.varint((field << 3) | 2);
     if (n < 43) {
       // at most 3 bytes per UTF-16 unit → < 128 bytes: a one-byte length
-      const written = this.buf.utf8Write(s, this.pos + 1);
-      this.buf[this.pos] = written;
+      const written = buf.utf8Write(s, this.pos + 1);
+      buf[this.pos] = written;
       this.pos += 1 + written;
       return;
     }
@@ -129,9 +132,15 @@ export class Writer {
 
   bytesHex(field: number, hex: string): void {
     const n = hex.length >>> 1;
-    this.ensure(n + 16);
-    this.varint((field << 3) | 2);
-    this.varint(n);
+    if (this.pos + n + 16 > this.buf.length) this.ensure(n + 16);
+    if (field < 16 && n < 128) {
+      this.buf[this.pos] = (field << 3) | 2;
+      this.buf[this.pos + 1] = n;
+      this.pos += 2;
+    } else {
+      this.varint((field << 3) | 2);
+      this.varint(n);
+    }
     this.pos += this.buf.hexWrite(hex, this.pos, n);
   }
 
@@ -154,8 +163,9 @@ export class Writer {
 
   /** Starts a length-delimited field; returns a mark for end(). */
   begin(field: number): number {
-    this.varint((field << 3) | 2);
-    this.ensure(1);
+    if (this.pos + 12 > this.buf.length) this.ensure(12);
+    if (field < 16) this.buf[this.pos++] = (field << 3) | 2;
+    else this.varint((field << 3) | 2);
     return this.pos++;
   }
 
