@@ -30,6 +30,16 @@ export class ApiExtension implements Extension, TapioStoreSink {
   constructor(private readonly ctx: ComponentContext, private readonly config: ApiConfig) {}
 
   async start(): Promise<void> {
+    try {
+      await this.open();
+    } catch (err) {
+      // Whatever did open (the store, one of the servers) must not outlive a failed start.
+      await this.shutdown();
+      throw err;
+    }
+  }
+
+  private async open(): Promise<void> {
     const c = this.config;
     const token = resolveToken(c);
     const tls = c.tls ? { cert: fs.readFileSync(c.tls.cert_file), key: fs.readFileSync(c.tls.key_file) } : undefined;

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { conformance, testEvent } from '@tapio/core/testing';
@@ -338,6 +339,24 @@ describe('tapio_api store', function () {
       assert.equal((await getJson(`${base}/api/v1/events/${events[249]!.id}`)).status, 200);
     } finally {
       await ext.shutdown();
+    }
+  });
+
+  it('a failed start (gRPC port taken) releases the HTTP port it had opened', async () => {
+    const first = await startApi({ storage: { path: ':memory:' } });
+    try {
+      const grpcPort = first.grpc.split(':').pop();
+      const probe = net.createServer();
+      await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+      const httpPort = (probe.address() as net.AddressInfo).port;
+      await new Promise<void>((r) => probe.close(() => r()));
+      await assert.rejects(startApi({ grpc: { endpoint: `127.0.0.1:${grpcPort}` }, http: { endpoint: `127.0.0.1:${httpPort}` }, storage: { path: ':memory:' } }));
+      // The HTTP port is free again: the failed instance shut down what it had opened.
+      const again = net.createServer();
+      await new Promise<void>((resolve, reject) => { again.once('error', reject); again.listen(httpPort, '127.0.0.1', resolve); });
+      await new Promise<void>((r) => again.close(() => r()));
+    } finally {
+      await first.ext.shutdown();
     }
   });
 
