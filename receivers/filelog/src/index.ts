@@ -14,7 +14,8 @@ export const filelogFactory = defineReceiver<FilelogConfig>({
 });
 
 export default filelogFactory;
-export { FilelogReceiver, type FilelogStats } from './receiver';
+export { FilelogReceiver } from './receiver';
+export type { FilelogStats } from './stats';
 export { configSchema, createDefaultConfig, type FilelogConfig, type OperatorConfig } from './config';
 export { OperatorChain, k8sFromPath } from './operators';
 export { parseRfc3339Nanos, compileTimeParser } from './timeparse';

@@ -6,34 +6,21 @@ import { createGunzip } from 'node:zlib';
 import fg from 'fast-glob';
 import {
   isPermanent, isStorageExtension, parseByteSize, parseDuration,
-  type AttributeValue, type ComponentContext, type Consumer, type Host, type Receiver, type StorageClient, type UnifiedEvent,
+  type AttributeValue, type ComponentContext, type Consumer, type Host, type Receiver, type UnifiedEvent,
 } from '@tapio/core';
+import { Checkpoints } from './checkpoints';
 import type { FilelogConfig } from './config';
 import { codecFor } from './encoding';
 import { DROP, HOLD, OperatorChain, type OperatorEnv } from './operators';
-import { FileReader, type EntrySink, type ReaderCheckpoint, type ReaderSettings } from './reader';
+import { FileReader, type EntrySink, type ReaderSettings } from './reader';
+import { FilelogTelemetry, type FilelogStats } from './stats';
 
-/** Storage keys: one per tracked file, so a checkpoint write is one small value. */
-const KEY_PREFIX = 'file/';
 /** A file not seen for this many polls is forgotten (with its checkpoint). */
 const RETAIN_POLLS = 3;
 /** Watch events (a busy directory sends one per write) trigger a poll at most this often. */
 const MIN_POLL_GAP_MS = 50;
 const MAX_WATCHED_DIRS = 256;
 const CHUNK_SIZE = 256 * 1024;
-
-/** Plain counters for tests and the README; the same numbers go to self-telemetry. */
-export interface FilelogStats {
-  entries: number;
-  filesOpened: number;
-  filesClosed: number;
-  longLines: number;
-  parseErrors: number;
-  fileErrors: number;
-  invalidText: number;
-  truncations: number;
-  sendFailures: number;
-}
 
 interface Found {
   path: string;
@@ -60,19 +47,17 @@ function startsWith(a: Buffer, prefix: Buffer): boolean {
  * accepts a batch, the file's offset is checkpointed in the storage extension.
  */
 export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
-  readonly stats: FilelogStats = { entries: 0, filesOpened: 0, filesClosed: 0, longLines: 0, parseErrors: 0, fileErrors: 0, invalidText: 0, truncations: 0, sendFailures: 0 };
   private readonly readers = new Map<string, FileReader>();
   private readonly byInode = new Map<string, FileReader>();
   private readonly pathSeen = new Map<string, number>();
-  private readonly warned = new Set<string>();
   private readonly chain: OperatorChain;
   private readonly settings: ReaderSettings;
   private readonly pollMs: number;
   private readonly forceFlushMs: number;
   private readonly fpSize: number;
   private readonly gzip: boolean;
-  private readonly count: Record<'entries' | 'longLines' | 'parseErrors' | 'fileErrors' | 'invalidText' | 'truncations' | 'filesOpened', (n: number) => void>;
-  private storage: StorageClient | undefined;
+  private readonly t: FilelogTelemetry;
+  private checkpoints: Checkpoints | undefined;
   private batch: UnifiedEvent[] = [];
   private batchReader: FileReader | undefined;
   private gen = 0;
@@ -102,18 +87,10 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
     this.forceFlushMs = parseDuration(cfg.force_flush_period);
     this.fpSize = Math.max(16, parseByteSize(cfg.fingerprint_size));
     this.gzip = cfg.compression === 'gzip';
-    const t = ctx.telemetry;
-    this.count = {
-      entries: t.counter('tapio_receiver_filelog_entries', 'Log entries read from files'),
-      longLines: t.counter('tapio_receiver_filelog_long_lines', 'Lines longer than max_log_size (split or truncated)'),
-      parseErrors: t.counter('tapio_receiver_filelog_parse_errors', 'Entries an operator could not parse (sent on as plain bodies unless on_error drops them)'),
-      fileErrors: t.counter('tapio_receiver_filelog_file_errors', 'Files that could not be read (permission denied, not a regular file, I/O errors)'),
-      invalidText: t.counter('tapio_receiver_filelog_invalid_text', 'Entries with bytes invalid in the encoding or binary (NUL) bytes'),
-      truncations: t.counter('tapio_receiver_filelog_truncations', 'Files truncated in place under the reader'),
-      filesOpened: t.counter('tapio_receiver_filelog_files_opened', 'Files opened'),
-    };
-    t.gauge('tapio_receiver_filelog_open_files', 'Files currently open', () => this.openFiles());
+    this.t = new FilelogTelemetry(ctx, () => this.openFiles());
   }
+
+  get stats(): FilelogStats { return this.t.stats; }
 
   openFiles(): number {
     let n = 0;
@@ -127,8 +104,10 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
     if (this.cfg.storage) {
       const ext = host.getExtension<unknown>(this.cfg.storage);
       if (!isStorageExtension(ext)) throw new Error(`filelog: storage "${this.cfg.storage}" is not a configured storage extension`);
-      this.storage = await ext.getClient('receiver', this.ctx.id);
-      await this.loadCheckpoints();
+      this.checkpoints = new Checkpoints(await ext.getClient('receiver', this.ctx.id), (m) => this.t.warnOnce('storage', '', m));
+      for (const r of await this.checkpoints.load(this.settings)) this.readers.set(r.fileId, r);
+      // A checkpoint means "we have been here before": start_at applies to new files only.
+      if (this.readers.size > 0) this.firstPoll = false;
     }
     if (this.cfg.include.length === 0) this.ctx.logger.warn('filelog: include is empty; no files will be read');
     this.loopDone = this.loop();
@@ -148,7 +127,7 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
     // Entries already read go out before we stop; their offsets are then checkpointed.
     await this.flush();
     for (const r of this.readers.values()) await r.close();
-    await this.storage?.close().catch(() => undefined);
+    await this.checkpoints?.close().catch(() => undefined);
   }
 
   // ---------------------------------------------------------------- polling
@@ -199,7 +178,7 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
       try {
         paths = await fg(this.cfg.include, { ignore: this.cfg.exclude, absolute: true, onlyFiles: false, dot: true, suppressErrors: true, followSymbolicLinks: true, unique: true });
       } catch (err) {
-        this.warnOnce('glob', '', `filelog: cannot evaluate include patterns: ${(err as Error).message}`);
+        this.t.warnOnce('glob', '', `filelog: cannot evaluate include patterns: ${(err as Error).message}`);
       }
       for (const t of fg.generateTasks(this.cfg.include)) this.watchDir(path.resolve(t.base));
     }
@@ -219,11 +198,11 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
     for (const p of paths) {
       let st: Stats;
       try { st = await fsp.stat(p); } catch (err) {
-        if (errCode(err) !== 'ENOENT') this.fileError(p, 'stat', `cannot stat: ${(err as Error).message}`);
+        if (errCode(err) !== 'ENOENT') this.t.fileError(p, 'stat', `cannot stat: ${(err as Error).message}`);
         continue;
       }
       if (!st.isFile()) {
-        if (this.pathSeen.has(p)) this.fileError(p, 'not_a_file', 'is no longer a regular file (replaced by a directory?); skipping it');
+        if (this.pathSeen.has(p)) this.t.fileError(p, 'not_a_file', 'is no longer a regular file (replaced by a directory?); skipping it');
         continue;
       }
       this.pathSeen.set(p, gen);
@@ -249,13 +228,12 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
         f.handle = await fsp.open(f.path, 'r');
       } catch (err) {
         const code = errCode(err);
-        if (code === 'EACCES' || code === 'EPERM') this.fileError(f.path, 'permission', 'permission denied; skipping it until it becomes readable');
-        else if (code === 'EISDIR') this.fileError(f.path, 'not_a_file', 'is a directory; skipping it');
-        else if (code !== 'ENOENT') this.fileError(f.path, 'open', `cannot open: ${(err as Error).message}`);
+        if (code === 'EACCES' || code === 'EPERM') this.t.fileError(f.path, 'permission', 'permission denied; skipping it until it becomes readable');
+        else if (code === 'EISDIR') this.t.fileError(f.path, 'not_a_file', 'is a directory; skipping it');
+        else if (code !== 'ENOENT') this.t.fileError(f.path, 'open', `cannot open: ${(err as Error).message}`);
         continue;
       }
-      this.stats.filesOpened++;
-      this.count.filesOpened(1);
+      this.t.add('filesOpened');
       f.fp = await this.readFingerprint(f.handle, f.st.size);
       if (f.fp.length === 0) { await f.handle.close().catch(() => undefined); f.handle = undefined; continue; }
       const r = f.truncatedOf && f.truncatedOf.claimedGen !== gen ? undefined : this.matchFingerprint(f.fp, gen);
@@ -275,9 +253,8 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
         // stays known without its handle, so a copy that shows up in a later poll (copytruncate
         // racing our glob) continues where it stopped instead of being read twice.
         const old = f.truncatedOf;
-        this.stats.truncations++;
-        this.count.truncations(1);
-        this.warnOnce(`truncated:${f.path}`, f.path, 'filelog: file was truncated under the reader (copytruncate rotation or in place); reading it again from the start');
+        this.t.add('truncations');
+        this.t.warnOnce(`truncated:${f.path}`, f.path, 'filelog: file was truncated under the reader (copytruncate rotation or in place); reading it again from the start');
         await this.closeReader(old);
         if (this.byInode.get(`${old.dev}:${old.ino}`) === old) this.byInode.delete(`${old.dev}:${old.ino}`);
         old.ino = 0;
@@ -384,7 +361,7 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
     if (!r.handle) return;
     if (this.batchReader === r) await this.flush();
     await r.close();
-    this.stats.filesClosed++;
+    this.t.add('filesClosed');
   }
 
   private async forget(r: FileReader): Promise<void> {
@@ -392,7 +369,7 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
     this.readers.delete(r.fileId);
     if (this.byInode.get(`${r.dev}:${r.ino}`) === r) this.byInode.delete(`${r.dev}:${r.ino}`);
     if (this.batchReader === r) this.batchReader = undefined;
-    if (this.storage) await this.storage.delete(KEY_PREFIX + r.fileId).catch((err: Error) => this.warnOnce('storage', '', `filelog: checkpoint delete failed: ${err.message}`));
+    await this.checkpoints?.delete(r);
   }
 
   // ---------------------------------------------------------------- reading
@@ -407,7 +384,7 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
         if (!(await this.flush()) || this.stopping) return;
       }
     } catch (err) {
-      this.fileError(r.path, 'read', `read failed: ${(err as Error).message}`);
+      this.t.fileError(r.path, 'read', `read failed: ${(err as Error).message}`);
       await this.flush();
       await this.closeReader(r);
       return;
@@ -438,7 +415,7 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
     } catch (err) {
       const code = errCode(err);
       // A gzip file still being written ends early; read the rest when it grows.
-      if (code !== 'Z_BUF_ERROR') this.fileError(r.path, 'gzip', `not valid gzip: ${(err as Error).message}`);
+      if (code !== 'Z_BUF_ERROR') this.t.fileError(r.path, 'gzip', `not valid gzip: ${(err as Error).message}`);
     }
     await this.flush();
   }
@@ -463,9 +440,8 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
       log: { body: text },
     };
     if (text.indexOf('\uFFFD') >= 0 || text.indexOf('\u0000') >= 0) {
-      this.stats.invalidText++;
-      this.count.invalidText(1);
-      this.warnOnce(`text:${r.path}`, r.path, `filelog: file has bytes that are not valid ${this.settings.codec.name} or binary data; passing them on with replacement characters`);
+      this.t.add('invalidText');
+      this.t.warnOnce(`text:${r.path}`, r.path, `filelog: file has bytes that are not valid ${this.settings.codec.name} or binary data; passing them on with replacement characters`);
     }
     const hadPartial = r.ctx.partial !== undefined;
     const v = this.chain.operators.length ? this.chain.run(e, r.ctx) : 0;
@@ -477,17 +453,15 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
   }
 
   longLine(r: FileReader, behavior: 'split' | 'truncate'): void {
-    this.stats.longLines++;
-    this.count.longLines(1);
-    this.warnOnce(`long:${r.path}`, r.path, `filelog: line longer than max_log_size (${this.settings.maxLogSize} bytes); ${behavior === 'split' ? 'splitting it into several entries' : 'keeping the first max_log_size bytes, dropping the rest'}`);
+    this.t.add('longLines');
+    this.t.warnOnce(`long:${r.path}`, r.path, `filelog: line longer than max_log_size (${this.settings.maxLogSize} bytes); ${behavior === 'split' ? 'splitting it into several entries' : 'keeping the first max_log_size bytes, dropping the rest'}`);
   }
 
   // ---------------------------------------------------------------- OperatorEnv
 
   parseError(operatorId: string, message: string, quiet: boolean): void {
-    this.stats.parseErrors++;
-    this.count.parseErrors(1);
-    if (!quiet) this.warnOnce(`op:${operatorId}`, '', `filelog: operator ${operatorId}: ${message} (entry passed on as is; further errors of this operator are only counted)`);
+    this.t.add('parseErrors');
+    if (!quiet) this.t.warnOnce(`op:${operatorId}`, '', `filelog: operator ${operatorId}: ${message} (entry passed on as is; further errors of this operator are only counted)`);
   }
 
   // ---------------------------------------------------------------- delivery and checkpoints
@@ -500,15 +474,16 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
       this.batch = [];
       try {
         await this.next.consume({ events });
-        this.stats.entries += events.length;
-        this.count.entries(events.length);
+        this.t.add('entries', events.length);
       } catch (err) {
         if (isPermanent(err)) {
           this.ctx.telemetry.dropped(events.length, 'permanent_error');
           this.ctx.logger.warn({ err: (err as Error).message, events: events.length }, 'filelog: pipeline refused entries for good; dropped');
         } else {
-          this.stats.sendFailures++;
-          this.ctx.logger.warn({ err: (err as Error).message }, 'filelog: pipeline busy; will read these entries again at the next poll');
+          this.t.add('sendFailures');
+          if (!this.t.warnOnce('busy', '', `filelog: pipeline busy (${(err as Error).message}); entries are read again at the next poll (further refusals only counted)`)) {
+            this.ctx.logger.debug({ err: (err as Error).message }, 'filelog: pipeline busy');
+          }
           r?.rewind();
           return false;
         }
@@ -522,48 +497,6 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
   }
 
   private async saveCheckpoint(r: FileReader): Promise<void> {
-    if (!this.storage) return;
-    try {
-      await this.storage.set(KEY_PREFIX + r.fileId, Buffer.from(JSON.stringify(r.checkpoint())));
-    } catch (err) {
-      this.warnOnce('storage', '', `filelog: checkpoint write failed (offsets not saved): ${(err as Error).message}`);
-    }
-  }
-
-  private async loadCheckpoints(): Promise<void> {
-    const keys = await this.storage!.keys(KEY_PREFIX);
-    for (const k of keys) {
-      const raw = await this.storage!.get(k);
-      if (!raw) continue;
-      let c: ReaderCheckpoint;
-      try { c = JSON.parse(Buffer.from(raw).toString('utf8')) as ReaderCheckpoint; } catch {
-        this.warnOnce(`ckpt:${k}`, '', `filelog: checkpoint ${k} is not readable; ignoring it`);
-        continue;
-      }
-      const fp = Buffer.from(c.fp, 'base64');
-      if (fp.length === 0 || typeof c.offset !== 'number') continue;
-      this.readers.set(c.fileId, new FileReader(c.fileId, fp, c.path, c.offset, this.settings, c.skipping === true));
-    }
-    // A checkpoint means "we have been here before": start_at applies to new files only.
-    if (this.readers.size > 0) this.firstPoll = false;
-    this.ctx.logger.debug({ files: this.readers.size }, 'filelog: checkpoints loaded');
-  }
-
-  // ---------------------------------------------------------------- problems
-
-  private fileError(p: string, kind: string, message: string): void {
-    if (this.warnOnce(`${kind}:${p}`, p, `filelog: ${p}: ${message}`)) {
-      this.stats.fileErrors++;
-      this.count.fileErrors(1);
-    }
-  }
-
-  /** Logs a warning the first time a key is seen; returns true then. */
-  private warnOnce(key: string, file: string, message: string): boolean {
-    if (this.warned.has(key)) return false;
-    if (this.warned.size > 10_000) this.warned.clear();
-    this.warned.add(key);
-    this.ctx.logger.warn(file ? { file } : {}, message);
-    return true;
+    await this.checkpoints?.save(r);
   }
 }
