@@ -233,9 +233,9 @@ describe('exporter helper with a sending queue', () => {
     await e.start(testHost({ 'file_storage/q': storageExtension(data) }));
     MemoryStorage.reads = 0;
     const ids: string[] = [];
-    for (let i = 0; i < 200; i++) { const b = testBatch(2); ids.push(...b.events.map((x) => x.id)); await e.consume(b); }
+    for (let i = 0; i < 400; i++) { const b = testBatch(2); ids.push(...b.events.map((x) => x.id)); await e.consume(b); }
     d.up = true;
-    await until(() => d.events() === 400, 'the whole backlog delivered');
+    await until(() => d.events() === 800, 'the whole backlog delivered');
     await e.shutdown();
     assert.deepEqual(d.received.flatMap((b) => b.events.map((x) => x.id)).sort(), ids.sort());
     assert.ok(MemoryStorage.reads >= 100, `most of the backlog came from storage (${MemoryStorage.reads} reads)`);

@@ -78,15 +78,43 @@ async function scenario(name, storageOverrides) {
   return r;
 }
 
+/** A backlog built while the backend is down, then drained: most batches are read back from disk. */
+async function drainScenario(batches) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapio-queue-bench-'));
+  const ext = await storageFactory.create(testContext('file_storage/drain', 'extension'), validConfig(storageFactory, { directory: dir, max_size: '0', compaction: { interval: '0s' } }));
+  await ext.start(testHost());
+  let up = false;
+  let delivered = 0;
+  const exporter = createSendingExporter(testContext('bench', 'exporter'), {
+    send: async (batch) => { if (!up) throw new Error('down'); delivered += batch.events.length; },
+    retry: { initial_interval: '20ms', max_interval: '50ms', max_elapsed_time: '0s' },
+    queue: { num_consumers: 4, queue_size: batches + 10, storage: 'file_storage/drain' },
+  });
+  await exporter.start(testHost({ 'file_storage/drain': ext }));
+  for (let i = 0; i < batches; i++) await exporter.consume(pool[i % pool.length]);
+  const t0 = process.hrtime.bigint();
+  up = true;
+  while (delivered < batches * EVENTS_PER_BATCH) await new Promise((r) => setTimeout(r, 5));
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  await exporter.shutdown();
+  await ext.shutdown();
+  fs.rmSync(dir, { recursive: true, force: true });
+  const r = { batchesPerSec: Math.round(batches / seconds), eventsPerSec: Math.round((batches * EVENTS_PER_BATCH) / seconds) };
+  console.log(`${'backlog drain from disk'.padEnd(26)} ${String(r.batchesPerSec).padStart(7)} batches/s ${String(r.eventsPerSec).padStart(9)} events/s  (${batches} batches queued during an outage)`);
+  return r;
+}
+
 async function main() {
   console.log(`sending queue: ${PRODUCERS} producers, 4 consumers, ${EVENTS_PER_BATCH} span events per batch, ${SECONDS}s per scenario`);
   const mem = await scenario('in-memory', undefined);
   const persistent = await scenario('persistent (fsync off)', { fsync: false });
   const fsynced = await scenario('persistent (fsync on)', { fsync: true });
+  const drain = await drainScenario(600);
   console.log('BENCH ' + JSON.stringify({
     memory_batches_per_s: mem.batchesPerSec, memory_events_per_s: mem.eventsPerSec, memory_p99_enqueue_ms: mem.p99EnqueueMs,
     persistent_batches_per_s: persistent.batchesPerSec, persistent_events_per_s: persistent.eventsPerSec, persistent_p99_enqueue_ms: persistent.p99EnqueueMs,
     fsync_batches_per_s: fsynced.batchesPerSec, fsync_events_per_s: fsynced.eventsPerSec, fsync_p99_enqueue_ms: fsynced.p99EnqueueMs,
+    drain_events_per_s: drain.eventsPerSec,
     stored_bytes_per_event: persistent.bytesPerEvent,
   }));
 }

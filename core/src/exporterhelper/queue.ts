@@ -17,7 +17,7 @@ const KEY_PREFIX = 'q/';
  * decodes); beyond it, batches live only in storage and are read back when their turn comes,
  * so a long outage fills the disk, not the heap.
  */
-const PERSISTENT_IN_MEMORY = 64;
+const PERSISTENT_IN_MEMORY = 256;
 const SEQ_DIGITS = 16;
 
 function keyOf(seq: number): string {
