@@ -21,7 +21,7 @@ export function paymentIncident(): { events: UnifiedEvent[]; oom: UnifiedEvent }
   for (let i = 0; i < 48; i++) {
     const failed = i % 3 === 2;
     const attrs: Record<string, string | number> = { 'http.request.method': 'POST', 'http.route': '/api/pay', 'http.response.status_code': failed ? 503 : 200 };
-    if (failed && i !== 44) attrs['enduser.id'] = USERS[(i * 7) % USERS.length]!;
+    if (failed && i !== 44) attrs['enduser.id'] = USERS[Math.floor(i / 3) % USERS.length]!;
     const e = testEvent('span', {
       time: T0 + i * 5e9, severity: failed ? 'error' : 'info',
       resource: { 'service.name': 'payment', 'k8s.namespace.name': 'prod', 'k8s.pod.name': 'payment-7d8f9' }, attributes: attrs,

@@ -1,5 +1,5 @@
 import type { JsonSchema } from '@tapio/core';
-import { ruleDefinitions, ruleSchema, type RuleSpec } from './rules/types';
+import { ruleSchema, type RuleSpec } from './rules/types';
 
 export interface SemanticConfig {
   /** Load the rules shipped in this package (rules/*.yaml). */
@@ -29,7 +29,6 @@ export const DEFAULT_VARIABLES: Record<string, number> = {
 export const configSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
-  definitions: ruleDefinitions,
   properties: {
     include_builtin: { type: 'boolean', default: true },
     rules_files: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },

@@ -63,11 +63,12 @@ export const EVENT_KINDS_MATCHABLE = ['span', 'log', 'metric', 'k8s', 'kernel', 
 const scalar = { type: ['string', 'number', 'boolean'] };
 const operand = { type: ['number', 'string'], pattern: '^\\$[a-z_][a-z0-9_]*$' };
 
-export const conditionSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  minProperties: 1,
-  properties: {
+/**
+ * A condition, nested `all`/`any`/`not` up to `depth` levels. Inlined rather than a recursive
+ * `$ref`, so error messages can name the keys that are allowed where a wrong one was written.
+ */
+function conditionSchema(depth: number): JsonSchema {
+  const properties: Record<string, unknown> = {
     field: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }] },
     equals: scalar,
     not_equals: scalar,
@@ -77,11 +78,17 @@ export const conditionSchema: JsonSchema = {
     contains: { type: 'string', minLength: 1 },
     exists: { type: 'boolean' },
     gt: operand, gte: operand, lt: operand, lte: operand,
-    all: { type: 'array', minItems: 1, items: { $ref: '#/definitions/condition' } },
-    any: { type: 'array', minItems: 1, items: { $ref: '#/definitions/condition' } },
-    not: { $ref: '#/definitions/condition' },
-  },
-};
+  };
+  if (depth > 0) {
+    const inner = conditionSchema(depth - 1);
+    properties.all = { type: 'array', minItems: 1, items: inner };
+    properties.any = { type: 'array', minItems: 1, items: inner };
+    properties.not = inner;
+  }
+  return { type: 'object', additionalProperties: false, minProperties: 1, properties };
+}
+
+const CONDITION = conditionSchema(4);
 
 export const ruleSchema: JsonSchema = {
   type: 'object',
@@ -97,9 +104,9 @@ export const ruleSchema: JsonSchema = {
       required: ['kind'],
       properties: {
         kind: { anyOf: [{ enum: EVENT_KINDS_MATCHABLE }, { type: 'array', minItems: 1, items: { enum: EVENT_KINDS_MATCHABLE } }] },
-        all: { type: 'array', minItems: 1, items: { $ref: '#/definitions/condition' } },
-        any: { type: 'array', minItems: 1, items: { $ref: '#/definitions/condition' } },
-        none: { type: 'array', minItems: 1, items: { $ref: '#/definitions/condition' } },
+        all: { type: 'array', minItems: 1, items: CONDITION },
+        any: { type: 'array', minItems: 1, items: CONDITION },
+        none: { type: 'array', minItems: 1, items: CONDITION },
         rate: {
           type: 'object', additionalProperties: false, required: ['count', 'window'],
           properties: {
@@ -138,12 +145,8 @@ export const ruleSchema: JsonSchema = {
   },
 };
 
-/** Roots that embed ruleSchema must carry this (the `$ref`s point at `#/definitions/condition`). */
-export const ruleDefinitions = { condition: conditionSchema };
-
 export const ruleFileSchema: JsonSchema = {
   type: 'object',
-  definitions: ruleDefinitions,
   additionalProperties: false,
   required: ['rules'],
   properties: { rules: { type: 'array', items: ruleSchema } },
