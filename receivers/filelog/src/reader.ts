@@ -244,6 +244,7 @@ export class FileReader {
         this.mlText = text; this.mlStart = start; this.mlEnd = end;
       } else if (this.mlText !== undefined) {
         this.mlText += '\n' + text; this.mlEnd = end;
+        this.capMultiline(sink, observed);
       } else if (text.length > 0) {
         sink.entry(this, text, start, end, observed);
       } else {
@@ -253,12 +254,26 @@ export class FileReader {
     }
     if (this.mlText === undefined) { this.mlText = text; this.mlStart = start; } else this.mlText += '\n' + text;
     this.mlEnd = end;
+    if (this.capMultiline(sink, observed)) return;
     if (lineEnd!.test(text)) {
       const t = this.mlText;
       this.mlText = undefined;
       if (t.length > 0) sink.entry(this, t, this.mlStart, end, observed);
       else this.pendingOffset = end;
     }
+  }
+
+  /**
+   * A multiline entry longer than max_log_size (a pattern that never matches again would
+   * otherwise hold the whole file in memory) is sent as it is.
+   */
+  private capMultiline(sink: EntrySink, observed: number): boolean {
+    if (this.mlText === undefined || this.mlText.length <= this.s.maxLogSize) return false;
+    sink.longLine(this, 'split');
+    const t = this.mlText;
+    this.mlText = undefined;
+    sink.entry(this, t, this.mlStart, this.mlEnd, observed);
+    return true;
   }
 
   /** Where a restart must resume: before any entry not yet complete. */

@@ -107,6 +107,13 @@ describe('filelog operators', () => {
     assert.equal(b.time, Date.UTC(2024, 0, 2, 3, 4, 5) * 1e6 + 6);
   });
 
+  it('container sends a run of partial lines once it reaches max_log_size, instead of holding it forever', () => {
+    const { chain } = chainOf([{ type: 'container', max_log_size: 100 }]);
+    const file: FileContext = { path: '/x/0.log' };
+    const verdicts = Array.from({ length: 4 }, () => chain.run(entry(`2024-01-01T00:00:00Z stdout P ${'y'.repeat(40)}`), file));
+    assert.deepEqual(verdicts, [2, 2, 0, 2], 'third piece passes 100 characters: the joined entry goes out');
+  });
+
   it('reads pod metadata from /var/log/containers symlink names too', () => {
     const id = 'a'.repeat(64);
     assert.deepEqual(k8sFromPath(`/var/log/containers/web-1_shop_nginx-${id}.log`), {

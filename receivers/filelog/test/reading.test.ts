@@ -72,6 +72,18 @@ describe('filelog reading', () => {
     } finally { await r.stop(); }
   });
 
+  it('sends a multiline entry that outgrows max_log_size (a start pattern that never matches again)', async () => {
+    fs.writeFileSync(path.join(dir, 'ml.log'), 'START here\n' + Array.from({ length: 100 }, (_, i) => `continuation ${i}`).join('\n') + '\n');
+    const r = await run({ include: [path.join(dir, '*.log')], max_log_size: '1KiB', multiline: { line_start_pattern: '^START' } });
+    try {
+      await until(() => bodies(r.sink).join('\n').includes('continuation 99'), 'every line');
+      const b = bodies(r.sink);
+      assert.ok(b[0]!.startsWith('START here\ncontinuation 0') && b[0]!.length > 1024 && b[0]!.length < 1100);
+      assert.equal(b.join('\n'), 'START here\n' + Array.from({ length: 100 }, (_, i) => `continuation ${i}`).join('\n'));
+      assert.equal(r.receiver.stats.longLines, 1);
+    } finally { await r.stop(); }
+  });
+
   it('emits an unterminated last line after force_flush_period', async () => {
     fs.writeFileSync(path.join(dir, 'p.log'), 'complete\nno newline yet');
     const r = await run({ include: [path.join(dir, '*.log')] });

@@ -1,4 +1,4 @@
-import type { UnifiedEvent } from '@tapio/core';
+import { parseByteSize, type UnifiedEvent } from '@tapio/core';
 import { parseRfc3339Nanos } from '../timeparse';
 import { Options } from './options';
 import { ON_ERROR } from './parser';
@@ -36,11 +36,15 @@ export class ContainerParser implements Operator {
   private readonly format: Format;
   private readonly addMetadata: boolean;
   private readonly onError: OnError;
+  /** Partial pieces are joined up to this many characters; then the entry is sent as it is. */
+  private readonly maxLogSize: number;
 
   constructor(readonly id: string, o: Options, private readonly env: OperatorEnv) {
     this.format = o.oneOf('format', ['auto', 'docker', 'crio', 'containerd'] as const, 'auto');
     this.addMetadata = o.bool('add_metadata_from_filepath', true);
     this.onError = o.oneOf('on_error', ON_ERROR, 'send');
+    const max = o.any('max_log_size');
+    this.maxLogSize = max === undefined ? 1024 * 1024 : parseByteSize(max as string | number);
   }
 
   process(e: UnifiedEvent, file: FileContext): Verdict {
@@ -81,7 +85,7 @@ export class ContainerParser implements Operator {
     const held = file.partial;
     if (held) {
       held.log!.body = (held.log!.body as string) + msg;
-      if (partial) return HOLD;
+      if (partial && (held.log!.body as string).length < this.maxLogSize) return HOLD;
       file.partial = undefined;
       // The finished line is the held event (first piece's time); copy it over the current one.
       e.log!.body = held.log!.body;
