@@ -45,7 +45,7 @@ export function formatCorrelation(s: CorrelationSummary, incidentHint = true): s
   out += `Failed Requests: ${s.failedRequests.toLocaleString('en-US')}\n`;
   out += `Time to Detection: ${s.timeToDetectMs === null ? 'not detected (no incident covers this trace)' : duration(s.timeToDetectMs)}\n`;
   if (s.incidentId && incidentHint) out += `Incident: ${s.incidentId}\n`;
-  out += '\n' + heading(`EVENT CHAIN (${s.eventCount} events correlated)`);
+  out += '\n' + heading(`EVENT CHAIN (${s.eventCount} event${s.eventCount === 1 ? '' : 's'} correlated)`);
   s.chain.forEach((c, i) => {
     out += `${i + 1}. [${LAYER_TAG[c.layer] ?? c.layer.toUpperCase()}] ${c.summary}${c.count > 1 ? ` (×${c.count})` : ''}\n`;
     out += `   └─ ${iso(c.time)} · ${[c.service, c.entity, c.intent].filter(Boolean).join(' · ')}\n`;
