@@ -93,6 +93,7 @@ describe('filelog operators', () => {
     assert.equal(p2.resource['k8s.pod.uid'], '0f1e2d3c-aaaa-bbbb-cccc-123456789abc');
     assert.equal(p2.resource['k8s.container.name'], 'server');
     assert.equal(p2.resource['k8s.container.restart_count'], 2);
+    assert.deepEqual(p2.entity, { kind: 'pod', name: 'frontend-579b9bff58-t2dbm', namespace: 'hipster', uid: '0f1e2d3c-aaaa-bbbb-cccc-123456789abc' });
   });
 
   it('container parses Docker JSON lines and joins lines split by the runtime', () => {

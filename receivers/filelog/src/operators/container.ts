@@ -58,6 +58,12 @@ export class ContainerParser implements Operator {
       if (!meta) { meta = k8sFromPath(file.path); file.pathResource = meta; }
       const r = e.resource;
       for (const k in meta) r[k] = meta[k]!;
+      // The pod is what a container log line is about (correlation joins on it).
+      const pod = meta['k8s.pod.name'];
+      if (pod !== undefined) {
+        e.entity = { kind: 'pod', name: String(pod), namespace: String(meta['k8s.namespace.name']) };
+        if (meta['k8s.pod.uid'] !== undefined) e.entity.uid = String(meta['k8s.pod.uid']);
+      }
     }
     return CONTINUE;
   }
