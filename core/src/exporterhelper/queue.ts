@@ -2,6 +2,7 @@ import type { Batch } from '../event/types';
 import type { StorageClient } from '../storage';
 import { decodeBatch, encodeBatch } from '../event/codec';
 import { ErrorCodes, RetryableError } from '../errors';
+import { WriteCoalescer } from './coalescer';
 
 /** One queued batch. `key` is set when it is persisted; `batch` is loaded lazily for recovered items. */
 export interface QueueItem {
@@ -39,7 +40,13 @@ export class SendingQueue {
   /** Admitted puts still writing to storage; they hold a slot so capacity is never exceeded. */
   private reserved = 0;
 
-  constructor(readonly capacity: number, private readonly blocking: boolean, private readonly store?: StorageClient) {}
+  /** Writes and deletes are group-committed separately, so deletes still free space when writes fail (storage full). */
+  private readonly writes: WriteCoalescer | undefined;
+  private readonly deletes: WriteCoalescer | undefined;
+
+  constructor(readonly capacity: number, private readonly blocking: boolean, private readonly store?: StorageClient) {
+    if (store) { this.writes = new WriteCoalescer(store); this.deletes = new WriteCoalescer(store); }
+  }
 
   get size(): number { return this.items.length - this.head; }
   get persistent(): boolean { return this.store !== undefined; }
@@ -71,7 +78,7 @@ export class SendingQueue {
     const key = keyOf(this.nextSeq++);
     this.reserved++;
     try {
-      await this.store.set(key, encodeBatch(batch));
+      await this.writes!.apply({ type: 'set', key, value: encodeBatch(batch) });
     } catch (err) {
       this.spaceWaiters.shift()?.resolve();
       throw new RetryableError(`cannot persist the batch: ${(err as Error).message}`, { cause: err });
@@ -99,7 +106,7 @@ export class SendingQueue {
   /** Forgets a delivered (or given-up) item for good. */
   async done(item: QueueItem): Promise<void> {
     item.batch = undefined;
-    if (this.store && item.key) await this.store.delete(item.key);
+    if (this.deletes && item.key) await this.deletes.apply({ type: 'delete', key: item.key });
   }
 
   /** No more puts; waiting producers are refused, waiting consumers get undefined once empty. */
