@@ -11,7 +11,11 @@ export interface EventFilter {
   /** Minimum severity rank (see SEVERITY_RANK). */
   minSeverity?: number;
   traceIds?: Set<string>;
-  /** Matches entity.name or the resource's k8s.pod.name. */
+  /**
+   * Matches entity.name or the resource's k8s.pod.name.
+   * TODO(issue 10): the store indexes one entity column (entity.name, else the pod name), so a history
+   * query for the pod of an event whose entity is something else misses it while the live stream matches.
+   */
   entities?: Set<string>;
   namespaces?: Set<string>;
   intents?: Set<string>;

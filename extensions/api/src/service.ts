@@ -36,7 +36,11 @@ export class ApiService {
     return new ApiService(new EventStore(options), maxPageSize, streams, ctx);
   }
 
-  /** Stores a batch and fans it out to live clients. Synchronous: one SQLite transaction. */
+  /**
+   * Stores a batch and fans it out to live clients. Synchronous: one SQLite transaction.
+   * TODO(issue 10): writes run on the event loop; if large batches at high rates ever stall the API's
+   * own requests, move the SQLite writer to a worker thread (better-sqlite3 works there).
+   */
   ingest(events: UnifiedEvent[]): void {
     if (!events.length) return;
     const stored = this.store.insertMany(events);
