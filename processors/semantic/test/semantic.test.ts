@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { conformance, createComponent, SinkConsumer, testEvent, testHost, validConfig } from '@tapio/core/testing';
+import { conformance, createComponent, resolveYaml, SinkConsumer, testEvent, testHost, testReceiverFactory, testSinkExporterFactory, validConfig } from '@tapio/core/testing';
 import { ConfigError, type Processor, type UnifiedEvent } from '@tapio/core';
 import factory, { loadLibrary, registerRulePack, rulesCommand, type SemanticConfig } from '../src/index';
 import { CASES } from './cases';
@@ -151,6 +151,24 @@ describe('semantic: broken rules', () => {
         return true;
       },
     );
+  });
+
+  it('a broken rule file fails config validation (tapio validate) under processors.semantic.rules_files', () => {
+    const file = path.join(tmp, 'validate-broken.yaml');
+    fs.writeFileSync(file, "rules:\n  - id: v.bad\n    match: { kind: log, all: [{ field: body, gtt: 3 }] }\n    set: { intent: exception, category: application, narrative: x }\n");
+    const yaml = `receivers: {testpush: }
+processors:
+  semantic:
+    rules_files: [${JSON.stringify(file)}]
+exporters: {testsink: }
+service: {pipelines: {logs: {receivers: [testpush], processors: [semantic], exporters: [testsink]}}}
+`;
+    const { config, issues } = resolveYaml(yaml, [testReceiverFactory, testSinkExporterFactory, factory], 'collector.yaml');
+    assert.equal(config, undefined);
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0]!.path, 'processors.semantic.rules_files.0');
+    assert.equal(issues[0]!.location?.file, 'collector.yaml');
+    assert.match(issues[0]!.message, /validate-broken\.yaml:2: rule "v\.bad" \(rules\[0\]\): match\.all\.0\.gtt: unknown key "gtt"; did you mean "gt"\?/);
   });
 
   it('reports unreadable files, YAML errors and unknown variables', () => {
