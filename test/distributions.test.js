@@ -15,6 +15,7 @@ const BUILDER = path.join(ROOT, 'builder', 'dist', 'src', 'bin.js');
 const PORT_ENV = {
   TAPIO_OTLP_GRPC_ENDPOINT: '127.0.0.1:0', TAPIO_OTLP_HTTP_ENDPOINT: '127.0.0.1:0',
   TAPIO_HEALTH_ENDPOINT: '127.0.0.1:0', TAPIO_METRICS_ENDPOINT: '127.0.0.1:0',
+  TAPIO_API_HTTP_ENDPOINT: '127.0.0.1:0', TAPIO_API_GRPC_ENDPOINT: '127.0.0.1:0',
 };
 
 function manifestComponents(manifestFile) {
@@ -87,9 +88,7 @@ describe('distributions', function () {
       assert.deepEqual(comps.map((c) => `${c.kind}/${c.type}`).sort(), manifestComponents(manifest));
 
       const work = tmpDir('tapio-dist-run-');
-      const extra = name === 'tapio-k8s'
-        ? ['--set', 'exporters.debug.verbosity=normal', '--set', 'extensions.tapio_api.http.endpoint=127.0.0.1:0', '--set', 'extensions.tapio_api.grpc.endpoint=127.0.0.1:0', '--set', `extensions.tapio_api.storage.path=${path.join(work, 'api.db')}`]
-        : [];
+      const extra = name === 'tapio-k8s' ? ['--set', 'exporters.debug.verbosity=normal'] : [];
       const s = start(bin, extra, { TAPIO_DEBUG_VERBOSITY: 'normal' }, work);
       try {
         const readyMs = await s.ready;
@@ -105,9 +104,7 @@ describe('distributions', function () {
 
   it('npm start (the tapio-k8s embedded default, from source) starts and stops cleanly on SIGTERM', async () => {
     const work = tmpDir('tapio-start-');
-    const s = start(TAPIO, ['--manifest', path.join(ROOT, 'distributions/tapio-k8s/manifest.yaml'),
-      '--set', 'extensions.tapio_api.http.endpoint=127.0.0.1:0', '--set', 'extensions.tapio_api.grpc.endpoint=127.0.0.1:0',
-      '--set', `extensions.tapio_api.storage.path=${path.join(work, 'api.db')}`], {}, work);
+    const s = start(TAPIO, ['--manifest', path.join(ROOT, 'distributions/tapio-k8s/manifest.yaml')], {}, work);
     try {
       await s.ready;
       s.child.kill('SIGTERM');

@@ -24,8 +24,8 @@ function common(cmd: Command): Command {
 /** The `tapio` command line. Returns the exit code (run resolves when the collector stops). */
 export async function runCli(argv: string[] = process.argv.slice(2), dist?: DistributionInfo): Promise<number> {
   // Plugin-provided sub-commands (`tapio rules test …`) need the plugins loaded first.
-  const first = argv.find((a) => !a.startsWith('-'));
-  if (first && !BUILTIN.has(first) && !isOptionValue(argv, first)) {
+  const first = firstPositional(argv);
+  if (first && !BUILTIN.has(first)) {
     const pre = preParse(argv);
     const { registry, errors } = loadComponents(pre, dist);
     const cmd = pluginCommands(registry).find((c) => c.name === first);
@@ -64,9 +64,14 @@ export async function runCli(argv: string[] = process.argv.slice(2), dist?: Dist
   return exitCode;
 }
 
-function isOptionValue(argv: string[], word: string): boolean {
-  const i = argv.indexOf(word);
-  return i > 0 && /^(-c|--config|--set|--plugin|--manifest)$/.test(argv[i - 1]!);
+/** The first word that is neither an option nor an option's value: the sub-command, if any. */
+function firstPositional(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (/^(-c|--config|--set|--plugin|--manifest|--output)$/.test(a)) { i++; continue; }
+    if (!a.startsWith('-')) return a;
+  }
+  return undefined;
 }
 
 function preParse(argv: string[]): Pick<CommonOptions, 'plugin' | 'manifest'> {

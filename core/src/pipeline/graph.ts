@@ -49,7 +49,10 @@ export class Graph {
     const g = new Graph(config, deps);
     const errors: string[] = [];
     const attempt = async <T>(cc: ComponentConfig, fn: () => Promise<T> | T): Promise<T | undefined> => {
-      try { return await fn(); } catch (err) { errors.push(`${cc.kind} "${cc.id}": ${(err as Error).message}`); return undefined; }
+      const t0 = Date.now();
+      try { return await fn(); } catch (err) { errors.push(`${cc.kind} "${cc.id}": ${(err as Error).message}`); return undefined; } finally {
+        deps.logger.debug({ component: cc.id, kind: cc.kind, ms: Date.now() - t0 }, 'component created');
+      }
     };
     for (const id of config.serviceExtensions) {
       const cc = config.extensions.get(id)!;
@@ -131,8 +134,10 @@ export class Graph {
     ];
     for (const inst of order) {
       this.host.reportStatus(inst.id, 'starting');
+      const t0 = Date.now();
       try {
         await inst.component.start(this.host);
+        this.deps.logger.debug({ component: inst.id, kind: inst.kind, ms: Date.now() - t0 }, 'component started');
         if (inst.kind === 'extension') this.host.extensions.set(inst.id, inst.component as Extension);
         this.host.reportStatus(inst.id, 'ok');
       } catch (err) {
