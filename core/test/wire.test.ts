@@ -57,6 +57,15 @@ describe('hand-written Tapio protobuf codec (wire.ts)', () => {
     assert.deepEqual(decodeBatchWire(encodeBatchWire({ events: [] })), { events: [] });
   });
 
+  it('keeps an attribute named __proto__ as data', () => {
+    const e = testEvent('log');
+    Object.defineProperty(e.attributes, '__proto__', { value: 'x', enumerable: true, writable: true, configurable: true });
+    const back = decodeBatchWire(encodeBatchWire({ events: [e] })).events[0]!;
+    assert.deepEqual(Object.keys(back.attributes), ['__proto__']);
+    assert.equal(Object.getPrototypeOf(back.attributes), Object.prototype);
+    assert.equal(Object.getOwnPropertyDescriptor(back.attributes, '__proto__')?.value, 'x');
+  });
+
   it('rejects truncated input with an error instead of returning garbage', () => {
     const bytes = encodeBatchWire({ events: [testEvent('log'), testEvent('span')] });
     assert.throws(() => decodeBatchWire(bytes.subarray(0, bytes.length - 7)), /truncated/);

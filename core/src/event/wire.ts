@@ -324,7 +324,9 @@ function readMap(r: Reader): Attributes {
       if (t === Tag.EntryKey) key = r.string();
       else if (t === Tag.EntryValue) { const vs = r.span(); const ve = r.pos; r.pos = vs; value = readValue(r, ve); r.pos = ve; } else r.skip(t & 7);
     }
-    out[key] = value;
+    // An attribute may be called __proto__: keep it as data, never as the object's prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+    else out[key] = value;
     r.pos = entryEnd;
   }
   return out;
