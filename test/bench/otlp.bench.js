@@ -76,7 +76,9 @@ async function main() {
   const httpPort = await freePort();
   const col = child('otlp-collector.js', [JSON.stringify({ sinkPort, grpcPort, httpPort, batch: process.env.BENCH_OTLP_BATCH !== '0', connections: 2 })],
     // BENCH_OTLP_CPUPROF=<dir>: a V8 CPU profile of the collector, for a per-function view
-    process.env.BENCH_OTLP_CPUPROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_OTLP_CPUPROF] : []);
+    // BENCH_OTLP_NODE_FLAGS: extra node flags for the collector (e.g. --max-semi-space-size=64)
+    [...(process.env.BENCH_OTLP_CPUPROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_OTLP_CPUPROF] : []),
+      ...(process.env.BENCH_OTLP_NODE_FLAGS ? process.env.BENCH_OTLP_NODE_FLAGS.split(' ') : [])]);
   const { batch } = await col.wait('ready');
   const lg = child('otlp-loadgen.js');
   await lg.wait('ready');

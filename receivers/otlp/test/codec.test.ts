@@ -12,6 +12,27 @@ import { normalize, parseJson } from './normalize';
 
 const NOW = 1_700_000_100e9;
 
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  while (n > 0x7f) { out.push((n & 0x7f) | 0x80); n >>>= 7; }
+  out.push(n);
+  return Buffer.from(out);
+}
+
+/** An AnyValue body of `depth` arrays, each holding the next: built as prefixes, outermost first. */
+function nestedArrays(depth: number): Buffer {
+  const prefixes: Buffer[] = [];
+  let size = 0;
+  for (let i = 0; i < depth; i++) {
+    // AnyValue{array_value(5): ArrayValue{values(1): <inner AnyValue of `size` bytes>}}
+    const item = Buffer.concat([Buffer.from([0x0a]), varint(size)]);
+    const head = Buffer.concat([Buffer.from([0x2a]), varint(item.length + size), item]);
+    prefixes.push(head);
+    size += head.length;
+  }
+  return Buffer.concat(prefixes.reverse());
+}
+
 describe('OTLP codec', () => {
   describe('traces: SDK protobuf → UnifiedEvents → protobuf is lossless', () => {
     const spans = sdkSpans();
@@ -184,6 +205,27 @@ describe('OTLP codec', () => {
           assert.ok(err instanceof MalformedError, `${(err as Error).name}: ${(err as Error).message}`);
         }
       }
+    });
+
+    it('keeps an attribute named __proto__ as an attribute, and deep nesting is a MalformedError', () => {
+      const attrs = [{ key: '__proto__', value: { stringValue: 'x' } }, { key: 'ok', value: { boolValue: true } }];
+      const doc = { resourceLogs: [{ scopeLogs: [{ logRecords: [{ attributes: attrs }] }] }] };
+      const { events } = decodeLogs(jsonToProto('ExportLogsServiceRequest', doc), 'otlp', NOW);
+      assert.equal(Object.getPrototypeOf(events[0]!.attributes), Object.prototype);
+      assert.deepEqual(Object.keys(events[0]!.attributes), ['__proto__', 'ok']);
+      assert.equal(normalize(protoToJson('ExportLogsServiceRequest', encodeLogs(events))) !== undefined, true);
+      // 100k nested arrays: recursion runs out of stack, which must surface as a bad request
+      const request = (depth: number): Buffer => {
+        const nested = nestedArrays(depth);
+        const kv = Buffer.concat([Buffer.from([0x0a, 0x01, 0x6b, 0x12]), varint(nested.length), nested]);
+        const log = Buffer.concat([Buffer.from([0x32]), varint(kv.length), kv]);
+        const scope = Buffer.concat([Buffer.from([0x12]), varint(log.length), log]);
+        const rl = Buffer.concat([Buffer.from([0x12]), varint(scope.length), scope]);
+        return Buffer.concat([Buffer.from([0x0a]), varint(rl.length), rl]);
+      };
+      const v = decodeLogs(request(3), 'otlp', NOW).events[0]!.attributes.k;
+      assert.deepEqual(v, [[[null]]]);
+      assert.throws(() => decodeLogs(request(100_000), 'otlp', NOW), (err) => err instanceof MalformedError && /stack/.test(err.message));
     });
 
     it('counts spans with invalid ids as rejected (partial success) and keeps the rest', () => {

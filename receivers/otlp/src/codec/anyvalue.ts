@@ -104,7 +104,9 @@ export function decodeOneKeyValue(r: Reader, target: Attributes, types: Attribut
     } else r.skip(tag & 7);
   }
   if (r.pos !== end) throw new MalformedError('KeyValue overran its length');
-  target[key] = value;
+  // a key named __proto__ would set the object's prototype instead of an attribute
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
   if (type !== undefined) (types ??= {})[key] = type;
   return types;
 }
