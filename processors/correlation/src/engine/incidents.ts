@@ -136,7 +136,7 @@ export class IncidentTracker {
 
   private toEvent(inc: OpenIncident, status: 'open' | 'resolved', caseId: string | undefined): UnifiedEvent {
     const ranked = rankCauses([...inc.anomalies.values()], inc.discrete, this.s.rules, this.callGraph, this.describeEntity).slice(0, this.s.maxCauses);
-    const incident = buildIncident(inc.id, inc, status, ranked, this.s.rules, caseId);
+    const incident = buildIncident(inc.id, inc, status, ranked, this.s.rules, caseId, this.s.windowMs);
     const top = ranked[0];
     return createEvent({
       kind: 'correlation', source: 'correlation', time: inc.start * 1e6, severity: status === 'resolved' ? 'info' : (incident.impact?.severity ?? 'error'),
@@ -152,14 +152,25 @@ export class IncidentTracker {
 
 const ns = (ms: number): string => BigInt(Math.round(ms * 1000)) * 1000n + '';
 
-function buildIncident(id: string, inc: OpenIncident, status: 'open' | 'resolved', ranked: RankedCause[], rules: CausalRule[], caseId: string | undefined): Incident {
+function buildIncident(id: string, inc: OpenIncident, status: 'open' | 'resolved', ranked: RankedCause[], rules: CausalRule[], caseId: string | undefined, windowMs: number): Incident {
+  // One link per (layer, intent, entity): the first occurrence, with how often it repeated.
   const chain: ChainLink[] = [];
-  for (const d of inc.discrete) chain.push({ eventId: d.eventId, time: d.time * 1e6, layer: d.layer, kind: d.kind, entity: d.entity, summary: d.summary, intent: d.intent });
-  // The first anomaly per blamed service joins the chain as an application/metric link.
+  const seen = new Map<string, { link: ChainLink; n: number }>();
+  for (const d of inc.discrete) {
+    const k = d.layer + '|' + d.intent + '|' + (d.service ?? '') + '|' + (d.peerService ?? '');
+    const s = seen.get(k);
+    if (s) { s.n++; continue; }
+    const link: ChainLink = { eventId: d.eventId, time: d.time * 1e6, layer: d.layer, kind: d.kind, entity: d.entity, summary: d.summary, intent: d.intent };
+    seen.set(k, { link, n: 1 });
+    chain.push(link);
+  }
+  for (const { link, n } of seen.values()) if (n > 1) link.summary += ` (×${n})`;
+  // The first anomaly per blamed service joins the chain as an application/metric link, dated by
+  // the end of the window it was detected in (its onset inside the window is not known).
   for (const c of ranked) {
     if (!c.firstAnomaly) continue;
     const a = c.firstAnomaly;
-    chain.push({ eventId: `anomaly:${a.key.family}:${a.key.service}:${a.key.detail}`, time: a.windowStart * 1e6, layer: 'application', kind: a.key.family === 'metric' ? 'metric' : 'span', entity: { service: a.key.service }, summary: c.evidence[0] ?? '' });
+    chain.push({ eventId: `anomaly:${a.key.family}:${a.key.service}:${a.key.detail}`, time: (a.key.family === 'metric' ? a.windowStart : a.windowStart + windowMs) * 1e6, layer: 'application', kind: a.key.family === 'metric' ? 'metric' : 'span', entity: { service: a.key.service }, summary: c.evidence[0] ?? '' });
   }
   chain.sort((x, y) => x.time - y.time || LAYER_DEPTH[y.layer] - LAYER_DEPTH[x.layer]);
   const top = ranked[0];

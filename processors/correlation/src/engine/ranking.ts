@@ -114,13 +114,28 @@ function reaches(g: Map<string, Map<string, number>>, from: string, to: string, 
   return false;
 }
 
+/** How much evidence keeps when a causal rule explains it by an earlier failure. */
+const EXPLAINED = 0.35;
+const MAX_EVENT_IDS = 20;
+/** Anomalies are dated by their window start, so a cause may sit up to a window after it. */
+const WINDOW_SLACK_MS = 30_000;
+
+/** The intent an anomaly stands for, so causal rules can explain it. */
+function anomalyIntent(a: Anomaly): string | undefined {
+  switch (a.key.family) {
+    case 'err': case 'logerr': case 'logpat': return 'exception';
+    case 'metric': return undefined;
+    default: return 'latency_slo_breach';
+  }
+}
+
 /** A discrete event is explained when an earlier related event causes it by some rule. */
-function explainedBy(d: DiscreteRec, all: DiscreteRec[], rules: CausalRule[], g: Map<string, Map<string, number>>): DiscreteRec | undefined {
+function explainedBy(d: DiscreteRec, all: DiscreteRec[], rules: CausalRule[], g: Map<string, Map<string, number>>, slackMs = 0): DiscreteRec | undefined {
   for (const c of all) {
     if (c === d) continue;
     const lag = d.time - c.time;
     for (const r of rules) {
-      if (lag < 0 || lag > r.maxLagMs || !r.cause.includes(c.intent) || !r.effect.includes(d.intent)) continue;
+      if (lag < -slackMs || lag > r.maxLagMs || !r.cause.includes(c.intent) || !r.effect.includes(d.intent)) continue;
       // Same intent on both sides only explains a later, shallower report (kernel OOM → k8s OOMKilled).
       if (c.intent === d.intent && LAYER_DEPTH[c.layer] <= LAYER_DEPTH[d.layer] && !(lag > 0 && LAYER_DEPTH[c.layer] === LAYER_DEPTH[d.layer])) continue;
       if (related(r, c, d, g)) return c;
@@ -151,6 +166,25 @@ export function rankCauses(held: HeldAnomaly[], discrete: DiscreteRec[], rules: 
     if (time < c.first) c.first = time;
   };
 
+  // Root discrete failures (not explained by an earlier one) can explain the anomalies of the
+  // services that depend on them, through the same causal rules: blame moves to the cause.
+  const roots = discrete.filter((d) => d.layer !== 'application' && !explainedBy(d, discrete, rules, callGraph));
+  const explainCache = new Map<string, DiscreteRec | undefined>();
+  const anomalyExplainedBy = (a: Anomaly): DiscreteRec | undefined => {
+    const intent = anomalyIntent(a);
+    if (!intent || !roots.length) return undefined;
+    const key = a.key.service + '|' + intent;
+    if (explainCache.has(key)) return explainCache.get(key);
+    const probe: DiscreteRec = { eventId: '', time: a.windowStart, intent, layer: 'application', kind: 'span', service: a.key.service, entity: {}, summary: '', confidence: 1, suggestedActions: [] };
+    const by = explainedBy(probe, roots, rules, callGraph, WINDOW_SLACK_MS);
+    explainCache.set(key, by);
+    return by;
+  };
+  const explainFactor = (a: Anomaly): { f: number; note: string } => {
+    const by = anomalyExplainedBy(a);
+    return by ? { f: EXPLAINED, note: ` (follows ${by.intent} of ${by.service ?? '?'})` } : { f: 1, note: '' };
+  };
+
   // Edge anomalies are split between caller and callee by how anomalous each one's *other*
   // edges are: a slow callee shows on all its edges, a slow caller on all of its own.
   const edgeSev = new Map<string, HeldAnomaly>(); // "a>b" → strongest anomaly
@@ -165,7 +199,8 @@ export function rankCauses(held: HeldAnomaly[], discrete: DiscreteRec[], rules: 
     }
     const w = familyWeight(a);
     if (!w) continue;
-    contribute(cand(a.key.service), a.key.family + ':' + a.direction, w * shrunk(h), describe(a), h.first, a);
+    const ex = explainFactor(a);
+    contribute(cand(a.key.service), a.key.family + ':' + a.direction, w * shrunk(h) * ex.f, describe(a) + ex.note, h.first, a);
   }
   if (edgeSev.size) {
     const edgesOf = new Map<string, string[]>();
@@ -186,9 +221,10 @@ export function rankCauses(held: HeldAnomaly[], discrete: DiscreteRec[], rules: 
       let toCallee: number;
       if (fa !== undefined) toCallee = 1 - fa * (1 - (fb ?? 0));
       else toCallee = 0.5 + 0.5 * (fb ?? 0);
-      const text = describe(h.a);
-      contribute(cand(to), 'gap', FAMILY_WEIGHT.gap * shrunk(h) * toCallee, text, h.first, h.a);
-      contribute(cand(from), 'gap', FAMILY_WEIGHT.gap * shrunk(h) * (1 - toCallee), text, h.first, h.a);
+      const ex = explainFactor(h.a);
+      const text = describe(h.a) + ex.note;
+      contribute(cand(to), 'gap', FAMILY_WEIGHT.gap * shrunk(h) * toCallee * ex.f, text, h.first, h.a);
+      contribute(cand(from), 'gap', FAMILY_WEIGHT.gap * shrunk(h) * (1 - toCallee) * ex.f, text, h.first, h.a);
     }
   }
 
@@ -197,10 +233,10 @@ export function rankCauses(held: HeldAnomaly[], discrete: DiscreteRec[], rules: 
     const svc = d.kind === 'network' && d.peerService ? d.peerService : d.service;
     if (!svc) continue;
     const by = explainedBy(d, discrete, rules, callGraph);
-    const value = d.confidence * (0.55 + 0.15 * LAYER_DEPTH[d.layer]) * (by ? 0.35 : 1);
+    const value = d.confidence * (0.55 + 0.15 * LAYER_DEPTH[d.layer]) * (by ? EXPLAINED : 1);
     const c = cand(svc);
     contribute(c, 'discrete:' + d.intent + ':' + d.layer, value, `${d.layer}: ${d.summary}${by ? ` (follows ${by.intent} of ${by.service ?? '?'})` : ''}`, d.time);
-    c.eventIds.push(d.eventId);
+    if (c.eventIds.length < MAX_EVENT_IDS) c.eventIds.push(d.eventId);
     c.discrete++;
     if (d.kind !== 'network' || !d.peerService) for (const k of Object.keys(d.entity) as (keyof IncidentEntity)[]) if (c.entity[k] === undefined) (c.entity as Record<string, unknown>)[k] = d.entity[k];
   }
