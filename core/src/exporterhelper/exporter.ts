@@ -82,6 +82,7 @@ export function createSendingExporter(ctx: ComponentContext, o: SendingExporterO
   }
 
   if (!queueCfg?.enabled) {
+    if (queueCfg?.storage) ctx.logger.warn({ storage: queueCfg.storage }, 'sending_queue.storage is set but the queue is disabled: nothing is persisted');
     return {
       capabilities: { mutatesData: o.mutatesData ?? false },
       start: async (host) => { await o.start?.(host); },
