@@ -49,8 +49,6 @@ server.addService({ Export: { path: '/opentelemetry.proto.collector.trace.v1.Tra
 });
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
   if (err) throw err;
-  // as the receiver does: a 64 KiB HTTP/2 receive window throttles large requests (see receivers/otlp/src/grpc.ts)
-  for (const h2 of server.http2Servers.keys()) h2.on('session', (s) => { s.settings({ initialWindowSize: 4 << 20 }); s.setLocalWindowSize(4 << 20); });
   process.send({ type: 'ready', port });
 });
 process.on('message', (m) => {

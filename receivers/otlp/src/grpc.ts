@@ -37,7 +37,7 @@ export class OtlpGrpcServer {
     this.port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, creds, (err, bound) => (err ? reject(err) : resolve(bound)));
     });
-    widenFlowControlWindows(server, this.cfg.initial_window_size);
+    if (this.cfg.initial_window_size) setFlowControlWindows(server, this.cfg.initial_window_size);
     this.server = server;
     this.logger.info({ endpoint: `${host}:${this.port}` }, 'OTLP/gRPC receiver listening');
   }
@@ -79,13 +79,13 @@ function serverCredentials(cfg: GrpcServerConfig): grpc.ServerCredentials {
 }
 
 /**
- * grpc-js leaves the server's HTTP/2 receive window at the protocol default of 64 KiB, so a
- * client can have at most 64 KiB of a request in flight per round trip: big OTLP requests then
- * crawl at the pace of WINDOW_UPDATEs and the server idles (the "erratic throughput, CPU not
- * saturated" symptom). grpc-js has no server option for it, so we widen the window on each
- * new session of its http2 servers.
+ * grpc-js has no server option for the HTTP/2 receive window (it stays at Node's 64 KiB), so
+ * `initial_window_size` is applied to each new session of its http2 servers. Widening it was the
+ * first suspect for grpc-js's erratic throughput with big requests, but on loopback it measured
+ * slower, not faster (test/bench/otlp-grpc-window.js), so it is off unless configured — useful
+ * on high-latency links where 64 KiB per round trip does limit a client.
  */
-function widenFlowControlWindows(server: grpc.Server, windowSize: number): void {
+function setFlowControlWindows(server: grpc.Server, windowSize: number): void {
   const internals = (server as unknown as { http2Servers?: Map<unknown, unknown> }).http2Servers;
   if (!(internals instanceof Map)) return;
   for (const key of internals.keys()) {
