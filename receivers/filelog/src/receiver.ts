@@ -236,7 +236,7 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
       this.t.add('filesOpened');
       f.fp = await this.readFingerprint(f.handle, f.st.size);
       if (f.fp.length === 0) { await f.handle.close().catch(() => undefined); f.handle = undefined; continue; }
-      const r = f.truncatedOf && f.truncatedOf.claimedGen !== gen ? undefined : this.matchFingerprint(f.fp, gen);
+      const r = f.truncatedOf && f.truncatedOf.claimedGen !== gen ? undefined : await this.matchFingerprint(f.fp, f.st.ino, gen);
       if (r) {
         if (r.handle && r.handle !== f.handle) await r.close();
         this.adopt(r, f, gen);
@@ -326,14 +326,27 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
     }
   }
 
-  private matchFingerprint(fp: Buffer, gen: number): FileReader | undefined {
-    let best: FileReader | undefined;
+  /**
+   * The known reader this content continues, by fingerprint. A reader still holding another
+   * inode whose content is intact is not a candidate: its file still exists (renamed out of the
+   * glob), so this is a different file that merely starts with the same bytes.
+   */
+  private async matchFingerprint(fp: Buffer, ino: number, gen: number): Promise<FileReader | undefined> {
+    const candidates: FileReader[] = [];
     for (const r of this.readers.values()) {
-      if (r.claimedGen === gen || !startsWith(fp, r.fp)) continue;
-      if (!best || r.fp.length > best.fp.length) best = r;
+      if (r.claimedGen !== gen && startsWith(fp, r.fp)) candidates.push(r);
     }
-    return best;
+    candidates.sort((a, b) => b.fp.length - a.fp.length);
+    for (const r of candidates) {
+      if (r.handle && r.ino !== ino && !this.gzip) {
+        const size = await r.handle.stat().then((st) => st.size, () => 0);
+        if (size >= r.readEnd) continue;
+      }
+      return r;
+    }
+    return undefined;
   }
+
 
   private isDuplicate(fp: Buffer, gen: number): boolean {
     for (const r of this.readers.values()) {

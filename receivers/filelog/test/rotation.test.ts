@@ -84,16 +84,32 @@ describe('filelog rotation under continuous writes', function () {
     await rotateWhileWriting((w, i) => w.copyTruncate(path.join(dir, `app.log.${i}`)), 'app.log*');
   });
 
+  it('a new file that starts with the same bytes as the rotated one is a new file, and the rotated one is read to its end', async () => {
+    const file = path.join(dir, 'app.log');
+    fs.writeFileSync(file, 'service started\n');
+    const r = await run({ include: [file] });
+    try {
+      await r.sink.waitFor(1);
+      fs.appendFileSync(file, 'a1\na2\na3\n');
+      fs.renameSync(file, path.join(dir, 'app.old'));
+      fs.writeFileSync(file, 'service started\nb1\n');
+      await r.sink.waitFor(6);
+      await sleep(80);
+      assert.deepEqual(bodies(r.sink).sort(), ['a1', 'a2', 'a3', 'b1', 'service started', 'service started']);
+    } finally { await r.stop(); }
+  });
+
   it('closes deleted files', async () => {
     const files = [0, 1, 2].map((i) => path.join(dir, `d${i}.log`));
     for (const f of files) fs.writeFileSync(f, `content of ${f}\n`);
     const r = await run({ include: [path.join(dir, '*.log')] });
     try {
       await r.sink.waitFor(3);
-      assert.equal(r.receiver.openFiles(), 3);
+      await until(() => r.receiver.openFiles() === 3, 'the three files to be open');
       for (const f of files) fs.unlinkSync(f);
       await until(() => r.receiver.openFiles() === 0, 'deleted files to be closed');
-      assert.equal(r.receiver.stats.filesClosed, 3);
+      assert.ok(r.receiver.stats.filesClosed >= 3);
+      assert.deepEqual(bodies(r.sink).sort(), files.map((f) => `content of ${f}`));
     } finally { await r.stop(); }
   });
 });
