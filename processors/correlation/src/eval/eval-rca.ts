@@ -6,6 +6,7 @@ import { compileSchema } from '@tapio/core';
 import { configSchema, createDefaultConfig, engineSettings, type CorrelationConfig } from '../config';
 import { readReplayRequests } from '../replay/reader';
 import { replayEmbedded } from '../replay/embedded';
+import { loadOtlpReceiverFactory, replayThroughOtlpReceiver } from '../replay/otlp-pipeline';
 
 /**
  * `npm run eval:rca -- <cases-dir> [--out incidents.jsonl] [--scorer path] [--json]`
@@ -17,13 +18,14 @@ import { replayEmbedded } from '../replay/embedded';
 const REPO = path.resolve(__dirname, '../../../../..');
 
 function usage(): never {
-  console.error('usage: eval-rca <cases-dir> [--out incidents.jsonl] [--scorer rca-score.mjs] [--json] [--set key.path=value]');
+  console.error('usage: eval-rca <cases-dir> [--out incidents.jsonl] [--scorer rca-score.mjs] [--json] [--set key.path=value] [--via otlp|inprocess]');
   process.exit(2);
 }
 
 async function main(argv: string[]): Promise<number> {
   let dir: string | undefined; let out: string | undefined; let json = false;
   const sets: string[] = [];
+  let via = 'auto';
   let scorer = path.resolve(REPO, '../shared/tools/rca-score.mjs');
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -31,6 +33,7 @@ async function main(argv: string[]): Promise<number> {
     else if (a === '--scorer') scorer = path.resolve(argv[++i] ?? '');
     else if (a === '--json') json = true;
     else if (a === '--set') sets.push(argv[++i] ?? '');
+    else if (a === '--via') via = argv[++i] ?? '';
     else if (a.startsWith('--')) usage();
     else dir = a;
   }
@@ -53,14 +56,17 @@ async function main(argv: string[]): Promise<number> {
   const cases = fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir!, d)).isDirectory()).sort();
   const lines: string[] = [];
   let outside = 0;
-  console.log(`eval-rca: ${cases.length} case directories in ${dir} (in-process OTLP/JSON decoding; see README)`);
+  if (via === 'auto') via = loadOtlpReceiverFactory() ? 'otlp' : 'inprocess';
+  if (via !== 'otlp' && via !== 'inprocess') usage();
+  if (via === 'otlp' && !loadOtlpReceiverFactory()) { console.error('eval-rca: --via otlp needs @tapio/receiver-otlp (built)'); return 2; }
+  console.log(`eval-rca: ${cases.length} case directories in ${dir}, replayed ${via === 'otlp' ? 'over OTLP/HTTP JSON into the otlp receiver' : 'with in-process OTLP/JSON decoding (no otlp receiver found)'}`);
   for (const c of cases) {
     const t0 = Date.now();
     let requests;
     try {
       requests = await readReplayRequests(path.join(dir, c), (f, n, e) => console.error(`  ${f}:${n}: skipped, not JSON (${e.message})`));
     } catch (err) { console.error(`  ${c}: ${(err as Error).message}`); continue; }
-    const r = replayEmbedded(requests, settings, c);
+    const r = via === 'otlp' ? (await replayThroughOtlpReceiver(requests, settings, c))! : replayEmbedded(requests, settings, c);
     // A case asks about the span of its traces/logs; incidents that ended before it began (its
     // metric history reaches back over earlier faults) or started after it are not its answer.
     const range = r.traceLogRange;
