@@ -312,7 +312,7 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
   }
 
   /** Same inode: was the content truncated (size went down, or the first bytes changed)? */
-  private async truncated(r: FileReader, st: Stats): Promise<boolean> {
+  private async truncated(r: FileReader, st: Pick<Stats, 'size'>): Promise<boolean> {
     // gzip offsets count decompressed bytes, so only the compressed size can tell.
     if (this.gzip ? st.size < r.lastSize : st.size < r.readEnd) return true;
     if (st.size === r.lastSize && r.fp.length >= this.fpSize) return false;
@@ -339,8 +339,10 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
     candidates.sort((a, b) => b.fp.length - a.fp.length);
     for (const r of candidates) {
       if (r.handle && r.ino !== ino && !this.gzip) {
-        const size = await r.handle.stat().then((st) => st.size, () => 0);
-        if (size >= r.readEnd) continue;
+        // Intact = not truncated (copytruncate truncates it, and the app may already have
+        // written past our offset again: the first bytes tell).
+        const st = await r.handle.stat().catch(() => undefined);
+        if (st && !(await this.truncated(r, st))) continue;
       }
       return r;
     }
