@@ -2,7 +2,7 @@ import type { Batch, Consumer, Receiver, ReceiverFactory, UnifiedEvent } from '@
 import { testContext, testHost, validConfig } from '@tapio/core/testing';
 import { CorrelationEngine, type EngineSettings } from '../engine/engine';
 import { latestIncidents, type EmbeddedResult } from './embedded';
-import { sendToEndpoint } from './command';
+import { sendToEndpoint } from './send';
 import type { ReplayRequest } from './reader';
 
 /** The `otlp` receiver factory, when `@tapio/receiver-otlp` is installed next to this package. */
