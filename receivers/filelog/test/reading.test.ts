@@ -31,7 +31,8 @@ describe('filelog reading', () => {
     fs.writeFileSync(path.join(dir, 'old.log'), 'before start\n');
     const r = await run({ include: [path.join(dir, '*.log')], start_at: 'end' });
     try {
-      await sleep(80);
+      // The first poll (which defines "at startup") has found the old file.
+      await until(() => r.receiver.openFiles() === 1, 'the first poll');
       fs.appendFileSync(path.join(dir, 'old.log'), 'after start\n');
       fs.writeFileSync(path.join(dir, 'new.log'), 'new file line\n');
       await r.sink.waitFor(2);
