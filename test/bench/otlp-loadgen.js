@@ -123,6 +123,7 @@ async function run(o) {
 }
 
 process.on('message', (m) => {
+  if (m.type === 'exit') { process.exit(0); return; }
   run(m).then((counts) => { process.send({ type: 'done', counts }); }, (err) => { process.send({ type: 'failed', error: err.stack }); });
 });
 process.send({ type: 'ready' });

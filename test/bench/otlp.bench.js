@@ -56,9 +56,9 @@ async function phase(name, lg, sink, col, o) {
     refused: result.counts.refused,
     errors: result.counts.error,
     // CPU µs per span in the collector, by stage (decode/encode are synchronous CPU; "rest" is gRPC/HTTP, pipeline, GC)
-    decodeUsPerSpan: +(p.decodeCpuUs / Math.max(1, p.events)).toFixed(2),
-    encodeUsPerSpan: +(p.encodeCpuUs / Math.max(1, p.exported)).toFixed(2),
-    restUsPerSpan: +((c.cpuMs * 1000 - p.decodeCpuUs - p.encodeCpuUs) / Math.max(1, s.spans)).toFixed(2),
+    decodeUsPerSpan: +(p.decodeCpuUs / Math.max(1, p.decodeSampledEvents)).toFixed(2),
+    encodeUsPerSpan: +(p.encodeCpuUs / Math.max(1, p.encodeSampledEvents)).toFixed(2),
+    restUsPerSpan: +((c.cpuMs * 1000) / Math.max(1, s.spans) - p.decodeCpuUs / Math.max(1, p.decodeSampledEvents) - p.encodeCpuUs / Math.max(1, p.encodeSampledEvents)).toFixed(2),
     totalUsPerSpan: +((c.cpuMs * 1000) / Math.max(1, s.spans)).toFixed(2),
     sendWallMsPerExport: +(p.sendNs / 1e6 / Math.max(1, p.exported / SPANS_PER_REQUEST)).toFixed(2),
   };
@@ -93,8 +93,10 @@ async function main() {
     results.push(await phase(`HTTP @80% (${Math.round(h.spansPerSec * 0.8)}/s)`, lg, sink, col, { protocol: 'http', target: `127.0.0.1:${httpPort}`, mode: 'rate', rate: h.spansPerSec * 0.8, connections: 16, durationMs: WARM_MS + RATE_MS }));
   } finally {
     for (const c of [lg, col, sink]) c.proc.send({ type: 'exit' });
-    await sleep(500);
-    for (const c of [lg, col, sink]) if (c.proc.exitCode === null) c.proc.kill();
+    // the collector drains and writes its CPU profile (if asked) before it exits
+    const deadline = Date.now() + 8000;
+    while (Date.now() < deadline && [lg, col, sink].some((c) => c.proc.exitCode === null && c.proc.signalCode === null)) await sleep(100);
+    for (const c of [lg, col, sink]) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill();
   }
   const [g, h, g80, h80] = results;
   const figures = {

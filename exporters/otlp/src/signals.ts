@@ -1,5 +1,5 @@
 import { PermanentError, type ComponentContext, type UnifiedEvent } from '@tapio/core';
-import { cpuMicros, encodeLogs, encodeMetrics, encodeTraces, otlpProfile, Reader, splitBySignal, type OtlpSignal } from '@tapio/receiver-otlp';
+import { cpuMicros, SAMPLE_EVERY, encodeLogs, encodeMetrics, encodeTraces, otlpProfile, Reader, splitBySignal, type OtlpSignal } from '@tapio/receiver-otlp';
 
 /** One request to send: the signal, its protobuf body and how many events it carries. */
 export interface SignalRequest {
@@ -8,12 +8,15 @@ export interface SignalRequest {
   events: number;
 }
 
+let encodeCalls = 0;
+
 const ENCODERS = { traces: encodeTraces, logs: encodeLogs, metrics: encodeMetrics };
 
 /** Splits a batch by OTLP signal and encodes each part (spans → traces, metric points → metrics, the rest → logs). */
 export function encodeBatch(events: UnifiedEvent[]): SignalRequest[] {
   const t0 = otlpProfile.enabled ? process.hrtime.bigint() : 0n;
-  const c0 = otlpProfile.enabled ? cpuMicros() : 0;
+  const sampled = otlpProfile.enabled && (encodeCalls++ % SAMPLE_EVERY) === 0;
+  const c0 = sampled ? cpuMicros() : 0;
   const { spans, logs, metrics } = splitBySignal(events);
   const out: SignalRequest[] = [];
   if (spans.length) out.push({ signal: 'traces', body: ENCODERS.traces(spans), events: spans.length });
@@ -21,7 +24,10 @@ export function encodeBatch(events: UnifiedEvent[]): SignalRequest[] {
   if (logs.length) out.push({ signal: 'logs', body: ENCODERS.logs(logs), events: logs.length });
   if (otlpProfile.enabled) {
     otlpProfile.encodeNs += Number(process.hrtime.bigint() - t0);
-    otlpProfile.encodeCpuUs += cpuMicros() - c0;
+    if (sampled) {
+      otlpProfile.encodeCpuUs += cpuMicros() - c0;
+      otlpProfile.encodeSampledEvents += events.length;
+    }
   }
   return out;
 }

@@ -2,7 +2,7 @@ import { isPermanent, isRetryable, nowNanos, type ComponentContext, type Consume
 import { decodeLogs, decodeMetrics, decodeTraces, type DecodeResult } from './codec/decode';
 import { MalformedError } from './codec/reader';
 import type { OtlpSignal } from './codec/rpc';
-import { cpuMicros, otlpProfile } from './profile';
+import { cpuMicros, otlpProfile, SAMPLE_EVERY } from './profile';
 
 /** What became of one export request; the gRPC and HTTP fronts map it to their status codes. */
 export type Outcome =
@@ -27,7 +27,8 @@ export class ExportHandler {
   async export(signal: OtlpSignal, body: Buffer): Promise<Outcome> {
     let decoded: DecodeResult;
     const t0 = this.profiling ? process.hrtime.bigint() : 0n;
-    const c0 = this.profiling ? cpuMicros() : 0;
+    const sampled = this.profiling && otlpProfile.requests % SAMPLE_EVERY === 0;
+    const c0 = sampled ? cpuMicros() : 0;
     try {
       decoded = DECODERS[signal](body, this.ctx.id, nowNanos());
     } catch (err) {
@@ -36,7 +37,10 @@ export class ExportHandler {
     }
     if (decoded.rejected) this.ctx.telemetry.dropped(decoded.rejected, 'invalid_otlp');
     const t1 = this.profiling ? process.hrtime.bigint() : 0n;
-    if (this.profiling) otlpProfile.decodeCpuUs += cpuMicros() - c0;
+    if (sampled) {
+      otlpProfile.decodeCpuUs += cpuMicros() - c0;
+      otlpProfile.decodeSampledEvents += decoded.events.length;
+    }
     try {
       if (decoded.events.length) await this.next.consume({ events: decoded.events });
     } catch (err) {

@@ -19,7 +19,12 @@ export const otlpProfile = {
   requests: 0,
   events: 0,
   exported: 0,
+  /** CPU time is read on one request (and one export) in SAMPLE_EVERY: getrusage is not free. */
+  decodeSampledEvents: 0,
+  encodeSampledEvents: 0,
 };
+
+export const SAMPLE_EVERY = 8;
 
 /** CPU time of this process so far, in µs (user + system). */
 export function cpuMicros(): number {
