@@ -65,6 +65,11 @@ export class CorrelationEngine {
   private readonly logPatterns = new Map<string, { known: Set<string>; pending: Set<string>; lines: number }>();
   private readonly incidents: IncidentTracker;
   private readonly trends: TrendWatcher;
+  private lastResource?: UnifiedEvent['resource'];
+  private lastKind?: string;
+  private lastService?: string;
+  /** service → operation → [excl, dur, fan, err] feature states, so an entry span costs no key strings. */
+  private readonly entryFeatures = new Map<string, Map<string, (FeatureState | undefined)[]>>();
   private maxTime = -Infinity; // ms
   private watermark = -Infinity; // ms
   private nextWindowToClose = NaN;
@@ -116,8 +121,14 @@ export class CorrelationEngine {
       const cid = str(e.resource[this.s.caseIdAttribute]) ?? str(e.attributes[this.s.caseIdAttribute]);
       if (cid) this.caseId = cid;
     }
-    const service = this.entities.serviceOf(e);
-    if (service && e.kind !== 'network') this.entities.learn(e, service);
+    // Receivers share one resource object among the events of a resource: resolve it once.
+    let service: string | undefined;
+    if (e.resource === this.lastResource && e.kind === this.lastKind && e.entity === undefined) service = this.lastService;
+    else {
+      service = this.entities.serviceOf(e);
+      if (service && e.kind !== 'network') this.entities.learn(e, service);
+      this.lastResource = e.resource; this.lastKind = e.kind; this.lastService = service;
+    }
     switch (e.kind) {
       case 'span': this.span(e, service ?? 'unknown', t); break;
       case 'log': this.log(e, service ?? 'unknown', t); break;
@@ -229,10 +240,14 @@ export class CorrelationEngine {
     }
     if (r.entry === r) {
       const op = r.op;
-      this.sample(this.feature('excl', r.service, op), r.start, r.excl);
-      this.sample(this.feature('dur', r.service, op), r.start, r.end - r.start);
-      this.sample(this.feature('fan', r.service, op), r.start, r.calls);
-      this.sample(this.feature('err', r.service, op), r.start, r.err && !r.childErr ? 1 : 0);
+      let byOp = this.entryFeatures.get(r.service);
+      if (!byOp) { byOp = new Map(); this.entryFeatures.set(r.service, byOp); }
+      let fs = byOp.get(op);
+      if (!fs) { fs = [this.feature('excl', r.service, op), this.feature('dur', r.service, op), this.feature('fan', r.service, op), this.feature('err', r.service, op)]; byOp.set(op, fs); }
+      this.sample(fs[0], r.start, r.excl);
+      this.sample(fs[1], r.start, r.end - r.start);
+      this.sample(fs[2], r.start, r.calls);
+      this.sample(fs[3], r.start, r.err && !r.childErr ? 1 : 0);
       const opKey = r.service + '|' + op;
       let known = this.opCallees.get(opKey);
       if (!known) { known = []; this.opCallees.set(opKey, known); }

@@ -19,7 +19,13 @@ export interface DiscreteRec {
   confidence: number;
   suggestedActions: string[];
   impact?: ImpactInfo;
+  /** How many events of the same layer, intent and entities this record stands for (≥ 1). */
+  count?: number;
+  /** Ids of the events it stands for (the first few). */
+  eventIds?: string[];
 }
+
+const MAX_GROUP_IDS = 20;
 
 export interface TrackerSettings {
   windowMs: number;
@@ -47,7 +53,12 @@ const DEBUG = !!process.env.TAPIO_CORRELATION_DEBUG;
 class OpenIncident {
   readonly id: string;
   readonly anomalies = new Map<string, HeldAnomaly>();
-  readonly discrete: DiscreteRec[] = [];
+  /**
+   * Discrete failures grouped by layer, intent and entities: ranking and the chain work on a
+   * handful of groups however many refused connections or 5xx spans arrive.
+   */
+  readonly groups = new Map<string, DiscreteRec>();
+  get discrete(): DiscreteRec[] { return [...this.groups.values()]; }
   start: number;
   end: number;
   detected: number;
@@ -76,8 +87,12 @@ export class IncidentTracker {
   constructor(private readonly s: TrackerSettings, private readonly callGraph: Map<string, Map<string, number>>,
     private readonly describeEntity: (service: string) => IncidentEntity = (service) => ({ service })) {}
 
-  get discreteCount(): number { return this.active?.discrete.length ?? 0; }
-  evictOldestDiscrete(): void { this.active?.discrete.shift(); }
+  get discreteCount(): number { return this.active?.groups.size ?? 0; }
+  evictOldestDiscrete(): void {
+    const g = this.active?.groups;
+    const first = g?.keys().next();
+    if (g && first && !first.done) g.delete(first.value);
+  }
 
   onWindow(w: number, wEnd: number, anomalies: Anomaly[], discrete: DiscreteRec[], out: UnifiedEvent[], caseId: string | undefined): void {
     if (DEBUG && (anomalies.length || discrete.length)) {
@@ -102,8 +117,16 @@ export class IncidentTracker {
     if (!inc) return;
     this.addAnomalies(inc, anomalies);
     for (const d of discrete) {
-      if (inc.discrete.length >= this.s.maxDiscrete) inc.discrete.shift();
-      inc.discrete.push(d);
+      const k = d.layer + '|' + d.intent + '|' + (d.service ?? '') + '|' + (d.peerService ?? '');
+      const g = inc.groups.get(k);
+      if (g) {
+        g.count = (g.count ?? 1) + 1;
+        if (g.eventIds!.length < MAX_GROUP_IDS) g.eventIds!.push(d.eventId);
+        if (!g.impact || (d.impact && d.impact.score > g.impact.score)) g.impact = d.impact ?? g.impact;
+      } else {
+        if (inc.groups.size >= this.s.maxDiscrete) this.evictOldestDiscrete();
+        inc.groups.set(k, { ...d, count: 1, eventIds: [d.eventId] });
+      }
       if (d.time > inc.end) inc.end = d.time;
     }
     if (hasSignal) { inc.cleanWindows = 0; inc.end = Math.max(inc.end, wEnd); } else inc.cleanWindows++;
@@ -155,16 +178,9 @@ const ns = (ms: number): string => BigInt(Math.round(ms * 1000)) * 1000n + '';
 function buildIncident(id: string, inc: OpenIncident, status: 'open' | 'resolved', ranked: RankedCause[], rules: CausalRule[], caseId: string | undefined, windowMs: number): Incident {
   // One link per (layer, intent, entity): the first occurrence, with how often it repeated.
   const chain: ChainLink[] = [];
-  const seen = new Map<string, { link: ChainLink; n: number }>();
-  for (const d of inc.discrete) {
-    const k = d.layer + '|' + d.intent + '|' + (d.service ?? '') + '|' + (d.peerService ?? '');
-    const s = seen.get(k);
-    if (s) { s.n++; continue; }
-    const link: ChainLink = { eventId: d.eventId, time: d.time * 1e6, layer: d.layer, kind: d.kind, entity: d.entity, summary: d.summary, intent: d.intent };
-    seen.set(k, { link, n: 1 });
-    chain.push(link);
+  for (const d of inc.groups.values()) {
+    chain.push({ eventId: d.eventId, time: d.time * 1e6, layer: d.layer, kind: d.kind, entity: d.entity, summary: d.summary + ((d.count ?? 1) > 1 ? ` (×${d.count})` : ''), intent: d.intent });
   }
-  for (const { link, n } of seen.values()) if (n > 1) link.summary += ` (×${n})`;
   // The first anomaly per blamed service joins the chain as an application/metric link, dated by
   // the end of the window it was detected in (its onset inside the window is not known).
   for (const c of ranked) {

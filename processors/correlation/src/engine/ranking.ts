@@ -236,7 +236,7 @@ export function rankCauses(held: HeldAnomaly[], discrete: DiscreteRec[], rules: 
     const value = d.confidence * (0.55 + 0.15 * LAYER_DEPTH[d.layer]) * (by ? EXPLAINED : 1);
     const c = cand(svc);
     contribute(c, 'discrete:' + d.intent + ':' + d.layer, value, `${d.layer}: ${d.summary}${by ? ` (follows ${by.intent} of ${by.service ?? '?'})` : ''}`, d.time);
-    if (c.eventIds.length < MAX_EVENT_IDS) c.eventIds.push(d.eventId);
+    for (const id of d.eventIds ?? [d.eventId]) if (c.eventIds.length < MAX_EVENT_IDS) c.eventIds.push(id);
     c.discrete++;
     if (d.kind !== 'network' || !d.peerService) for (const k of Object.keys(d.entity) as (keyof IncidentEntity)[]) if (c.entity[k] === undefined) (c.entity as Record<string, unknown>)[k] = d.entity[k];
   }
