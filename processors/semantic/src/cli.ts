@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { createEvent, type CliCommand, type UnifiedEvent } from '@tapio/core';
 import { RuleEngine } from './engine';
 import { loadLibrary } from './library';
@@ -42,8 +43,22 @@ function readEvents(file: string, io: Out): UnifiedEvent[] | undefined {
   return bad ? undefined : events;
 }
 
+// The collector's own options (`--plugin x` loads this very command) may sit anywhere on the line.
+const COLLECTOR_OPTIONS = new Set(['--plugin', '--manifest', '--config', '-c', '--set']);
+
+function stripCollectorOptions(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (COLLECTOR_OPTIONS.has(a)) { i++; continue; }
+    if (/^--(plugin|manifest|config|set)=/.test(a)) continue;
+    out.push(a);
+  }
+  return out;
+}
+
 export async function rulesCommand(args: string[], io: Out = std): Promise<number> {
-  const [sub, ...rest] = args;
+  const [sub, ...rest] = stripCollectorOptions(args);
   const flags = rest.filter((a) => a.startsWith('--'));
   const files = rest.filter((a) => !a.startsWith('--'));
   try {
@@ -62,13 +77,15 @@ export async function rulesCommand(args: string[], io: Out = std): Promise<numbe
       const events = readEvents(files[1]!, io);
       if (!events) return 1;
       const engine = new RuleEngine(lib.rules, lib.vars);
-      const hits = new Map<string, number>(lib.rules.map((r) => [r.id, 0]));
+      // "Never matched" is reported for the rules of the file under test, not the shipped ones.
+      const own = path.resolve(files[0]!);
+      const hits = new Map<string, number>(lib.rules.filter((r) => r.origin === own).map((r) => [r.id, 0]));
       let matched = 0;
       events.forEach((e, i) => {
         const r = engine.match(e);
         if (!r) { io.out(`#${i + 1} ${describe(e)} -> no rule\n`); return; }
         matched++;
-        hits.set(r.id, (hits.get(r.id) ?? 0) + 1);
+        if (hits.has(r.id)) hits.set(r.id, hits.get(r.id)! + 1);
         const s = engine.apply(r, e);
         io.out(`#${i + 1} ${describe(e)} -> ${r.id} (${s.intent}, ${s.category}, confidence ${s.confidence}): ${s.narrative}\n`);
       });

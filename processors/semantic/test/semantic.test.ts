@@ -212,7 +212,7 @@ describe('semantic: tapio rules test', () => {
     assert.match(text, /#3 k8s "OOMKilled" -> no rule/);
     assert.match(text, /1\/3 event\(s\) matched/);
     const c2 = capture();
-    assert.equal(await rulesCommand(['test', rules, events, '--with-builtin'], c2.io), 0);
+    assert.equal(await rulesCommand(['test', rules, '--plugin', './processors/semantic', events, '--with-builtin'], c2.io), 0);
     assert.match(c2.out.join(''), /#3 k8s "OOMKilled" -> k8s.oom_killed/);
   });
 
