@@ -34,7 +34,7 @@ export function decodeAnyValue(r: Reader, end: number): AttributeValue {
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag) {
-      case 10: value = r.cachedString(); lastType = undefined; break; // string_value
+      case 10: value = r.cachedString(true); lastType = undefined; break; // string_value
       case 16: value = r.bool(); lastType = undefined; break; // bool_value
       case 24: { // int_value
         const v = r.int64();

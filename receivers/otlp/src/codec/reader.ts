@@ -21,6 +21,7 @@ const MAX_CACHED = 48;
 const CACHE_MASK = 4095;
 const cacheBytes: (Buffer | undefined)[] = new Array(CACHE_MASK + 1);
 const cacheStrings: (string | undefined)[] = new Array(CACHE_MASK + 1);
+const cacheMisses = new Uint8Array(CACHE_MASK + 1);
 
 export class Reader {
   pos: number;
@@ -162,7 +163,7 @@ export class Reader {
    * small cache of recently seen byte sequences: no new string, and keys come back already
    * internalized, which makes `attrs[key] = value` cheaper too.
    */
-  cachedString(): string {
+  cachedString(isValue = false): string {
     const end = this.len();
     const start = this.pos;
     const n = end - start;
@@ -178,8 +179,12 @@ export class Reader {
       if (i === n) return cacheStrings[slot]!;
     }
     const str = buf.utf8Slice(start, end);
-    cacheBytes[slot] = Buffer.from(buf.subarray(start, end));
-    cacheStrings[slot] = str;
+    // Keys repeat; many values never do (ids, paths). A value takes a busy slot only on every
+    // 16th miss there, so unique values do not pay for a copy each time nor evict common ones.
+    if (hit === undefined || !isValue || (cacheMisses[slot] = (cacheMisses[slot]! + 1) & 15) === 0) {
+      cacheBytes[slot] = Buffer.from(buf.subarray(start, end));
+      cacheStrings[slot] = str;
+    }
     return str;
   }
 
