@@ -1,5 +1,5 @@
 import type { Attributes, AttributeValue } from '@tapio/core';
-import { MalformedError, Reader, WIRE_LEN } from './reader';
+import { MalformedError, Reader } from './reader';
 import type { Writer } from './writer';
 
 /**
@@ -251,4 +251,3 @@ export function encodeJsonAnyValue(w: Writer, a: JsonAnyValue | undefined): void
   } else if (a.bytesValue !== undefined) w.bytesBase64(7, a.bytesValue);
 }
 
-export { WIRE_LEN };

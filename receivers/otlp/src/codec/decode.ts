@@ -1,5 +1,5 @@
 import { newEventId, type Attributes, type AttributeValue, type Severity, type UnifiedEvent } from '@tapio/core';
-import { anyValueToJson, decodeAnyValue, decodeKeyValues, decodeOneKeyValue, type AttributeType, type AttributeTypes } from './anyvalue';
+import { anyValueToJson, decodeAnyValue, decodeOneKeyValue, type AttributeType, type AttributeTypes } from './anyvalue';
 import { MalformedError, Reader, uint64String } from './reader';
 import type { BucketsJson, EntityRefJson, ExemplarJson, MetricType, PointJson, ResourceMeta, ScopeInfo, SpanEventJson, SpanLinkJson } from './model';
 import { SPAN_STATUS_ERROR } from './model';
@@ -594,4 +594,3 @@ function decodeSummaryPoint(r: Reader, end: number, attrs: Attributes): [PointJs
   return [p, types];
 }
 
-export { decodeKeyValues };
