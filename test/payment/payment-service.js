@@ -24,7 +24,8 @@ const resource = resourceFromAttributes({ 'service.name': 'payment', 'service.ve
 // Short export delays: the collector correlates in event time, so spans should not trail the kernel's events by long.
 const batch = { scheduledDelayMillis: 200, maxExportBatchSize: 256 };
 const tracerProvider = new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${otlp}/v1/traces` }), batch)] });
-const loggerProvider = new LoggerProvider({ resource, processors: [new BatchLogRecordProcessor(new OTLPLogExporter({ url: `${otlp}/v1/logs` }), batch)] });
+// sdk-logs 0.223 takes the exporter inside the options object
+const loggerProvider = new LoggerProvider({ resource, processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: `${otlp}/v1/logs` }), ...batch })] });
 const tracer = tracerProvider.getTracer('payment-service', '2.1.0');
 const logger = loggerProvider.getLogger('payment-service', '2.1.0');
 
