@@ -59,7 +59,7 @@ export class CorrelationEngine {
   private readonly windowFeatures = new Map<number, Set<FeatureState>>();
   /** windowStart → point anomalies (metrics) waiting for their window to close. */
   private readonly pointAnomalies = new Map<number, Anomaly[]>();
-  private readonly discreteByWindow = new Map<number, DiscreteRec[]>();
+  private readonly discreteByWindow = new Map<number, Map<string, DiscreteRec>>();
   /** service|operation → services its requests have been seen calling. */
   private readonly opCallees = new Map<string, string[]>();
   private readonly logPatterns = new Map<string, { known: Set<string>; pending: Set<string>; lines: number }>();
@@ -289,21 +289,28 @@ export class CorrelationEngine {
   }
 
   private discrete(e: UnifiedEvent, intent: string | undefined, service: string | undefined, t: number): void {
-    let about = service;
-    let peerService: string | undefined;
-    if (e.kind === 'network') {
-      peerService = this.entities.serviceAt(e.network?.dstAddr, e.network?.dstPort) ?? str(e.attributes['peer.service']);
-    }
-    const rec: DiscreteRec = {
-      eventId: e.id, time: t, intent: intent ?? (e.k8s?.reason ?? e.kind), layer: layerOf(e) as Layer, service: about,
-      peerService, node: str(e.resource['k8s.node.name']) ?? str(e.resource['host.name']) ?? (about ? this.entities.nodeOf(about) : undefined),
-      entity: this.entities.entityOf(e, about), summary: summaryOf(e, intent), confidence: e.semantic?.confidence ?? 0.8,
-      suggestedActions: e.semantic?.suggestedActions ?? [], impact: e.impact, kind: e.kind,
-    };
-    if (this.counters && this.incidents.discreteCount >= this.s.maxDiscrete) { this.counters.evictedDiscrete++; this.incidents.evictOldestDiscrete(); }
+    const peerService = e.kind === 'network' ? (this.entities.serviceAt(e.network?.dstAddr, e.network?.dstPort) ?? str(e.attributes['peer.service'])) : undefined;
+    const resolvedIntent = intent ?? (e.k8s?.reason ?? e.kind);
+    const layer = layerOf(e) as Layer;
     const w = this.windowOf(t);
-    const list = this.discreteByWindow.get(w);
-    if (list) list.push(rec); else this.discreteByWindow.set(w, [rec]);
+    let byKey = this.discreteByWindow.get(w);
+    if (!byKey) { byKey = new Map(); this.discreteByWindow.set(w, byKey); }
+    // Repeats (every refused connection, every 5xx) only count; the first of a kind is described.
+    const key = layer + '|' + resolvedIntent + '|' + (service ?? '') + '|' + (peerService ?? '');
+    const seen = byKey.get(key);
+    if (seen) {
+      seen.count = (seen.count ?? 1) + 1;
+      if (seen.eventIds!.length < 20) seen.eventIds!.push(e.id);
+      if (e.impact && (!seen.impact || e.impact.score > seen.impact.score)) seen.impact = e.impact;
+      return;
+    }
+    if (byKey.size >= this.s.maxDiscrete) { this.counters.evictedDiscrete++; return; }
+    byKey.set(key, {
+      eventId: e.id, time: t, intent: resolvedIntent, layer, service,
+      peerService, node: str(e.resource['k8s.node.name']) ?? str(e.resource['host.name']) ?? (service ? this.entities.nodeOf(service) : undefined),
+      entity: this.entities.entityOf(e, service), summary: summaryOf(e, intent), confidence: e.semantic?.confidence ?? 0.8,
+      suggestedActions: e.semantic?.suggestedActions ?? [], impact: e.impact, kind: e.kind, count: 1, eventIds: [e.id],
+    });
   }
 
   /** Moves the watermark and closes what it passed. */
@@ -348,7 +355,8 @@ export class CorrelationEngine {
         }
       }
     }
-    const discrete = this.discreteByWindow.get(w) ?? [];
+    const byKey = this.discreteByWindow.get(w);
+    const discrete = byKey ? [...byKey.values()] : [];
     this.discreteByWindow.delete(w);
     this.incidents.onWindow(w, w + this.s.windowMs, anomalies, discrete, this.out, this.caseId);
   }

@@ -120,12 +120,12 @@ export class IncidentTracker {
       const k = d.layer + '|' + d.intent + '|' + (d.service ?? '') + '|' + (d.peerService ?? '');
       const g = inc.groups.get(k);
       if (g) {
-        g.count = (g.count ?? 1) + 1;
-        if (g.eventIds!.length < MAX_GROUP_IDS) g.eventIds!.push(d.eventId);
+        g.count = (g.count ?? 1) + (d.count ?? 1);
+        for (const id of d.eventIds ?? [d.eventId]) if (g.eventIds!.length < MAX_GROUP_IDS) g.eventIds!.push(id);
         if (!g.impact || (d.impact && d.impact.score > g.impact.score)) g.impact = d.impact ?? g.impact;
       } else {
         if (inc.groups.size >= this.s.maxDiscrete) this.evictOldestDiscrete();
-        inc.groups.set(k, { ...d, count: 1, eventIds: [d.eventId] });
+        inc.groups.set(k, { ...d, count: d.count ?? 1, eventIds: [...(d.eventIds ?? [d.eventId])] });
       }
       if (d.time > inc.end) inc.end = d.time;
     }

@@ -9,6 +9,7 @@ export class Baseline {
   private size = 0;
   private seen = 0;
   private sorted?: Float64Array;
+  private sigma = NaN;
   private sum = 0;
 
   constructor(private readonly capacity: number) {
@@ -25,6 +26,7 @@ export class Baseline {
   add(v: number): void {
     this.seen++;
     this.sorted = undefined;
+    this.sigma = NaN;
     if (this.size < this.capacity) { this.samples[this.size++] = v; this.sum += v; return; }
     const slot = (Math.imul(this.seen, 2654435761) >>> 0) % this.seen;
     if (slot < this.capacity) { this.sum += v - this.samples[slot]!; this.samples[slot] = v; }
@@ -42,6 +44,12 @@ export class Baseline {
 
   /** Median absolute deviation scaled to a normal sigma (×1.4826). */
   robustSigma(): number {
+    if (!Number.isNaN(this.sigma)) return this.sigma;
+    this.sigma = this.computeSigma();
+    return this.sigma;
+  }
+
+  private computeSigma(): number {
     const s = this.view();
     if (!s.length) return 0;
     const m = quantileSorted(s, 0.5);
