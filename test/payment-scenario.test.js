@@ -221,7 +221,14 @@ describe('the payment incident, for real: OTel SDK + eBPF + Kubernetes API doubl
   });
 
   after(async () => {
-    for (const p of [payment, db]) if (p && p.child.exitCode === null && p.child.signalCode === null) { p.child.kill('SIGKILL'); await p.exited; }
+    // SIGTERM: the service flushes its telemetry and exits 0 (a SIGKILL would be one more kernel event in the story)
+    for (const p of [payment, db]) {
+      if (!p || p.child.exitCode !== null || p.child.signalCode !== null) continue;
+      p.child.kill('SIGTERM');
+      const t = setTimeout(() => p.child.kill('SIGKILL'), 5000);
+      await p.exited;
+      clearTimeout(t);
+    }
     if (collector && collector.child.exitCode === null) {
       collector.child.kill('SIGTERM');
       const t = setTimeout(() => collector.child.kill('SIGKILL'), 15_000);
@@ -285,6 +292,23 @@ describe('the payment incident, for real: OTel SDK + eBPF + Kubernetes API doubl
     assert.ok(kernelOom >= 0 && refused > kernelOom, 'the OOM kill comes before the refused connections');
     assert.ok(incident.chain.some((l) => l.layer === 'kubernetes' && l.intent === 'oom_kill'), 'the pod reported OOMKilled');
     assert.ok(incident.chain.some((l) => l.layer === 'application' && (l.intent === 'http_5xx' || l.intent === 'connection_refused')), 'the failing payment requests');
+  });
+
+  it('explains the refused connections and the 500s by the OOM kill (the payment service is a symptom, not a rival cause)', () => {
+    // TODO(issue 5): fails today. The correlation processor takes the Kubernetes topology only in
+    // start(), but receivers start after processors, so it never gets it: the refused destination
+    // (127.42.x.y) and the CLIENT spans' server.address are not resolved to payment-db, the network
+    // events are blamed on the payment pod and the call graph learns payment → "other_sql" (db.system)
+    // instead of payment → payment-db. Fix in processors/correlation/src/processor.ts: look the
+    // topology service up on each batch until it appears (as unifiedevent does); also read the
+    // tapio.peer.service attribute unifiedevent puts on network events.
+    assert.ok(incident, 'an incident');
+    const others = incident.rankedCauses.filter((c) => c.entity.service !== 'payment-db');
+    for (const c of others) {
+      for (const line of c.evidence) {
+        if (/refused|HTTP 5\d\d/.test(line)) assert.match(line, /\(follows .*payment-db\)/, `evidence held against ${c.entity.service} is not explained by the database's OOM kill: "${line}"`);
+      }
+    }
   });
 
   it('computes the impact from the catalog and the failing requests', () => {
@@ -351,8 +375,9 @@ describe('the payment incident, for real: OTel SDK + eBPF + Kubernetes API doubl
 
   it('shows the incident page with all four timeline lanes in headless Chromium (screenshot)', async function () {
     if (!fs.existsSync(CHROMIUM)) { console.log(`      skipped: no Chromium at ${CHROMIUM} (.ci/setup.d/api.sh installs it)`); this.skip(); }
+    let chromium;
+    try { ({ chromium } = require('playwright-core')); } catch { console.log('      skipped: playwright-core is not installed'); this.skip(); }
     assert.ok(incident, 'an incident');
-    const { chromium } = require('playwright-core');
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
