@@ -6,7 +6,7 @@ import { compileSchema } from '@tapio/core';
 import { configSchema, createDefaultConfig, engineSettings, type CorrelationConfig } from '../config';
 import { readReplayRequests } from '../replay/reader';
 import { replayEmbedded } from '../replay/embedded';
-import { loadOtlpReceiverFactory, replayThroughOtlpReceiver } from '../replay/otlp-pipeline';
+import { loadOtlpReceiverFactory, loadStages, replayThroughOtlpReceiver } from '../replay/otlp-pipeline';
 
 /**
  * `npm run eval:rca -- <cases-dir> [--out incidents.jsonl] [--scorer path] [--json]`
@@ -18,7 +18,7 @@ import { loadOtlpReceiverFactory, replayThroughOtlpReceiver } from '../replay/ot
 const REPO = path.resolve(__dirname, '../../../../..');
 
 function usage(): never {
-  console.error('usage: eval-rca <cases-dir> [--out incidents.jsonl] [--scorer rca-score.mjs] [--json] [--set key.path=value] [--via otlp|inprocess]');
+  console.error('usage: eval-rca <cases-dir> [--out incidents.jsonl] [--scorer rca-score.mjs] [--json] [--set key.path=value] [--via otlp|inprocess] [--correlation-only]');
   process.exit(2);
 }
 
@@ -26,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
   let dir: string | undefined; let out: string | undefined; let json = false;
   const sets: string[] = [];
   let via = 'auto';
+  let fullPipeline = true;
   let scorer = path.resolve(REPO, '../shared/tools/rca-score.mjs');
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -34,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
     else if (a === '--json') json = true;
     else if (a === '--set') sets.push(argv[++i] ?? '');
     else if (a === '--via') via = argv[++i] ?? '';
+    else if (a === '--correlation-only') fullPipeline = false;
     else if (a.startsWith('--')) usage();
     else dir = a;
   }
@@ -60,13 +62,16 @@ async function main(argv: string[]): Promise<number> {
   if (via !== 'otlp' && via !== 'inprocess') usage();
   if (via === 'otlp' && !loadOtlpReceiverFactory()) { console.error('eval-rca: --via otlp needs @tapio/receiver-otlp (built)'); return 2; }
   console.log(`eval-rca: ${cases.length} case directories in ${dir}, replayed ${via === 'otlp' ? 'over OTLP/HTTP JSON into the otlp receiver' : 'with in-process OTLP/JSON decoding (no otlp receiver found)'}`);
+  const stages = via === 'otlp' && fullPipeline ? loadStages() : { factories: [], missing: [] };
+  if (via === 'otlp') console.log(`eval-rca: pipeline otlp → ${[...stages.factories.map((f) => f.type), 'correlation'].join(' → ')}${stages.missing.length ? ` (not installed: ${stages.missing.join(', ')})` : ''}`);
+
   for (const c of cases) {
     const t0 = Date.now();
     let requests;
     try {
       requests = await readReplayRequests(path.join(dir, c), (f, n, e) => console.error(`  ${f}:${n}: skipped, not JSON (${e.message})`));
     } catch (err) { console.error(`  ${c}: ${(err as Error).message}`); continue; }
-    const r = via === 'otlp' ? (await replayThroughOtlpReceiver(requests, settings, c))! : replayEmbedded(requests, settings, c);
+    const r = via === 'otlp' ? (await replayThroughOtlpReceiver(requests, settings, c, stages.factories))! : replayEmbedded(requests, settings, c);
     // A case asks about the span of its traces/logs; incidents that ended before it began (its
     // metric history reaches back over earlier faults) or started after it are not its answer.
     const range = r.traceLogRange;

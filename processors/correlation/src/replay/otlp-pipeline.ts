@@ -1,4 +1,4 @@
-import type { Batch, Consumer, Receiver, ReceiverFactory, UnifiedEvent } from '@tapio/core';
+import type { Batch, Consumer, Processor, ProcessorFactory, Receiver, ReceiverFactory, UnifiedEvent } from '@tapio/core';
 import { testContext, testHost, validConfig } from '@tapio/core/testing';
 import { CorrelationEngine, type EngineSettings } from '../engine/engine';
 import { latestIncidents, type EmbeddedResult } from './embedded';
@@ -13,6 +13,23 @@ export function loadOtlpReceiverFactory(): ReceiverFactory | undefined {
     const mod = require('@tapio/receiver-otlp') as { default?: ReceiverFactory };
     return mod.default?.type === 'otlp' ? mod.default : undefined;
   } catch { return undefined; }
+}
+
+/** The processors that run before `correlation` in the default pipeline, in order. */
+export const DEFAULT_STAGES = ['@tapio/processor-unifiedevent', '@tapio/processor-semantic', '@tapio/processor-impact'];
+
+/** Factories of the default pipeline's processors that are installed (missing ones are listed). */
+export function loadStages(names: string[] = DEFAULT_STAGES): { factories: ProcessorFactory[]; missing: string[] } {
+  const factories: ProcessorFactory[] = [];
+  const missing: string[] = [];
+  for (const n of names) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const f = (require(n) as { default?: ProcessorFactory }).default;
+      if (f?.kind === 'processor') factories.push(f); else missing.push(n);
+    } catch { missing.push(n); }
+  }
+  return { factories, missing };
 }
 
 /** Feeds the engine from the receiver, remembering what it produced and the trace/log time range. */
@@ -42,12 +59,22 @@ class EngineConsumer implements Consumer {
  * port, whose events go straight to a fresh correlation engine. Returns undefined when the
  * receiver package is not available.
  */
-export async function replayThroughOtlpReceiver(requests: ReplayRequest[], settings: EngineSettings, caseId?: string): Promise<EmbeddedResult | undefined> {
+export async function replayThroughOtlpReceiver(requests: ReplayRequest[], settings: EngineSettings, caseId?: string, stages: ProcessorFactory[] = []): Promise<EmbeddedResult | undefined> {
   const factory = loadOtlpReceiverFactory();
   if (!factory) return undefined;
   const consumer = new EngineConsumer(new CorrelationEngine(settings));
-  const receiver = await factory.create(testContext('otlp/replay', 'receiver'), validConfig(factory, { protocols: { http: { endpoint: 'localhost:0' } } }), consumer) as Receiver & { http?: { port: number } };
-  await receiver.start(testHost());
+  // receiver → unifiedevent → semantic → impact → correlation, each with its default config.
+  const host = testHost();
+  const processors: Processor[] = [];
+  let next: Consumer = consumer;
+  for (const f of [...stages].reverse()) {
+    const p = await f.create(testContext(f.type, 'processor'), validConfig(f), next);
+    processors.unshift(p);
+    next = p;
+  }
+  for (const p of [...processors].reverse()) await p.start(host);
+  const receiver = await factory.create(testContext('otlp/replay', 'receiver'), validConfig(factory, { protocols: { http: { endpoint: 'localhost:0' } } }), next) as Receiver & { http?: { port: number } };
+  await receiver.start(host);
   try {
     const port = receiver.http?.port;
     if (!port) throw new Error('the otlp receiver did not report its HTTP port');
@@ -55,6 +82,7 @@ export async function replayThroughOtlpReceiver(requests: ReplayRequest[], setti
     if (failed) throw new Error(`${failed} OTLP requests were refused by the receiver`);
   } finally {
     await receiver.shutdown();
+    for (const p of processors) await p.shutdown();
   }
   for (const e of consumer.engine.flush()) consumer.produced.push(e);
   return {
