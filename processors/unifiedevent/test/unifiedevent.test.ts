@@ -209,6 +209,17 @@ describe('unifiedevent: de-duplication and clock skew', () => {
     assert.equal(out.length, 3);
   });
 
+  it('tells kernel and network events of different processes and flows apart', async () => {
+    const t = Date.now() * 1e6;
+    const k = (pid: number): UnifiedEvent => testEvent('kernel', { time: t, resource: { 'host.name': 'node-a' }, kernel: { event: 'process_exit', pid, comm: 'java', exitCode: 1 } });
+    const n = (port: number): UnifiedEvent => testEvent('network', { time: t, resource: { 'host.name': 'node-a' }, network: { event: 'connection_refused', dstAddr: '10.96.0.40', dstPort: port, pid: 7 } });
+    const { p, sink } = await setup();
+    await p.consume({ events: [k(1), k(2), k(1), n(5432), n(6379), n(5432), n(5432)] });
+    assert.equal(sink.events.length, 4, 'pid 1, pid 2, port 5432, port 6379');
+    await p.shutdown();
+    assert.deepEqual(sink.events.map((e) => e.count ?? 1).sort(), [1, 1, 1, 1, 1, 2]);
+  });
+
   it('clamps events from the future beyond max_clock_skew and tags them', async () => {
     const now = Date.now() * 1e6;
     const future = testEvent('log', { time: now + 10 * 60e9, observedTime: now });
