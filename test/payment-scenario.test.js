@@ -213,7 +213,7 @@ describe('the payment incident, for real: OTel SDK + eBPF + Kubernetes API doubl
     while (Date.now() < deadline) {
       await drive(2000, 'failing');
       const all = [...incidentsIn(eventsFile).values()].filter((i) => i.rankedCauses?.some((c) => c.entity?.service === 'payment-db'));
-      if (all.some((i) => layersOf(i).size === 4 && i.impact?.revenueAtRisk > 0)) break;
+      if (all.some((i) => layersOf(i).size === 4 && i.impact?.revenueAtRisk > 0)) { step(`incident covers all four layers, ${((Date.now() - oomAtMs) / 1000).toFixed(1)}s after the OOM kill (wall clock)`); break; }
     }
     agent.destroy();
     step(`traffic done: ${sent.length} requests, ${failed().length} failed`);
