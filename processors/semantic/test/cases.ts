@@ -119,15 +119,16 @@ export const CASES: RuleCase[] = [
   },
   {
     rule: 'kernel.memory_allocation_failure',
-    positive: () => [kern({ event: 'syscall_error', pid: 4242, comm: 'payment', syscall: 'mmap', errno: 'ENOMEM' })],
+    positive: () => [kern({ event: 'syscall_error', pid: 4242, comm: 'payment', syscall: 'mmap', errno: 12, errnoName: 'ENOMEM', lengthBytes: 268435456 })],
     negative: () => [kern({ event: 'syscall_error', pid: 4242, comm: 'payment', syscall: 'mmap', errno: 'EACCES' })],
-    narrative: /^mmap failed with ENOMEM in payment/,
+    narrative: /^mmap of 256Mi failed with ENOMEM in payment \(pid 4242\) in pod payment-7d8f9/,
   },
   {
     rule: 'kernel.disk_full',
-    positive: () => [kern({ event: 'syscall_error', pid: 77, comm: 'postgres', syscall: 'write', errno: 'ENOSPC', path: '/var/lib/postgresql/data' })],
-    negative: () => [kern({ event: 'syscall_error', pid: 77, comm: 'postgres', syscall: 'write', errno: 'EAGAIN' })],
-    narrative: /on \/var\/lib\/postgresql\/data/,
+    // As the ebpf receiver reports it: errno as a number, errnoName beside it.
+    positive: () => [kern({ event: 'syscall_error', pid: 77, comm: 'postgres', syscall: 'write', errno: 28, errnoName: 'ENOSPC', path: '/var/lib/postgresql/data' })],
+    negative: () => [kern({ event: 'syscall_error', pid: 77, comm: 'postgres', syscall: 'write', errno: 11, errnoName: 'EAGAIN' })],
+    narrative: /^write failed with ENOSPC in postgres \(pod payment-7d8f9\) on \/var\/lib\/postgresql\/data/,
   },
   // ---- network ----
   {

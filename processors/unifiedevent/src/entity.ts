@@ -66,7 +66,10 @@ export class EntityResolver {
     }
     this.enrichResource(e, r);
     if (e.kind === 'network' && e.network) this.resolvePeer(e);
-    if (!e.entity) e.entity = defaultEntity(e);
+    // A receiver that only knew the container or process names it; once the pod is known, the
+    // pod is what the event is about (the container id stays in the resource).
+    const en = e.entity;
+    if (!en || ((en.kind === 'container' || en.kind === 'process') && r['k8s.pod.name'] !== undefined)) e.entity = defaultEntity(e);
   }
 
   private enrichResource(e: UnifiedEvent, r: Attributes): void {

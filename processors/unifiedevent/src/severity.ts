@@ -58,6 +58,9 @@ export function fromK8s(type: string | undefined, reason: string | undefined): S
   return undefined;
 }
 
+// Out of memory, no space left, read-only filesystem: by name (errnoName) or Linux number (errno).
+const SEVERE_ERRNO = new Set<unknown>(['ENOMEM', 'ENOSPC', 'EROFS', 12, 28, 30]);
+
 export function fromKernel(event: UnifiedEvent): Severity | undefined {
   const k = event.kernel!;
   switch (k.event) {
@@ -69,7 +72,7 @@ export function fromKernel(event: UnifiedEvent): Severity | undefined {
       return code !== 0 || sig !== 0 ? 'warn' : 'info';
     }
     case 'process_exec': return 'info';
-    case 'syscall_error': return k.errno === 'ENOMEM' || k.errno === 'ENOSPC' || k.errno === 'EROFS' ? 'error' : 'warn';
+    case 'syscall_error': return SEVERE_ERRNO.has(k.errnoName ?? k.errno) ? 'error' : 'warn';
     default: return undefined;
   }
 }

@@ -103,6 +103,7 @@ describe('unifiedevent: entity resolution', () => {
     const topo = new FakeTopology([PAYMENT_POD]);
     const e = testEvent('kernel', {
       resource: {},
+      entity: { kind: 'process', name: 'java:31337' },
       kernel: {
         event: 'oom_kill', pid: 31337, comm: 'java',
         cgroupPath: `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod6b1f3c2e_8d4a_4f1b_9c3e_2a7d5e9f0b11.slice/cri-containerd-${PAYMENT_CONTAINER}.scope`,
