@@ -100,6 +100,19 @@ function incidentFailures(store: EventStore, incident: Incident): UnifiedEvent[]
   return store.queryEvents({ filter: { services, minSeverity: 3 }, since, until: until >= since ? until : undefined, limit: MAX_TRACE_EVENTS }).map((s) => s.event);
 }
 
+const SPAN_KIND_SERVER = 2;
+const SPAN_KIND_CONSUMER = 5;
+
+/**
+ * A span that stands for one request handled: SERVER or CONSUMER, or a root span. A failing
+ * request also fails its CLIENT/INTERNAL child spans; counting those would count it twice.
+ */
+function isEntrySpan(e: UnifiedEvent): boolean {
+  if (e.kind !== 'span') return false;
+  const k = e.span?.kind;
+  return k === SPAN_KIND_SERVER || k === SPAN_KIND_CONSUMER || !e.trace?.parentSpanId;
+}
+
 export function buildSummary(traceId: string, events: UnifiedEvent[], incident: Incident | undefined, found: boolean, windowFailures?: UnifiedEvent[]): CorrelationSummary {
   const byLayer: Record<Layer, number> = { application: 0, network: 0, kubernetes: 0, kernel: 0 };
   const users = new Set<string>();
@@ -113,7 +126,7 @@ export function buildSummary(traceId: string, events: UnifiedEvent[], incident: 
   // Users and failed requests: across the incident's window when there is one, else this trace alone.
   for (const e of windowFailures ?? events) {
     if (e.severity !== 'error' && e.severity !== 'fatal') continue;
-    if (e.kind === 'span') failedRequests++;
+    if (isEntrySpan(e)) failedRequests++;
     const u = e.attributes['enduser.id'] ?? e.resource['enduser.id'];
     if (typeof u === 'string' || typeof u === 'number') users.add(String(u));
   }
