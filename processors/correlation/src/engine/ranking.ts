@@ -114,6 +114,13 @@ function reaches(g: Map<string, Map<string, number>>, from: string, to: string, 
   return false;
 }
 
+/**
+ * Application intents that travel up the call graph (a slow or failing callee makes its callers
+ * slow and failing too): on their own they say little about where the fault is.
+ */
+const SYMPTOM_INTENTS = new Set(['latency_slo_breach', 'http_5xx', 'grpc_deadline_exceeded', 'grpc_unavailable']);
+const SYMPTOM_FACTOR = 0.4;
+
 /** How much evidence keeps when a causal rule explains it by an earlier failure. */
 const EXPLAINED = 0.35;
 const MAX_EVENT_IDS = 20;
@@ -233,7 +240,8 @@ export function rankCauses(held: HeldAnomaly[], discrete: DiscreteRec[], rules: 
     const svc = d.kind === 'network' && d.peerService ? d.peerService : d.service;
     if (!svc) continue;
     const by = explainedBy(d, discrete, rules, callGraph);
-    const value = d.confidence * (0.55 + 0.15 * LAYER_DEPTH[d.layer]) * (by ? EXPLAINED : 1);
+    const symptom = d.layer === 'application' && SYMPTOM_INTENTS.has(d.intent) ? SYMPTOM_FACTOR : 1;
+    const value = d.confidence * (0.55 + 0.15 * LAYER_DEPTH[d.layer]) * (by ? EXPLAINED : 1) * symptom;
     const c = cand(svc);
     contribute(c, 'discrete:' + d.intent + ':' + d.layer, value, `${d.layer}: ${d.summary}${by ? ` (follows ${by.intent} of ${by.service ?? '?'})` : ''}`, d.time);
     for (const id of d.eventIds ?? [d.eventId]) if (c.eventIds.length < MAX_EVENT_IDS) c.eventIds.push(id);
