@@ -19,6 +19,12 @@ const T0 = Date.UTC(2026, 10, 22, 10, 0, 0) * 1e6;
 function k8s(reason: string, message: string, type = 'Warning', entity: UnifiedEvent['entity'] = { kind: 'pod', name: 'payment-7d8f9', namespace: 'prod' }, resource: Attributes = POD): UnifiedEvent {
   return testEvent('k8s', { time: T0, resource: { ...resource }, entity, k8s: { reason, message, type } });
 }
+/** A derived event as the kubernetes receiver emits it (`k8s.derived: true`, extra facts in the payload). */
+function derived(reason: string, message: string, extra: Record<string, unknown>, type = 'Warning'): UnifiedEvent {
+  const e = k8s(reason, message, type);
+  Object.assign(e.k8s!, { derived: true, objectKind: 'Pod', count: 1, ...extra });
+  return e;
+}
 function node(reason: string, message: string, type = 'Warning'): UnifiedEvent {
   return k8s(reason, message, type, { kind: 'node', name: 'node-a' }, { 'k8s.node.name': 'node-a' });
 }
@@ -68,6 +74,18 @@ export const CASES: RuleCase[] = [
     positive: () => [k8s('FailedScheduling', '0/5 nodes are available: 3 Insufficient memory, 2 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }. preemption: 0/5 nodes are available: 2 Preemption is not helpful for scheduling, 3 No preemption victims found for incoming pod.')],
     negative: () => [k8s('Scheduled', 'Successfully assigned prod/payment-7d8f9 to node-a', 'Normal')],
     narrative: /cannot be scheduled: 0\/5 nodes available \(3 Insufficient memory\)/,
+  },
+  {
+    rule: 'k8s.container_restart',
+    positive: () => [derived('ContainerRestarted', 'container payment restarted (restart count 3 → 4), last termination: OOMKilled', { containerName: 'payment', restartCount: 4, previousRestartCount: 3, lastTerminationReason: 'OOMKilled' })],
+    negative: () => [derived('PodReady', 'pod is ready', { ready: true }, 'Normal')],
+    narrative: /^Container payment of pod payment-7d8f9 restarted \(restart count 4\), last termination: OOMKilled$/,
+  },
+  {
+    rule: 'k8s.scheduling_failure',
+    positive: () => [derived('PodPending', '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.', { pendingReason: 'Unschedulable' })],
+    negative: () => [derived('PodPending', 'pod has been Pending for 320s: ContainerCreating', { pendingReason: 'ContainerCreating' })],
+    narrative: /cannot be scheduled: 0\/3 nodes available \(3 Insufficient cpu\)/,
   },
   {
     rule: 'k8s.eviction',

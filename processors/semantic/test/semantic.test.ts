@@ -31,6 +31,7 @@ describe('semantic: shipped rules', () => {
 
   it('every shipped rule has a positive and a near-miss test case, and uses the shared vocabulary', () => {
     const covered = new Set(CASES.map((c) => c.rule));
+    for (const c of CASES) assert.ok(shipped.some((r) => r.id === c.rule), `test case for a rule that is not shipped: ${c.rule}`);
     const missing = shipped.filter((r) => !covered.has(r.id)).map((r) => r.id);
     assert.deepEqual(missing, [], 'rules without test cases');
     for (const r of shipped) assert.ok(INTENTS.has(r.intent), `${r.id}: intent ${r.intent} is not in the shared vocabulary`);
