@@ -82,6 +82,8 @@ export class EntityResolver {
       insert(r, 'container.runtime', cg.runtime);
       insert(r, 'k8s.pod.uid', cg.podUid);
     }
+    // TODO(issue 4): an event with a pid but no cgroup path, from this very host, could be resolved
+    // through /proc/<pid>/cgroup (cached per pid); today such an event resolves only by its resource.
     const pid = e.kernel?.pid ?? e.network?.pid;
     if (typeof pid === 'number') insert(r, 'process.pid', pid);
     const comm = str(e.kernel?.comm) ?? str(e.network?.comm);
