@@ -10,7 +10,7 @@ export interface CorrelationConfig {
     z_threshold: number;
     tail_quantile: number;
     min_baseline_samples: number;
-    min_baseline_windows: number;
+    baseline_warmup: string;
     min_window_samples: number;
     min_hits: number;
     baseline_samples: number;
@@ -40,7 +40,7 @@ export const configSchema: JsonSchema = {
         z_threshold: { type: 'number', minimum: 1, default: 4, description: 'Significance needed for an anomaly' },
         tail_quantile: { type: 'number', minimum: 0.5, maximum: 0.9999, default: 0.99, description: 'Baseline tail a sample must pass to count' },
         min_baseline_samples: int(8, 3, 'Samples a feature needs before it is judged'),
-        min_baseline_windows: int(2, 1, 'Windows a feature must have been learned over before it is judged'),
+        baseline_warmup: duration('20s', 'Event time a feature is learned over before it is judged'),
         min_window_samples: int(3, 1, 'Samples a window needs before it is judged'),
         min_hits: int(2, 1, 'Samples beyond the tail needed for an anomaly'),
         baseline_samples: int(512, 16, 'Samples kept per feature baseline'),
@@ -103,7 +103,7 @@ export const configSchema: JsonSchema = {
 export function createDefaultConfig(): CorrelationConfig {
   return {
     window: '10s', allowed_lateness: '5s', max_clock_skew: '5m',
-    detection: { z_threshold: 4, tail_quantile: 0.99, min_baseline_samples: 8, min_baseline_windows: 2, min_window_samples: 3, min_hits: 2, baseline_samples: 512, relative_margin: 0.05 },
+    detection: { z_threshold: 4, tail_quantile: 0.99, min_baseline_samples: 8, baseline_warmup: '20s', min_window_samples: 3, min_hits: 2, baseline_samples: 512, relative_margin: 0.05 },
     incident: { open_after_windows: 2, recovery_windows: 6, max_causes: 5, case_id_attribute: 'tapio.case.id' },
     limits: { max_spans: 200_000, max_features: 50_000, max_discrete: 10_000, max_entities: 100_000 },
     rules: { use_defaults: true, files: [], inline: [] },
@@ -118,7 +118,7 @@ export function engineSettings(c: CorrelationConfig): EngineSettings {
   return {
     windowMs: parseDuration(c.window), allowedLatenessMs: parseDuration(c.allowed_lateness), maxClockSkewMs: parseDuration(c.max_clock_skew),
     detection: {
-      baselineCapacity: d.baseline_samples, minBaselineSamples: d.min_baseline_samples, minBaselineWindows: d.min_baseline_windows, minWindowSamples: d.min_window_samples,
+      baselineCapacity: d.baseline_samples, minBaselineSamples: d.min_baseline_samples, minBaselineWindows: Math.max(1, Math.ceil(parseDuration(d.baseline_warmup) / parseDuration(c.window))), minWindowSamples: d.min_window_samples,
       minHits: d.min_hits, tailQuantile: d.tail_quantile, zThreshold: d.z_threshold, relativeMargin: d.relative_margin,
     },
     openAfterWindows: c.incident.open_after_windows, recoveryWindows: c.incident.recovery_windows, maxCauses: c.incident.max_causes,
