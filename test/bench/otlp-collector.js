@@ -21,7 +21,7 @@ async function main() {
 receivers:
   otlp:
     protocols:
-      grpc: { endpoint: 127.0.0.1:${grpcPort} }
+      grpc: { endpoint: 127.0.0.1:${grpcPort}${process.env.BENCH_OTLP_WINDOW ? `, initial_window_size: ${process.env.BENCH_OTLP_WINDOW}` : ''} }
       http: { endpoint: 127.0.0.1:${httpPort} }
 ${useBatch ? `processors:\n  batch: { send_batch_size: 4096, send_batch_max_size: 8192, timeout: 10ms }\n` : ''}
 exporters:

@@ -124,6 +124,11 @@ async function run(o) {
 
 process.on('message', (m) => {
   if (m.type === 'exit') { process.exit(0); return; }
-  run(m).then((counts) => { process.send({ type: 'done', counts }); }, (err) => { process.send({ type: 'failed', error: err.stack }); });
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  run(m).then((counts) => {
+    const cpu = process.cpuUsage(cpu0);
+    process.send({ type: 'done', counts, cpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (Date.now() - t0)) * 100) });
+  }, (err) => { process.send({ type: 'failed', error: err.stack }); });
 });
 process.send({ type: 'ready' });

@@ -53,6 +53,7 @@ async function phase(name, lg, sink, col, o) {
     p50ms: +pct(lat, 0.5).toFixed(1),
     p99ms: +pct(lat, 0.99).toFixed(1),
     rssMiB: Math.round(c.peakRss / 1048576),
+    loadgenCpuPct: result.cpuPct,
     refused: result.counts.refused,
     errors: result.counts.error,
     // CPU µs per span in the collector, by stage (decode/encode are synchronous CPU; "rest" is gRPC/HTTP, pipeline, GC)
@@ -63,7 +64,7 @@ async function phase(name, lg, sink, col, o) {
     sendWallMsPerExport: +(p.sendNs / 1e6 / Math.max(1, p.exported / SPANS_PER_REQUEST)).toFixed(2),
   };
   process.stdout.write(`${name.padEnd(24)} ${String(out.spansPerSec).padStart(8)} spans/s  ${String(out.spansPerCpuSec).padStart(8)} spans/CPU-s  collector CPU ${out.collectorCpuPct}%  ` +
-    `p50 ${out.p50ms} ms  p99 ${out.p99ms} ms  RSS ${out.rssMiB} MiB  refused ${out.refused}  errors ${out.errors}\n` +
+    `p50 ${out.p50ms} ms  p99 ${out.p99ms} ms  RSS ${out.rssMiB} MiB  load generator CPU ${out.loadgenCpuPct}%  refused ${out.refused}  errors ${out.errors}\n` +
     `${''.padEnd(24)} collector CPU per span ${out.totalUsPerSpan} µs = decode ${out.decodeUsPerSpan} + encode ${out.encodeUsPerSpan} + rest ${out.restUsPerSpan} (transport, batch, queue, GC); export round trip ${out.sendWallMsPerExport} ms\n`);
   return out;
 }
@@ -74,7 +75,7 @@ async function main() {
   const { port: sinkPort } = await sink.wait('ready');
   const grpcPort = await freePort();
   const httpPort = await freePort();
-  const col = child('otlp-collector.js', [JSON.stringify({ sinkPort, grpcPort, httpPort, batch: process.env.BENCH_OTLP_BATCH !== '0', connections: 2 })],
+  const col = child('otlp-collector.js', [JSON.stringify({ sinkPort, grpcPort, httpPort, batch: process.env.BENCH_OTLP_BATCH !== '0', connections: 4 })],
     // BENCH_OTLP_CPUPROF=<dir>: a V8 CPU profile of the collector, for a per-function view
     // BENCH_OTLP_NODE_FLAGS: extra node flags for the collector (e.g. --max-semi-space-size=64)
     [...(process.env.BENCH_OTLP_CPUPROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_OTLP_CPUPROF] : []),
@@ -82,14 +83,14 @@ async function main() {
   const { batch } = await col.wait('ready');
   const lg = child('otlp-loadgen.js');
   await lg.wait('ready');
-  process.stdout.write(`collector: otlp → ${batch ? 'batch → ' : ''}otlp exporter (queue, 2 connections); ${SPANS_PER_REQUEST} spans per request\n`);
+  process.stdout.write(`collector: otlp → ${batch ? 'batch → ' : ''}otlp exporter (queue: 4 consumers, 4 connections); ${SPANS_PER_REQUEST} spans per request\n`);
   const results = [];
   try {
-    const g = await phase('gRPC max', lg, sink, col, { protocol: 'grpc', target: `127.0.0.1:${grpcPort}`, mode: 'max', concurrency: 16, connections: 4, durationMs: WARM_MS + MAX_MS });
+    const g = await phase('gRPC max', lg, sink, col, { protocol: 'grpc', target: `127.0.0.1:${grpcPort}`, mode: 'max', concurrency: Number(process.env.BENCH_OTLP_GRPC_INFLIGHT || 8), connections: Number(process.env.BENCH_OTLP_GRPC_CONNECTIONS || 8), durationMs: WARM_MS + MAX_MS });
     results.push(g);
     const h = await phase('HTTP max', lg, sink, col, { protocol: 'http', target: `127.0.0.1:${httpPort}`, mode: 'max', concurrency: 16, connections: 16, durationMs: WARM_MS + MAX_MS });
     results.push(h);
-    results.push(await phase(`gRPC @80% (${Math.round(g.spansPerSec * 0.8)}/s)`, lg, sink, col, { protocol: 'grpc', target: `127.0.0.1:${grpcPort}`, mode: 'rate', rate: g.spansPerSec * 0.8, connections: 4, durationMs: WARM_MS + RATE_MS }));
+    results.push(await phase(`gRPC @80% (${Math.round(g.spansPerSec * 0.8)}/s)`, lg, sink, col, { protocol: 'grpc', target: `127.0.0.1:${grpcPort}`, mode: 'rate', rate: g.spansPerSec * 0.8, connections: 8, durationMs: WARM_MS + RATE_MS }));
     results.push(await phase(`HTTP @80% (${Math.round(h.spansPerSec * 0.8)}/s)`, lg, sink, col, { protocol: 'http', target: `127.0.0.1:${httpPort}`, mode: 'rate', rate: h.spansPerSec * 0.8, connections: 16, durationMs: WARM_MS + RATE_MS }));
   } finally {
     for (const c of [lg, col, sink]) c.proc.send({ type: 'exit' });
