@@ -25,20 +25,29 @@ export interface EventInit {
   attributes?: Attributes;
 }
 
-/** Builds a well-formed UnifiedEvent with defaults for everything not given. */
+const OPTIONAL_FIELDS = ['trace', 'entity', 'span', 'log', 'metric', 'k8s', 'kernel', 'network', 'incident', 'semantic', 'impact', 'correlation', 'count'] as const;
+
+/**
+ * Builds a well-formed UnifiedEvent with defaults for everything not given. The required fields
+ * are one literal and optional ones are added in a fixed order, so events share V8 hidden classes
+ * (an object spread here made later property writes by processors ~50x slower, measured).
+ */
 export function createEvent(init: EventInit & Partial<UnifiedEvent>): UnifiedEvent {
-  const observed = nowNanos();
+  const observed = init.observedTime ?? nowNanos();
   const event: UnifiedEvent = {
-    ...init,
     id: init.id ?? newEventId(),
     time: init.time ?? observed,
-    observedTime: init.observedTime ?? observed,
+    observedTime: observed,
     kind: init.kind,
     source: init.source,
     severity: init.severity ?? 'info',
     resource: init.resource ?? {},
     attributes: init.attributes ?? {},
   };
+  for (const k of OPTIONAL_FIELDS) {
+    const v = init[k];
+    if (v !== undefined) (event as unknown as Record<string, unknown>)[k] = v;
+  }
   return event;
 }
 
