@@ -204,3 +204,4 @@ export function resolveYaml(text: string, factories: AnyFactory[], file = 'test.
   mergeYamlText(loaded, text, file);
   return resolveConfig(loaded, registry);
 }
+export { FakeTopology, PAYMENT_CONTAINER, PAYMENT_POD, POSTGRES_SVC } from './topology';

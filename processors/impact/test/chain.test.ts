@@ -4,7 +4,7 @@ import { Collector, createLogger, defineReceiver, TOPOLOGY_SERVICE, type Unified
 import unifiedevent from '@tapio/processor-unifiedevent';
 import semantic from '@tapio/processor-semantic';
 import impact, { type ImpactDetails } from '../src/index';
-import { FakeTopology, PAYMENT_CONTAINER, PAYMENT_POD } from './fake-topology';
+import { FakeTopology, PAYMENT_CONTAINER, PAYMENT_POD } from '@tapio/core/testing';
 
 /** Stands in for the kubernetes receiver: registers the topology when it starts (after the processors). */
 const fakeK8s = defineReceiver<Record<string, never>>({

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { conformance, createComponent, SinkConsumer, testEvent, testHost, validConfig } from '@tapio/core/testing';
 import { TOPOLOGY_SERVICE, type Processor, type UnifiedEvent } from '@tapio/core';
 import factory, { parseCgroupPath, type UnifiedEventConfig } from '../src/index';
-import { FakeTopology, PAYMENT_CONTAINER, PAYMENT_POD, POSTGRES_SVC } from './fake-topology';
+import { FakeTopology, PAYMENT_CONTAINER, PAYMENT_POD, POSTGRES_SVC } from '@tapio/core/testing';
 
 conformance(factory);
 conformance(factory, { batch: () => ({ events: [testEvent('kernel'), testEvent('network'), testEvent('k8s'), testEvent('span')] }) });

@@ -1,4 +1,5 @@
-import type { PodInfo, ServiceInfo, TopologyService } from '@tapio/core';
+// Shared by component tests: an in-memory TopologyService and a realistic payment pod.
+import type { PodInfo, ServiceInfo, TopologyService } from "../topology";
 
 /** An in-memory TopologyService double, shaped like the Kubernetes receiver's cache. */
 export class FakeTopology implements TopologyService {
