@@ -80,10 +80,12 @@ function serverCredentials(cfg: GrpcServerConfig): grpc.ServerCredentials {
 
 /**
  * grpc-js has no server option for the HTTP/2 receive window (it stays at Node's 64 KiB), so
- * `initial_window_size` is applied to each new session of its http2 servers. Widening it was the
- * first suspect for grpc-js's erratic throughput with big requests, but on loopback it measured
- * slower, not faster (test/bench/otlp-grpc-window.js), so it is off unless configured — useful
- * on high-latency links where 64 KiB per round trip does limit a client.
+ * `initial_window_size` is applied to each new session of its http2 servers. With 64 KiB a
+ * client must wait for a WINDOW_UPDATE every 64 KiB, and each one waits for our (busy) event
+ * loop: a 1.7 MB batch from another collector needed ~27 such round trips. Measured in
+ * test/bench/otlp.bench.js, a 16 MiB window on the receiving side cut the export leg's p50
+ * latency ~5x (505 → 88 ms); for 200 KiB requests it made no measurable difference
+ * (test/bench/otlp-grpc-window.js even favoured 64 KiB for bare 200 KiB requests).
  */
 function setFlowControlWindows(server: grpc.Server, windowSize: number): void {
   const internals = (server as unknown as { http2Servers?: Map<unknown, unknown> }).http2Servers;

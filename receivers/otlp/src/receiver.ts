@@ -4,7 +4,7 @@ import { OtlpGrpcServer } from './grpc';
 import { ExportHandler } from './handler';
 import { OtlpHttpServer } from './http';
 
-export const GRPC_DEFAULTS: GrpcServerConfig = { endpoint: 'localhost:4317', max_recv_msg_size_mib: 4 };
+export const GRPC_DEFAULTS: GrpcServerConfig = { endpoint: 'localhost:4317', max_recv_msg_size_mib: 4, initial_window_size: 16 * 1024 * 1024 };
 export const HTTP_DEFAULTS: HttpServerConfig = {
   endpoint: 'localhost:4318', max_request_body_size: '20MiB', traces_url_path: '/v1/traces', metrics_url_path: '/v1/metrics', logs_url_path: '/v1/logs',
 };
