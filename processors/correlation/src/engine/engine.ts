@@ -348,6 +348,12 @@ export class CorrelationEngine {
     if (set) {
       for (const f of set) {
         const a = f.close(w, this.s.detection);
+        if (f.carry.length) {
+          const nw = w + this.s.windowMs;
+          let next = this.windowFeatures.get(nw);
+          if (!next) { next = new Set(); this.windowFeatures.set(nw, next); }
+          next.add(f);
+        }
         if (a) anomalies.push(a);
         else if (f.key.family === 'logpat') {
           const lp = this.logPatterns.get(f.key.service);

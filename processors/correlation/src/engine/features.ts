@@ -49,6 +49,8 @@ export interface DetectionSettings {
   relativeMargin: number;
 }
 
+const MAX_CARRY_WINDOWS = 5;
+
 /**
  * One feature's state: a robust baseline plus the samples of the windows still open.
  * Samples are numbers (durations in ms, counts, 0/1 flags).
@@ -62,6 +64,13 @@ export class FeatureState {
   baselineWindows = 0;
   /** Consecutive anomalous points (metrics). */
   streak = 0;
+  /**
+   * Samples of windows too thin to judge, carried into the next window: a low-rate operation
+   * is judged over a longer span instead of never (bounded by MAX_CARRY_WINDOWS).
+   */
+  carry: number[] = [];
+  carryFrom = 0;
+  carryWindows = 0;
   /** 0/1 samples judged as a rate (binomial against the baseline rate) instead of by tails. */
   rate = false;
   /** Rates judged in both directions (a call that stops happening matters as much as a new one). */
@@ -84,17 +93,22 @@ export class FeatureState {
    * when normal (or while still warming up). Returns the anomaly, if any.
    */
   close(windowStart: number, s: DetectionSettings): Anomaly | undefined {
-    const arr = this.open.get(windowStart);
-    if (!arr) return undefined;
+    let arr = this.open.get(windowStart) ?? [];
     this.open.delete(windowStart);
+    let from = windowStart;
+    if (this.carry.length) { arr = this.carry.concat(arr); from = this.carryFrom; this.carry = []; }
+    if (!arr.length) return undefined;
     const b = this.baseline;
     const warming = b.count < s.minBaselineSamples || this.baselineWindows < s.minBaselineWindows;
-    if (warming || arr.length < s.minWindowSamples) {
-      // Too little to judge: learn while warming up; a thin window after warm-up is neither judged nor learned.
-      if (warming) { for (const v of arr) b.add(v); this.baselineWindows++; }
+    if (warming) { for (const v of arr) b.add(v); this.baselineWindows++; this.carryWindows = 0; return undefined; }
+    if (arr.length < s.minWindowSamples) {
+      // Too thin to judge: carry into the next window, or give up on them after a while.
+      if (this.carryWindows < MAX_CARRY_WINDOWS) { this.carry = arr; this.carryFrom = from; this.carryWindows++; }
+      else this.carryWindows = 0;
       return undefined;
     }
-    const anomaly = this.judge(arr, windowStart, s);
+    this.carryWindows = 0;
+    const anomaly = this.judge(arr, from, s);
     if (!anomaly) { for (const v of arr) b.add(v); this.baselineWindows++; }
     return anomaly;
   }

@@ -17,7 +17,7 @@ export interface RankedCause {
 
 /** How much an anomaly of each family says about the service it is attributed to. */
 const FAMILY_WEIGHT: Record<FeatureFamily, number> = {
-  excl: 1, gap: 1, fan: 0.9, calls: 0.9, err: 1, logerr: 0.8, logpat: 0.7, metric: 0.6, dur: 0,
+  excl: 1, gap: 1, fan: 0.5, calls: 0.9, err: 1, logerr: 0.8, logpat: 0.7, metric: 0.6, dur: 0,
 };
 
 interface Candidate {
