@@ -104,6 +104,24 @@ describe('correlation engine', () => {
     assert.ok(e.counters.evictedFeatures > 0);
   });
 
+  it('blames the service whose logs turn to errors of a never-seen pattern', () => {
+    const events = shopTraffic(T0, 3000, 20);
+    const r = rng(3);
+    for (let i = 0; i < 1200; i++) {
+      const t = T0 + i * 50;
+      for (const svc of ['frontend', 'checkout', 'catalog']) {
+        const broken = svc === 'catalog' && t >= T0 + 40_000 && r() < 0.5;
+        events.push(createEvent({ kind: 'log', source: 't', time: t * 1e6, severity: broken ? 'error' : 'info',
+          resource: { 'service.name': svc, 'k8s.pod.name': `${svc}-5d9c7b8f6-abcde` },
+          log: { body: broken ? `pool exhausted: no connection to 10.1.2.${i % 250} after ${i % 90} ms` : `handled request ${i} in ${Math.round(r() * 20)} ms` } }));
+      }
+    }
+    events.sort((a, b) => a.time - b.time);
+    const inc = lastIncidents(run(engine(), events))[0]!;
+    assert.equal(inc.rankedCauses[0]!.entity.service, 'catalog');
+    assert.ok(inc.rankedCauses[0]!.evidence.some((e) => /error log rate|new log patterns/.test(e)), inc.rankedCauses[0]!.evidence.join('; '));
+  });
+
   it('warns before a memory series reaches its limit', () => {
     const e = engine();
     const out: UnifiedEvent[] = [];

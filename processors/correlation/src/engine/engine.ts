@@ -62,7 +62,7 @@ export class CorrelationEngine {
   private readonly discreteByWindow = new Map<number, Map<string, DiscreteRec>>();
   /** service|operation → services its requests have been seen calling. */
   private readonly opCallees = new Map<string, string[]>();
-  private readonly logPatterns = new Map<string, { known: Set<string>; pending: Set<string>; lines: number }>();
+  private readonly logPatterns = new Map<string, { known: Set<string>; pending: Set<string>; lines: number; since: number }>();
   private readonly incidents: IncidentTracker;
   private readonly trends: TrendWatcher;
   private lastResource?: UnifiedEvent['resource'];
@@ -260,10 +260,11 @@ export class CorrelationEngine {
     const isErr = e.severity === 'error' || e.severity === 'fatal';
     this.sample(this.feature('logerr', service, ''), t, isErr ? 1 : 0);
     let lp = this.logPatterns.get(service);
-    if (!lp) { lp = { known: new Set(), pending: new Set(), lines: 0 }; this.logPatterns.set(service, lp); }
+    if (!lp) { lp = { known: new Set(), pending: new Set(), lines: 0, since: t }; this.logPatterns.set(service, lp); }
     lp.lines++;
     const pat = logPattern(e.log?.body);
-    const warming = lp.lines <= this.s.detection.minBaselineSamples * 5;
+    // Patterns seen during the service's warm-up are its vocabulary; later ones are new.
+    const warming = lp.lines <= this.s.detection.minBaselineSamples * 5 || t - lp.since < this.s.detection.minBaselineWindows * this.s.windowMs;
     if (warming) { if (lp.known.size < 5000) lp.known.add(pat); return; }
     const isNew = !lp.known.has(pat);
     if (isNew && lp.pending.size < 5000) lp.pending.add(pat);
