@@ -153,7 +153,10 @@ describe('ebpf receiver on the running kernel', function () {
     });
   });
 
-  it('counts records and loses none at this rate', () => {
+  it('counts records and loses none at this rate', async () => {
+    // The loader reports its counters every stats_interval; wait for a report that covers the tests above.
+    const deadline = Date.now() + 10_000;
+    while (receiver!.totals().emitted < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const t = receiver!.totals();
     assert.ok(t.emitted >= 3, `the kernel side reported ${t.emitted} records`);
     assert.equal(t.lost, 0);
