@@ -11,6 +11,8 @@ export class Baseline {
   private sorted?: Float64Array;
   private sigma = NaN;
   private sum = 0;
+  /** Samples added since the sorted view was built. */
+  private stale = 0;
 
   constructor(private readonly capacity: number) {
     this.samples = new Float64Array(capacity);
@@ -25,8 +27,7 @@ export class Baseline {
    */
   add(v: number): void {
     this.seen++;
-    this.sorted = undefined;
-    this.sigma = NaN;
+    this.stale++;
     if (this.size < this.capacity) { this.samples[this.size++] = v; this.sum += v; return; }
     const slot = (Math.imul(this.seen, 2654435761) >>> 0) % this.seen;
     if (slot < this.capacity) { this.sum += v - this.samples[slot]!; this.samples[slot] = v; }
@@ -34,8 +35,16 @@ export class Baseline {
 
   mean(): number { return this.size ? this.sum / this.size : 0; }
 
+  /**
+   * The sorted samples. Re-sorted once an eighth of the baseline is new (at least 8 samples),
+   * not on every add: a busy feature's quantiles move slowly, and sorting is the cost of a window.
+   */
   private view(): Float64Array {
-    if (!this.sorted) this.sorted = this.samples.slice(0, this.size).sort();
+    if (!this.sorted || this.stale >= Math.max(8, this.size >> 3) || this.sorted.length < Math.min(this.size, 8)) {
+      this.sorted = this.samples.slice(0, this.size).sort();
+      this.sigma = NaN;
+      this.stale = 0;
+    }
     return this.sorted;
   }
 
@@ -44,7 +53,8 @@ export class Baseline {
 
   /** Median absolute deviation scaled to a normal sigma (×1.4826). */
   robustSigma(): number {
-    if (!Number.isNaN(this.sigma)) return this.sigma;
+    const v = this.view();
+    if (!Number.isNaN(this.sigma) && v === this.sorted) return this.sigma;
     this.sigma = this.computeSigma();
     return this.sigma;
   }
