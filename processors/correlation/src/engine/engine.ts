@@ -341,6 +341,8 @@ export class CorrelationEngine {
     }
   }
 
+  // TODO(issue 5): a feature with no samples in a window is not judged, so a service that goes
+  // silent (all requests failing before reaching it) is not detected by its own features.
   private closeWindow(w: number): void {
     const anomalies: Anomaly[] = this.pointAnomalies.get(w) ?? [];
     this.pointAnomalies.delete(w);

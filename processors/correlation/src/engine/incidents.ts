@@ -79,6 +79,8 @@ function anomalyKey(a: Anomaly): string { return a.key.family + '|' + a.key.serv
  * the ranking changes; it resolves after `recoveryWindows` clean windows.
  */
 export class IncidentTracker {
+  // TODO(issue 5): one active incident per pipeline; concurrent unrelated faults (disjoint parts
+  // of the call graph / topology) should become separate incidents.
   private active?: OpenIncident;
   /** Anomalies of recent windows, kept until an incident opens (so its evidence starts at the onset). */
   private recent: { w: number; anomalies: Anomaly[] }[] = [];
