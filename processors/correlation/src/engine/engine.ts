@@ -152,7 +152,7 @@ export class CorrelationEngine {
     const rec = newSpanRec({
       spanId: tr.spanId, parentId: tr.parentSpanId ?? '', service, op: sp.name, kind: sp.kind ?? 0,
       start, end: Math.max(end, start), err: sp.status?.code === 2, eventId: e.id,
-      peer: sp.kind === 3 ? (str(a['peer.service']) ?? this.entities.serviceAt(str(a['server.address']) ?? str(a['net.peer.name']), undefined) ?? str(a['db.system']) ?? str(a['server.address'])) : undefined,
+      peer: sp.kind === 3 ? (str(a['peer.service']) ?? str(a['tapio.peer.service']) ?? this.entities.serviceAt(str(a['server.address']) ?? str(a['net.peer.name']), portOf(a['server.port'] ?? a['net.peer.port'])) ?? str(a['db.system']) ?? str(a['server.address'])) : undefined,
     });
     this.spans.set(rec.spanId, rec);
     const parent = rec.parentId ? this.spans.get(rec.parentId) : undefined;
@@ -290,7 +290,7 @@ export class CorrelationEngine {
   }
 
   private discrete(e: UnifiedEvent, intent: string | undefined, service: string | undefined, t: number): void {
-    const peerService = e.kind === 'network' ? (this.entities.serviceAt(e.network?.dstAddr, e.network?.dstPort) ?? str(e.attributes['peer.service'])) : undefined;
+    const peerService = e.kind === 'network' ? (this.entities.serviceAt(e.network?.dstAddr, e.network?.dstPort) ?? str(e.attributes['tapio.peer.service']) ?? str(e.attributes['peer.service'])) : undefined;
     const resolvedIntent = intent ?? (e.k8s?.reason ?? e.kind);
     const layer = layerOf(e) as Layer;
     const w = this.windowOf(t);
@@ -369,4 +369,9 @@ export class CorrelationEngine {
     this.discreteByWindow.delete(w);
     this.incidents.onWindow(w, w + this.s.windowMs, anomalies, discrete, this.out, this.caseId);
   }
+}
+
+function portOf(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
