@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { RAW_WIRE_BYTES, type WithRawWireBytes } from '../src/index';
 import { testEvent, testReceivers, testSinks } from '../src/testing/index';
 import { newCollector, resolveOrThrow } from './helpers';
 
@@ -115,6 +116,25 @@ service: {telemetry: {metrics: {level: none}}, pipelines: {logs: {receivers: [te
       assert.equal(value('tapio_processor_incoming_events_total', 'processor="example_tag",pipeline="logs/tagged"'), 21);
       assert.equal(value('tapio_processor_outgoing_events_total', 'processor="example_tag",pipeline="logs/tagged"'), 21);
       assert.equal(value('tapio_exporter_incoming_events_total', 'exporter="testsink/plain"'), 21);
+    } finally {
+      await c.shutdown();
+    }
+  });
+});
+
+describe('original wire bytes (RAW_WIRE_BYTES)', () => {
+  it('survive a pipeline of read-only processors and are dropped before a processor that mutates data', async () => {
+    const c = newCollector();
+    await c.start(resolveOrThrow(TWO_PIPELINES));
+    try {
+      const e = testEvent('log') as ReturnType<typeof testEvent> & WithRawWireBytes;
+      e[RAW_WIRE_BYTES] = new Uint8Array([1, 2, 3]);
+      await testReceivers.get('testpush')!.push({ events: [e] });
+      const plain = testSinks.get('testsink/plain')!.events[0] as WithRawWireBytes;
+      const tagged = testSinks.get('testsink/tagged')!.events[0] as WithRawWireBytes;
+      assert.equal(tagged[RAW_WIRE_BYTES], undefined, 'example_tag mutates data: the bytes would be stale');
+      // The plain pipeline shares the receiver's event (the mutating pipeline got a copy).
+      assert.deepEqual(plain[RAW_WIRE_BYTES], new Uint8Array([1, 2, 3]));
     } finally {
       await c.shutdown();
     }

@@ -156,3 +156,14 @@ export interface UnifiedEvent {
 export interface Batch {
   events: UnifiedEvent[];
 }
+
+/**
+ * Symbol-keyed slot on a UnifiedEvent for the exact wire bytes it was decoded from (e.g. one OTLP
+ * `Span` message). An exporter that speaks the same format may copy them instead of encoding the
+ * event again. Symbol keys are skipped by JSON, structuredClone (fan-out copies) and the tapio.v1
+ * codec, and the runtime clears the slot before any processor that declares `mutatesData`, so the
+ * bytes are only ever used for events nobody could have changed.
+ */
+export const RAW_WIRE_BYTES: unique symbol = Symbol.for('tapio.rawWireBytes');
+
+export type WithRawWireBytes = { [RAW_WIRE_BYTES]?: Uint8Array };

@@ -3,7 +3,7 @@ import type { Meter } from '@opentelemetry/api';
 import type {
   Clock, ComponentContext, ComponentKind, Consumer, Exporter, Extension, Processor, Receiver,
 } from '../component/types';
-import type { Batch } from '../event/types';
+import { RAW_WIRE_BYTES, type Batch, type UnifiedEvent, type WithRawWireBytes } from '../event/types';
 import type { ComponentConfig, ResolvedConfig } from '../config/resolve';
 import { ErrorCodes, TapioError } from '../errors';
 import { ComponentTelemetry } from '../telemetry/component';
@@ -179,12 +179,25 @@ function countingConsumer(next: Consumer, count: (n: number) => void): Consumer 
 
 function instrumentProcessor(p: Processor, t: ComponentTelemetry): Processor {
   const incoming = t.counter('tapio_processor_incoming_events', 'Events a processor received');
+  const mutates = p.capabilities?.mutatesData ?? false;
   return {
     capabilities: p.capabilities,
     start: (h) => p.start(h),
     shutdown: () => p.shutdown(),
-    consume(batch: Batch) { incoming(batch.events.length); return p.consume(batch); },
+    consume(batch: Batch) {
+      incoming(batch.events.length);
+      if (mutates) forgetWireBytes(batch.events);
+      return p.consume(batch);
+    },
   };
+}
+
+/** A processor that may change events makes their original wire bytes stale (see RAW_WIRE_BYTES). */
+function forgetWireBytes(events: UnifiedEvent[]): void {
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i] as UnifiedEvent & WithRawWireBytes;
+    if (e[RAW_WIRE_BYTES] !== undefined) e[RAW_WIRE_BYTES] = undefined;
+  }
 }
 
 function instrumentExporter(e: Exporter, t: ComponentTelemetry): Exporter {

@@ -64,6 +64,16 @@ describe('OTLP codec', () => {
       assert.deepEqual(ours, reference);
     });
 
+    it('copies the original bytes of untouched spans, but encodes an enriched span again with its tapio.* attributes', () => {
+      const { events } = decodeTraces(pb, 'otlp', NOW);
+      events[0]!.semantic = { intent: 'http_5xx', category: 'availability', tags: [], narrative: 'n', confidence: 0.9, suggestedActions: [] };
+      const doc = protoToJson('ExportTraceServiceRequest', encodeTraces(events)) as { resourceSpans: { scopeSpans: { spans: { name: string; attributes?: { key: string }[] }[] }[] }[] };
+      const spans = doc.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans));
+      const enriched = spans.find((s) => s.name === events[0]!.span!.name)!;
+      assert.ok(enriched.attributes?.some((a) => a.key === 'tapio.semantic'), 'the enrichment is exported');
+      assert.equal(spans.filter((s) => s.attributes?.some((a) => a.key === 'tapio.semantic')).length, 1, 'the other spans are copied unchanged');
+    });
+
     it('survives a structuredClone of the events (as on fan-out to a mutating consumer)', () => {
       const { events } = decodeTraces(pb, 'otlp', NOW);
       const ours = normalize(protoToJson('ExportTraceServiceRequest', encodeTraces(structuredClone(events))));

@@ -1,4 +1,4 @@
-import { newEventId, type Attributes, type AttributeValue, type Severity, type UnifiedEvent } from '@tapio/core';
+import { newEventId, RAW_WIRE_BYTES, type Attributes, type AttributeValue, type Severity, type UnifiedEvent, type WithRawWireBytes } from '@tapio/core';
 import { anyValueToJson, decodeAnyValue, decodeOneKeyValue, type AttributeType, type AttributeTypes } from './anyvalue';
 import { MalformedError, Reader, uint64String } from './reader';
 import type { BucketsJson, EntityRefJson, ExemplarJson, MetricType, PointJson, ResourceMeta, ScopeInfo, SpanEventJson, SpanLinkJson } from './model';
@@ -151,6 +151,7 @@ export function decodeTraces(buf: Buffer, source: string, observed: number): Dec
 }
 
 function decodeSpan(r: Reader, end: number, env: Envelope, scope: ScopeInfo, c: Ctx): void {
+  const begin = r.pos;
   let traceId = '', spanId = '', traceState = '', parentSpanId = '', name = '';
   let flags = 0, kind = 0, dropAttrs = 0, dropEvents = 0, dropLinks = 0;
   let startLo = 0, startHi = 0, endLo = 0, endHi = 0;
@@ -226,6 +227,8 @@ function decodeSpan(r: Reader, end: number, env: Envelope, scope: ScopeInfo, c: 
       resourceMeta: env.meta,
     },
   };
+  // The Span's exact bytes (a view, no copy): the exporter reuses them while no processor changed it.
+  (ev as UnifiedEvent & WithRawWireBytes)[RAW_WIRE_BYTES] = r.buf.subarray(begin, end);
   c.out.push(ev);
 }
 

@@ -1,4 +1,4 @@
-import type { Attributes, AttributeValue, UnifiedEvent } from '@tapio/core';
+import { RAW_WIRE_BYTES, type Attributes, type AttributeValue, type UnifiedEvent, type WithRawWireBytes } from '@tapio/core';
 import { encodeJsonAnyValue, encodeKeyValues, encodeNatural, type AttributeType, type AttributeTypes } from './anyvalue';
 import type { BucketsJson, EntityRefJson, ExemplarJson, PointJson, ResourceMeta, ScopeInfo, SpanEventJson, SpanLinkJson } from './model';
 import { Writer } from './writer';
@@ -126,6 +126,12 @@ export function encodeTraces(events: UnifiedEvent[], w: Writer = shared): Buffer
 function writeSpans(w: Writer, events: UnifiedEvent[]): void {
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
+    // Unchanged since it was decoded (see RAW_WIRE_BYTES) and not enriched: copy its original bytes.
+    const raw = (e as UnifiedEvent & WithRawWireBytes)[RAW_WIRE_BYTES];
+    if (raw !== undefined && !e.entity && !e.semantic && !e.impact && !e.correlation && !(e.count !== undefined && e.count > 1)) {
+      w.bytes(2, raw);
+      continue;
+    }
     const s = e.span!;
     const m = w.begin(2);
     const t = e.trace;
