@@ -1,12 +1,11 @@
 import * as path from 'node:path';
 import type { AnyFactory, CliCommand } from '../component/types';
-import { ConfigError, TapioError, type ConfigIssue } from '../errors';
-import { loadConfigSources, mergeYamlText, type LoadedConfig } from '../config/source';
+import { ConfigError, ErrorCodes, TapioError, type ConfigIssue } from '../errors';
+import { deepMerge, loadConfigSources, locate, mergeYamlText, type LoadedConfig } from '../config/source';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve';
 import { loadPlugin } from '../plugins/loader';
 import { readManifest, type Manifest } from '../plugins/manifest';
 import { Registry } from '../plugins/registry';
-import { locate } from '../config/source';
 
 /** A statically bundled distribution (what tapio-builder generates). */
 export interface DistributionInfo {
@@ -53,7 +52,7 @@ export function loadComponents(opts: Pick<CommonOptions, 'plugin' | 'manifest'>,
 
 export function loadAll(opts: CommonOptions, dist?: DistributionInfo): Loaded {
   const { registry, manifest, errors } = loadComponents(opts, dist);
-  if (errors.length) throw new TapioError('TAPIO_PLUGIN_NOT_FOUND' as never, errors.join('\n'));
+  if (errors.length) throw new TapioError(ErrorCodes.PLUGIN_NOT_FOUND, errors.join('\n'));
   let loaded: LoadedConfig;
   if (opts.config.length) {
     loaded = loadConfigSources(opts.config, opts.set);
@@ -69,7 +68,7 @@ export function loadAll(opts: CommonOptions, dist?: DistributionInfo): Loaded {
       const withSets = loadConfigSources([], opts.set);
       loaded.issues.push(...withSets.issues);
       for (const [k, v] of withSets.positions) loaded.positions.set(k, v);
-      loaded.raw = mergeRaw(loaded.raw, withSets.raw);
+      loaded.raw = deepMerge(loaded.raw, withSets.raw);
     }
   }
   // `plugins:` in the config load before components are validated.
@@ -88,15 +87,6 @@ export function loadAll(opts: CommonOptions, dist?: DistributionInfo): Loaded {
     distName: dist?.name ?? manifest?.dist.name ?? 'tapio',
     distVersion: dist?.version ?? manifest?.dist.version ?? '0.0.0',
   };
-}
-
-function mergeRaw(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const av = out[k];
-    out[k] = av && typeof av === 'object' && !Array.isArray(av) && v && typeof v === 'object' && !Array.isArray(v) ? mergeRaw(av as Record<string, unknown>, v as Record<string, unknown>) : v;
-  }
-  return out;
 }
 
 export function requireValid(l: Loaded): ResolvedConfig {

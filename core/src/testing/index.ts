@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { rootContainer } from '../container';
 import { metrics } from '@opentelemetry/api';
-import type { AnyFactory, ComponentContext, ComponentKind, Consumer, Host, Component } from '../component/types';
+import type { AnyFactory, ComponentContext, ComponentKind, Consumer, Extension, Host, Component } from '../component/types';
 import type { Batch, UnifiedEvent } from '../event/types';
 import { createEvent, type EventInit } from '../event/builder';
 import { compileSchema, explainAjvErrors } from '../config/ajv';
@@ -80,7 +80,7 @@ export function testContext(id: string, kind: ComponentKind, opts: { logLevel?: 
 
 export function testHost(extensions: Record<string, unknown> = {}): Host & { extensions: Map<string, unknown> } {
   const h = new GraphHost(createLogger('silent'));
-  for (const [k, v] of Object.entries(extensions)) h.extensions.set(k, v as never);
+  for (const [k, v] of Object.entries(extensions)) h.extensions.set(k, v as Extension);
   return h as Host & { extensions: Map<string, unknown> };
 }
 
