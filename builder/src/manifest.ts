@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  compileSchema, ConfigError, explainAjvErrors, loadConfigSources, type ComponentKind, type ConfigIssue,
+  compileSchema, ConfigError, explainAjvErrors, loadConfigSources, locate, type ComponentKind, type ConfigIssue,
 } from '@tapio/core';
 
 /** One component of a distribution, as written in the manifest and as resolved. */
@@ -69,7 +69,7 @@ export function readBuildManifest(file: string): BuildManifest {
   const validate = compileSchema(MANIFEST_SCHEMA);
   if (!validate(raw)) {
     for (const e of explainAjvErrors(validate.errors, MANIFEST_SCHEMA)) {
-      issues.push({ path: e.parts.join('.'), location: locateIn(loaded.positions, e.parts, e.onValue), message: e.message });
+      issues.push({ path: e.parts.join('.'), location: locate(loaded.positions, e.parts, e.onValue), message: e.message });
     }
   }
   if (issues.length) throw new ConfigError(issues);
@@ -79,12 +79,12 @@ export function readBuildManifest(file: string): BuildManifest {
     (raw[key] as unknown[]).forEach((entry, i) => {
       const where = `${key}.${i}`;
       if (typeof entry === 'object' && entry && !('package' in entry) && !('path' in entry)) {
-        issues.push({ path: where, location: locateIn(loaded.positions, [key, i], true), message: 'needs "package" (an npm name) or "path" (a local directory or tarball)' });
+        issues.push({ path: where, location: locate(loaded.positions, [key, i], true), message: 'needs "package" (an npm name) or "path" (a local directory or tarball)' });
         return;
       }
       const c = toEntry(kind, entry, dir, where);
       if (c.dir && !fs.existsSync(path.join(c.dir, 'package.json'))) {
-        issues.push({ path: where, location: locateIn(loaded.positions, [key, i], true), message: `no package.json in ${c.dir}` });
+        issues.push({ path: where, location: locate(loaded.positions, [key, i], true), message: `no package.json in ${c.dir}` });
       }
       components.push(c);
     });
@@ -94,15 +94,6 @@ export function readBuildManifest(file: string): BuildManifest {
   if (typeof raw.default_config === 'string') defaultConfigText = fs.readFileSync(path.resolve(dir, raw.default_config), 'utf8');
   else if (raw.default_config) defaultConfigText = JSON.stringify(raw.default_config, null, 2);
   return { file: abs, dir, dist: raw.dist, components, defaultConfigText };
-}
-
-function locateIn(positions: Map<string, { file: string; line: number; col: number }>, parts: (string | number)[], onValue: boolean) {
-  for (let n = parts.length; n > 0; n--) {
-    const key = parts.slice(0, n).join('.');
-    const loc = (onValue && n === parts.length ? positions.get(key + '=') : undefined) ?? positions.get(key);
-    if (loc) return loc;
-  }
-  return undefined;
 }
 
 function toEntry(kind: ComponentKind, entry: unknown, dir: string, where: string): ComponentEntry {
