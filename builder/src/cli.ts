@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { ConfigError, formatConfigIssue } from '@tapio/core';
+import { describeError } from '@tapio/core';
 import { bundle } from './bundle';
 import { BuildError, generate, outputDir, resolveComponent, type ResolvedComponent } from './generate';
 import { readBuildManifest } from './manifest';
@@ -62,12 +62,7 @@ export async function buildDistribution(o: BuildOptions): Promise<BuildReport> {
 }
 
 function fail(err: unknown): number {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`Error: invalid manifest, ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'}:\n`);
-    for (const i of err.issues) process.stderr.write(`  ${formatConfigIssue(i)}\n`);
-  } else {
-    process.stderr.write(`Error: ${(err as Error).message}\n`);
-  }
+  process.stderr.write(describeError(err, 'manifest'));
   return 1;
 }
 

@@ -83,3 +83,12 @@ export class ConfigError extends TapioError {
     this.issues = issues;
   }
 }
+
+/** The text a command line prints for an error: every config issue on its own line. */
+export function describeError(err: unknown, what = 'configuration'): string {
+  if (err instanceof ConfigError) {
+    const n = err.issues.length;
+    return `Error: invalid ${what}, ${n} problem${n === 1 ? '' : 's'}:\n` + err.issues.map((i) => `  ${formatConfigIssue(i)}\n`).join('');
+  }
+  return `Error: ${(err as Error).message}\n`;
+}

@@ -18,7 +18,7 @@ export { defineExporter, defineExtension, defineProcessor, defineReceiver, isFac
 export { defineSimpleProcessor, type SimpleProcessorOptions } from './component/helpers';
 
 export {
-  ConfigError, ErrorCodes, formatConfigIssue, isPermanent, isRetryable, PermanentError, RetryableError, TapioError,
+  ConfigError, describeError, ErrorCodes, formatConfigIssue, isPermanent, isRetryable, PermanentError, RetryableError, TapioError,
   type ConfigIssue, type ErrorCode,
 } from './errors';
 

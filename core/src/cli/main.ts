@@ -4,7 +4,7 @@ import { Collector } from '../collector';
 import { redactSecrets } from '../config/ajv';
 import { stabilityFor, supportedSignals } from '../component/define';
 import { SIGNALS } from '../component/types';
-import { ConfigError, formatConfigIssue } from '../errors';
+import { describeError, formatConfigIssue } from '../errors';
 import { createLogger } from '../telemetry/logger';
 import { CORE_VERSION } from '../version';
 import { loadAll, loadComponents, pluginCommands, requireValid, type CommonOptions, type DistributionInfo } from './options';
@@ -97,12 +97,7 @@ function versionText(argv: string[], dist?: DistributionInfo): string {
 }
 
 function printIssues(err: unknown): number {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`Error: invalid configuration, ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'}:\n`);
-    for (const i of err.issues) process.stderr.write(`  ${formatConfigIssue(i)}\n`);
-  } else {
-    process.stderr.write(`Error: ${(err as Error).message}\n`);
-  }
+  process.stderr.write(describeError(err));
   return 1;
 }
 
