@@ -5,12 +5,5 @@
 # Idempotent; runs as root on a fresh Debian machine.
 set -euo pipefail
 
-pkgs=(chromium fonts-dejavu-core python3 make g++)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+source "$(dirname "$0")/../apt.sh"
+ensure_packages chromium fonts-dejavu-core python3 make g++

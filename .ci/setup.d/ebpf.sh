@@ -3,17 +3,10 @@
 # the syscalls:* tracepoints, then the build of ebpf-programs/ into receivers/ebpf/native/.
 # Idempotent; runs as root on a fresh Debian machine.
 set -euo pipefail
+source "$(dirname "$0")/../apt.sh"
 cd "$(dirname "$0")/../.."
 
-pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc libc6-dev util-linux)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+ensure_packages clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc libc6-dev util-linux
 
 # tracefs: the receiver mounts it itself when it may, but mount it here too so tests see it.
 if [ -d /sys/kernel/tracing ] && [ ! -d /sys/kernel/tracing/events ]; then

@@ -1,6 +1,5 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # OTLP receiver/exporter tests: the TLS test makes a self-signed certificate with the openssl CLI.
-set -e
-if command -v openssl >/dev/null 2>&1; then exit 0; fi
-apt-get update
-apt-get install -y --no-install-recommends openssl
+set -euo pipefail
+source "$(dirname "$0")/../apt.sh"
+ensure_packages openssl
