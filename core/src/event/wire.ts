@@ -126,16 +126,21 @@ function writeMapBody(w: Writer, obj: Record<string, unknown>): void {
     if (!Object.prototype.hasOwnProperty.call(obj, k)) continue;
     const v = obj[k];
     if (v === undefined) continue;
-    w.varint(Tag.MapEntry);
-    const entry = w.fork();
-    w.varint(Tag.EntryKey);
-    w.string(k);
-    w.varint(Tag.EntryValue);
-    const value = w.fork();
-    writeValue(w, v);
-    w.ldelim(value);
-    w.ldelim(entry);
+    writeMapEntry(w, k, v);
   }
+}
+
+/** One `map<string, Value>` entry. */
+function writeMapEntry(w: Writer, k: string, v: unknown): void {
+  w.varint(Tag.MapEntry);
+  const entry = w.fork();
+  w.varint(Tag.EntryKey);
+  w.string(k);
+  w.varint(Tag.EntryValue);
+  const value = w.fork();
+  writeValue(w, v);
+  w.ldelim(value);
+  w.ldelim(entry);
 }
 
 function writeStringField(w: Writer, tag: number, v: unknown): void {
@@ -184,15 +189,7 @@ function writeEvent(w: Writer, e: UnifiedEvent): void {
       const k = SECTION_KEYS[i]!;
       const v = rec[k];
       if (v === undefined) continue;
-      w.varint(Tag.MapEntry);
-      const entry = w.fork();
-      w.varint(Tag.EntryKey);
-      w.string(k);
-      w.varint(Tag.EntryValue);
-      const value = w.fork();
-      writeValue(w, v);
-      w.ldelim(value);
-      w.ldelim(entry);
+      writeMapEntry(w, k, v);
     }
     w.ldelim(s);
   }
