@@ -15,15 +15,21 @@
  */
 #include "tapio_common.bpf.h"
 
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(tapio_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+/* The task passes the pid/comm filters, sampling and the rate limit (shared by exec and exit). */
+static __always_inline bool tapio_task_wanted(struct task_struct *p)
 {
 	struct tapio_config *cfg = tapio_config();
 	char comm[TAPIO_COMM_LEN] = {};
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 
 	BPF_CORE_READ_STR_INTO(&comm, p, comm);
-	if (tapio_filtered(cfg, tgid, comm) || !tapio_admit(cfg, false))
+	return !tapio_filtered(cfg, tgid, comm) && tapio_admit(cfg, false);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(tapio_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	if (!tapio_task_wanted(p))
 		return 0;
 	struct tapio_exec *r = tapio_reserve(sizeof(*r));
 	if (!r)
@@ -57,12 +63,7 @@ int BPF_PROG(tapio_process_exit, struct task_struct *p)
 	 * this tracepoint); earlier threads are not processes exiting. */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
-	struct tapio_config *cfg = tapio_config();
-	char comm[TAPIO_COMM_LEN] = {};
-	__u32 tgid = BPF_CORE_READ(p, tgid);
-
-	BPF_CORE_READ_STR_INTO(&comm, p, comm);
-	if (tapio_filtered(cfg, tgid, comm) || !tapio_admit(cfg, false))
+	if (!tapio_task_wanted(p))
 		return 0;
 	struct tapio_exit *r = tapio_reserve(sizeof(*r));
 	if (!r)
