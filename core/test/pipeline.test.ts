@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { RAW_WIRE_BYTES, type WithRawWireBytes } from '../src/index';
-import { testEvent, testReceivers, testSinks } from '../src/testing/index';
+import { testEvent, testHost, testReceivers, testSinks } from '../src/testing/index';
 import { newCollector, resolveOrThrow } from './helpers';
 
 const TWO_PIPELINES = `
@@ -138,5 +138,18 @@ describe('original wire bytes (RAW_WIRE_BYTES)', () => {
     } finally {
       await c.shutdown();
     }
+  });
+});
+
+describe('host services', () => {
+  it('hands a processor a service that a receiver registers later, at start', () => {
+    const host = testHost();
+    const seen: unknown[] = [];
+    host.onService<unknown>('k8s.topology', (s) => { seen.push(s); }); // a processor, started first
+    assert.equal(seen.length, 0, 'not registered yet');
+    const topo = { name: 'topology' };
+    host.registerService('k8s.topology', topo); // the receiver, started later
+    host.onService<unknown>('k8s.topology', (s) => { seen.push(s); }); // late subscribers get it at once
+    assert.deepEqual(seen, [topo, topo]);
   });
 });

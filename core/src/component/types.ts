@@ -46,6 +46,12 @@ export interface Host {
   /** A service another component registered (e.g. 'k8s.topology'), if any. */
   getService<T>(name: string): T | undefined;
   registerService(name: string, service: unknown): void;
+  /**
+   * Calls `use` with the service as soon as it is registered (at once if it already is).
+   * Receivers start after processors, so a processor that needs a receiver's service (the
+   * Kubernetes topology) subscribes here instead of looking it up in start().
+   */
+  onService<T>(name: string, use: (service: T) => void): void;
   reportStatus(componentId: string, status: ComponentStatus, error?: Error): void;
 }
 

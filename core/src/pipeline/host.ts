@@ -16,6 +16,7 @@ export const STATUS_SERVICE = 'tapio.status';
 export class GraphHost implements Host {
   readonly extensions = new Map<string, Extension>();
   private readonly services = new Map<string, unknown>();
+  private readonly serviceWaiters = new Map<string, ((service: unknown) => void)[]>();
   readonly statuses = new Map<string, ComponentStatusEntry>();
 
   constructor(private readonly logger: Logger, sharedServices?: Map<string, unknown>) {
@@ -32,6 +33,19 @@ export class GraphHost implements Host {
 
   registerService(name: string, service: unknown): void {
     this.services.set(name, service);
+    const waiting = this.serviceWaiters.get(name);
+    if (waiting) {
+      this.serviceWaiters.delete(name);
+      for (const use of waiting) use(service);
+    }
+  }
+
+  onService<T>(name: string, use: (service: T) => void): void {
+    const s = this.services.get(name);
+    if (s !== undefined) { use(s as T); return; }
+    let list = this.serviceWaiters.get(name);
+    if (!list) this.serviceWaiters.set(name, (list = []));
+    list.push(use as (service: unknown) => void);
   }
 
   reportStatus(componentId: string, status: ComponentStatus, error?: Error): void {

@@ -14,7 +14,6 @@ export class CorrelationProcessor implements Processor {
   private readonly countIncidents: (n: number) => void;
   private readonly countEvicted: (n: number) => void;
   private lastEvicted = 0;
-  private host?: Host;
 
   constructor(private readonly ctx: ComponentContext, private readonly config: CorrelationConfig, private readonly next: Consumer) {
     this.engine = new CorrelationEngine(engineSettings(config));
@@ -25,21 +24,10 @@ export class CorrelationProcessor implements Processor {
   }
 
   async start(host: Host): Promise<void> {
-    this.host = host;
-    this.lookUpTopology();
-  }
-
-  /**
-   * Receivers start after processors, so the Kubernetes receiver registers the topology after our
-   * start(): look it up on each batch until it is there (one map lookup).
-   */
-  private lookUpTopology(): void {
-    const topo = this.host?.getService<TopologyService>(TOPOLOGY_SERVICE);
-    if (topo) this.engine.entities.topology = topo;
+    host.onService<TopologyService>(TOPOLOGY_SERVICE, (topo) => { this.engine.entities.topology = topo; });
   }
 
   async consume(batch: Batch): Promise<void> {
-    if (!this.engine.entities.topology) this.lookUpTopology();
     const lateBefore = this.engine.counters.late;
     const produced = this.engine.ingest(batch.events);
     this.account(lateBefore);

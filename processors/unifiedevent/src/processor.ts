@@ -28,8 +28,6 @@ export class UnifiedEventProcessor implements Processor {
   private readonly maxSkewNs: number;
   private timer?: NodeJS.Timeout;
   private stopped = false;
-  private host?: Host;
-  private topologyFound = false;
   private readonly countIncomplete: (n: number) => void;
   private readonly countSkewed: (n: number) => void;
   private readonly countTraceLifted: (n: number) => void;
@@ -49,8 +47,7 @@ export class UnifiedEventProcessor implements Processor {
   }
 
   async start(host: Host): Promise<void> {
-    this.host = host;
-    this.lookUpTopology();
+    if (this.cfg.entity_resolution.use_topology) host.onService<TopologyService>(TOPOLOGY_SERVICE, (t) => this.resolver.setTopology(t));
     if (this.dedup) {
       const every = Math.max(50, parseDuration(this.cfg.dedup.window) / 2);
       this.timer = setInterval(() => { this.flushDedup(false); }, every);
@@ -70,18 +67,7 @@ export class UnifiedEventProcessor implements Processor {
     }
   }
 
-  /**
-   * Receivers start after processors, so the Kubernetes receiver registers the topology after
-   * our start(): look it up again on each batch until it appears (one Map lookup).
-   */
-  private lookUpTopology(): void {
-    if (this.topologyFound || !this.host || !this.cfg.entity_resolution.use_topology) return;
-    const t = this.host.getService<TopologyService>(TOPOLOGY_SERVICE);
-    if (t) { this.topologyFound = true; this.resolver.setTopology(t); }
-  }
-
   consume(batch: Batch): Promise<void> {
-    this.lookUpTopology();
     const events = batch.events;
     const nowMs = this.ctx.clock.nowMs();
     const nowNs = nowMs * 1e6;

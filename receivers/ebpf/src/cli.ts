@@ -86,7 +86,7 @@ async function watch(args: string[]): Promise<number> {
   };
   const receiver = new EbpfReceiver(ctx, config, out);
   try {
-    await receiver.start({ getExtension: () => undefined, getService: () => undefined, registerService: () => undefined, reportStatus: () => undefined });
+    await receiver.start({ getExtension: () => undefined, getService: () => undefined, registerService: () => undefined, onService: () => undefined, reportStatus: () => undefined });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     return 1;
