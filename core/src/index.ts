@@ -43,6 +43,8 @@ export { createLogger, componentLogger, type Logger, type LogLevel } from './tel
 export { SelfTelemetry, splitHostPort } from './telemetry/metrics';
 
 export { createSendingExporter, type SendingExporterOptions } from './exporterhelper/exporter';
+export { DeliveryLedger } from './exporterhelper/ledger';
+export { parsePositionId, positionId, positionSeparatorIndex, POSITION_SEPARATOR } from './event/position';
 export {
   QUEUE_SCHEMA, RETRY_SCHEMA, TIMEOUT_SCHEMA, queueSettings, retrySettings,
   type QueueSettings, type RawQueue, type RawRetry, type RetrySettings,

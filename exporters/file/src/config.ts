@@ -21,6 +21,13 @@ export interface FileExporterConfig {
   compression: 'none' | 'gzip';
   /** How often buffered lines are written; 0s: write every batch at once. */
   flush_interval: string;
+  /**
+   * A storage extension (file_storage) for exactly-once output: a delivery ledger skips replays
+   * of events already written (positional ids, e.g. from filelog) and cuts uncommitted bytes
+   * after a crash. Each batch is then written and committed before it is acknowledged
+   * (flush_interval does not apply).
+   */
+  storage?: string;
   sending_queue?: RawQueue;
   retry_on_failure?: RawRetry;
 }
@@ -43,6 +50,7 @@ export const configSchema: JsonSchema = {
     },
     compression: { enum: ['none', 'gzip'], default: 'none' },
     flush_interval: { type: 'string', format: 'duration', default: '1s' },
+    storage: { type: 'string', minLength: 1 },
     sending_queue: { ...QUEUE_SCHEMA, properties: { ...(QUEUE_SCHEMA.properties as object), enabled: { type: 'boolean', default: false } } },
     retry_on_failure: RETRY_SCHEMA,
   },

@@ -4,6 +4,8 @@ import type { RotationConfig } from './config';
 
 const MIB = 1024 * 1024;
 
+export interface CommittedFile { path: string; ino: number; size: number }
+
 /**
  * An append-only file that rotates by size (lumberjack-style names: `events-2026-11-22T14-05-00.123.jsonl`)
  * and prunes rotated files by count and age. Writes are whole buffers, one at a time (the
@@ -23,9 +25,46 @@ export class RotatingFile {
 
   async write(buf: Buffer): Promise<void> {
     if (!this.fh) throw new Error(`file ${this.file} is not open`);
-    if (this.rotation && this.size > 0 && this.size + buf.length > this.rotation.max_megabytes * MIB) await this.rotate();
+    if (this.wouldRotate(buf.length)) await this.rotate();
     await this.fh.appendFile(buf);
     this.size += buf.length;
+  }
+
+  /** Whether writing this many bytes rotates the file first. */
+  wouldRotate(bytes: number): boolean {
+    return this.rotation !== undefined && this.size > 0 && this.size + bytes > this.rotation.max_megabytes * MIB;
+  }
+
+  /** Which file is open and how long it is: what a delivery ledger commits. */
+  async state(): Promise<CommittedFile> {
+    if (!this.fh) throw new Error(`file ${this.file} is not open`);
+    return { path: path.resolve(this.file), ino: (await this.fh.stat()).ino, size: this.size };
+  }
+
+  /** Cuts the open file back to `size` bytes (after a failed or partial write). */
+  async truncateTo(size: number): Promise<void> {
+    if (!this.fh) throw new Error(`file ${this.file} is not open`);
+    await this.fh.truncate(size);
+    this.size = size;
+  }
+
+  /**
+   * Before open: cuts away what was written after the last commit (a crash between write and
+   * commit; that part was never acknowledged and comes again). A file that is not the committed
+   * one (another inode) is left alone. Returns the number of bytes cut.
+   */
+  async recover(committed: CommittedFile | undefined, warn: (message: string) => void): Promise<number> {
+    if (!committed || committed.path !== path.resolve(this.file)) return 0;
+    const st = await fs.promises.stat(this.file).catch(() => undefined);
+    if (!st) return 0;
+    if (st.ino !== committed.ino) {
+      warn(`${this.file} is not the file last committed (inode ${st.ino}, expected ${committed.ino}); appending to it as is`);
+      return 0;
+    }
+    if (st.size < committed.size) warn(`${this.file} is shorter than last committed (${st.size} < ${committed.size} bytes); someone truncated it`);
+    if (st.size <= committed.size) return 0;
+    await fs.promises.truncate(this.file, committed.size);
+    return st.size - committed.size;
   }
 
   async sync(): Promise<void> { await this.fh?.sync(); }

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import fg from 'fast-glob';
 import {
-  isPermanent, isStorageExtension, parseByteSize, parseDuration,
+  isPermanent, isStorageExtension, parseByteSize, parseDuration, positionId,
   type AttributeValue, type ComponentContext, type Consumer, type Host, type Receiver, type UnifiedEvent,
 } from '@tapio/core';
 import { Checkpoints } from './checkpoints';
@@ -444,7 +444,8 @@ export class FilelogReceiver implements Receiver, EntrySink, OperatorEnv {
     if (this.cfg.include_file_path) resource['log.file.path'] = r.path;
     if (this.cfg.include_file_name) resource['log.file.name'] = r.name;
     const e: UnifiedEvent = {
-      id: r.fileId + '-' + start.toString(36),
+      // Positional (file id + offset): a replay after a crash has the id of its first delivery.
+      id: positionId(r.fileId, start),
       time: observed,
       observedTime: observed,
       kind: 'log',
