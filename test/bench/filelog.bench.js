@@ -3,7 +3,8 @@
 // filelog throughput: lines/s from a log file to a file on disk, side by side on the same input:
 //   1. Tapio: a Collector with receiver filelog → exporter file (JSON lines, flush every batch);
 //   2. Tapio: the same with a regex_parser operator (level, request id, status, latency);
-//   3. rsyslog (Debian package): imfile → omfile, in the foreground with its own config and work dir.
+//   3. Tapio exactly-once: checkpoints and the file exporter's delivery ledger in file_storage (SQLite);
+//   4. rsyslog (Debian package): imfile → omfile, in the foreground with its own config and work dir.
 // Each run starts with the whole input present and ends when the output holds every line.
 // Run: npx tsc -b core receivers/filelog exporters/file && node test/bench/filelog.bench.js
 // (FILELOG_BENCH_LINES=… to change the input size; rsyslog is skipped with a message when missing.)
@@ -61,9 +62,13 @@ async function waitForLines(counter, n, what) {
   }
 }
 
-async function runTapio(dir, input, operators) {
+const storageFactory = (() => { try { return require('../../extensions/storage/dist/src/index.js').default; } catch { return undefined; } })();
+
+async function runTapio(dir, input, operators, { exactlyOnce = false } = {}) {
   const out = path.join(dir, 'tapio-out.jsonl');
+  const storage = exactlyOnce ? 'file_storage' : undefined;
   const yaml = `
+${storage ? `extensions: { file_storage: { directory: ${JSON.stringify(path.join(dir, 'storage'))} } }` : ''}
 receivers:
   filelog:
     include: [${JSON.stringify(input)}]
@@ -71,13 +76,15 @@ receivers:
     poll_interval: 50ms
     operators: ${JSON.stringify(operators)}
     max_batch_size: 1000
+    ${storage ? `storage: ${storage}` : ''}
 exporters:
-  file: { path: ${JSON.stringify(out)}, flush_interval: 0s }
+  file: { path: ${JSON.stringify(out)}, flush_interval: 0s ${storage ? `, storage: ${storage}` : ''} }
 service:
+  ${storage ? `extensions: [${storage}]` : ''}
   telemetry: { metrics: { address: "localhost:0" } }
   pipelines: { logs: { receivers: [filelog], exporters: [file] } }
 `;
-  const { config, issues } = resolveYaml(yaml, [filelog, fileExporter]);
+  const { config, issues } = resolveYaml(yaml, storageFactory ? [filelog, fileExporter, storageFactory] : [filelog, fileExporter]);
   if (!config) throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
   const collector = new Collector({ logger: createLogger('warn') });
   const counter = new LineCounter(out);
@@ -146,7 +153,7 @@ const REGEX = '^(?P<time>\\S+) (?P<level>\\w+) \\[(?P<req>[^\\]]+)\\] (?P<method
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapio-filelog-bench-'));
   try {
-    const inputs = ['plain', 'regex', 'rsyslog'].map((n) => path.join(dir, `in-${n}`, 'app.log'));
+    const inputs = ['plain', 'regex', 'once', 'rsyslog'].map((n) => path.join(dir, `in-${n}`, 'app.log'));
     for (const f of inputs) fs.mkdirSync(path.dirname(f));
     const bytes = writeInput(inputs[0]);
     for (const f of inputs.slice(1)) fs.copyFileSync(inputs[0], f);
@@ -161,7 +168,10 @@ async function main() {
       { type: 'trace_parser' },
     ]);
     console.log(`tapio filelog+regex → file    ${parsed.linesPerSec.toFixed(0).padStart(9)} lines/s  (${parsed.seconds.toFixed(2)} s, ${parsed.outBytesPerLine.toFixed(0)} B/line out)`);
-    const rs = await runRsyslog(path.dirname(inputs[2]), inputs[2]);
+    const once = storageFactory ? await runTapio(path.dirname(inputs[2]), inputs[2], [], { exactlyOnce: true }) : undefined;
+    if (once) console.log(`tapio filelog → file (1×)     ${once.linesPerSec.toFixed(0).padStart(9)} lines/s  (${once.seconds.toFixed(2)} s; checkpoints + ledger in file_storage)`);
+    else console.log('tapio filelog → file (1×)     skipped: build extensions/storage first');
+    const rs = await runRsyslog(path.dirname(inputs[3]), inputs[3]);
     if (rs.skipped) console.log(`rsyslog imfile → omfile       skipped: ${rs.skipped}`);
     else console.log(`rsyslog imfile → omfile       ${rs.linesPerSec.toFixed(0).padStart(9)} lines/s  (${rs.seconds.toFixed(2)} s, ${rs.outBytesPerLine.toFixed(0)} B/line out)`);
     const ratio = rs.skipped ? null : plain.linesPerSec / rs.linesPerSec;
@@ -169,6 +179,7 @@ async function main() {
     console.log('BENCH ' + JSON.stringify({
       bench: 'filelog', lines: LINES, inputBytesPerLine: Math.round(bytes / LINES),
       tapioReceiverOnlyLinesPerSec: Math.round(alone.linesPerSec), tapioLinesPerSec: Math.round(plain.linesPerSec), tapioRegexLinesPerSec: Math.round(parsed.linesPerSec),
+      tapioExactlyOnceLinesPerSec: once ? Math.round(once.linesPerSec) : null,
       rsyslogLinesPerSec: rs.skipped ? null : Math.round(rs.linesPerSec),
       ratioTapioToRsyslog: ratio === null ? null : Number(ratio.toFixed(3)),
       tapioOutBytesPerLine: Math.round(plain.outBytesPerLine), rsyslogOutBytesPerLine: rs.skipped ? null : Math.round(rs.outBytesPerLine),
