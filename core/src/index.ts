@@ -4,7 +4,7 @@ export type {
   Attributes, AttributeValue, Batch, CorrelationInfo, EntityRef, EventKind, ImpactInfo, K8sPayload, KernelPayload,
   LogPayload, MetricPayload, Nanos, NetworkPayload, SemanticInfo, Severity, SpanPayload, TraceContext, UnifiedEvent,
 } from './event/types';
-export { EVENT_KINDS, RAW_WIRE_BYTES, SEVERITIES, type WithRawWireBytes } from './event/types';
+export { EVENT_KINDS, RAW_WIRE_BYTES, SEVERITIES, TO_PLAIN, type MaybeLazyEvent, type WithRawWireBytes } from './event/types';
 export { cloneEvents, createEvent, newEventId, nowNanos, serviceOf, type EventInit } from './event/builder';
 export { decodeBatch, encodeBatch, TAPIO_PROTO_PATH } from './event/codec';
 

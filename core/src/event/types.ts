@@ -167,3 +167,14 @@ export interface Batch {
 export const RAW_WIRE_BYTES: unique symbol = Symbol.for('tapio.rawWireBytes');
 
 export type WithRawWireBytes = { [RAW_WIRE_BYTES]?: Uint8Array };
+
+/**
+ * A receiver may hand out events that are class instances decoding some fields on first read
+ * (the OTLP receiver's spans decode their attributes lazily: most pipelines never read them).
+ * Such an event has a `[TO_PLAIN]()` method returning the same event as plain objects; the runtime
+ * calls it before copying events (structuredClone keeps only own data properties), and its
+ * `toJSON` does the same for JSON. Everything else reads and writes the fields as usual.
+ */
+export const TO_PLAIN: unique symbol = Symbol.for('tapio.event.toPlain');
+
+export type MaybeLazyEvent = UnifiedEvent & { [TO_PLAIN]?: () => UnifiedEvent };

@@ -3,7 +3,7 @@ import {
   JsonLogsSerializer, JsonMetricsSerializer, JsonTraceSerializer, ProtobufLogsSerializer, ProtobufMetricsSerializer, ProtobufTraceSerializer,
 } from '@opentelemetry/otlp-transformer';
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
-import { decodeBatch, encodeBatch } from '@tapio/core';
+import { cloneEvents, decodeBatch, encodeBatch, RAW_WIRE_BYTES, type WithRawWireBytes } from '@tapio/core';
 import {
   decodeLogs, decodeMetrics, decodeTraces, encodeLogs, encodeMetrics, encodeTraces, jsonToProto, MalformedError, protoToJson,
 } from '../src/index';
@@ -74,9 +74,11 @@ describe('OTLP codec', () => {
       assert.equal(spans.filter((s) => s.attributes?.some((a) => a.key === 'tapio.semantic')).length, 1, 'the other spans are copied unchanged');
     });
 
-    it('survives a structuredClone of the events (as on fan-out to a mutating consumer)', () => {
+    it('survives the runtime\'s deep copy (cloneEvents, as on fan-out to a mutating consumer)', () => {
       const { events } = decodeTraces(pb, 'otlp', NOW);
-      const ours = normalize(protoToJson('ExportTraceServiceRequest', encodeTraces(structuredClone(events))));
+      const copies = cloneEvents(events);
+      assert.equal(Object.getPrototypeOf(copies[0]), Object.prototype, 'copies are plain objects');
+      const ours = normalize(protoToJson('ExportTraceServiceRequest', encodeTraces(copies)));
       assert.deepEqual(ours, reference);
     });
 
@@ -182,6 +184,45 @@ describe('OTLP codec', () => {
       const again = protoToJson('ExportMetricsServiceRequest', encodeMetrics(events)) as typeof doc;
       assert.deepEqual(again.resourceMetrics[0]!.scopeMetrics[0]!.scope.attributes[0]!.value, { doubleValue: 1 });
       assert.deepEqual(again.resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.summary!.dataPoints[0]!.attributes[0]!.value, { bytesValue: 'AAEC/w==' });
+    });
+  });
+
+  describe('span attributes decoded on first read', () => {
+    const spans = sdkSpans();
+    const pb = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!);
+    const reference = normalize(parseJson(JsonTraceSerializer.serializeRequest(spans)!));
+
+    it('read like a field, in JSON too, also after the runtime dropped the wire bytes', () => {
+      const lazy = decodeTraces(pb, 'otlp', NOW).events;
+      for (const e of lazy) (e as WithRawWireBytes)[RAW_WIRE_BYTES] = undefined;
+      const plain = cloneEvents(decodeTraces(pb, 'otlp', NOW).events);
+      assert.deepEqual(lazy.map((e) => e.attributes), plain.map((e) => e.attributes));
+      assert.ok(Object.keys(lazy[0]!.attributes).length > 0);
+      const json = (e: unknown): unknown => JSON.parse(JSON.stringify(e));
+      assert.deepEqual(lazy.map((e) => ({ ...json(e) as object, id: 0 })), plain.map((e) => ({ ...json(e) as object, id: 0 })));
+      // without the wire bytes the exporter encodes from the fields: still the SDK's request
+      assert.deepEqual(normalize(protoToJson('ExportTraceServiceRequest', encodeTraces(lazy))), reference);
+    });
+
+    it('a processor can change or replace them before or after reading', () => {
+      const [a, b] = decodeTraces(pb, 'otlp', NOW).events;
+      a!.attributes['added'] = 'yes';
+      b!.attributes = { only: 1 };
+      for (const e of [a, b]) (e as WithRawWireBytes)[RAW_WIRE_BYTES] = undefined;
+      const out = protoToJson('ExportTraceServiceRequest', encodeTraces([a!, b!])) as any;
+      const got = out.resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((sc: any) => sc.spans));
+      assert.ok(got[0].attributes.some((kv: any) => kv.key === 'added' && kv.value.stringValue === 'yes'));
+      assert.deepEqual(got[1].attributes.filter((kv: any) => !kv.key.startsWith('tapio.')), [{ key: 'only', value: { intValue: '1' } }]);
+    });
+
+    it('a malformed attribute still fails the whole request at once', () => {
+      const bad = { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', name: 's', attributes: [{ key: 'k', value: { kvlistValue: { values: [{ key: 'in', value: { stringValue: 'xxxxxxxx' } }] } } }] }] }] }] };
+      const ok = jsonToProto('ExportTraceServiceRequest', bad);
+      const at = ok.indexOf(Buffer.from('xxxxxxxx'));
+      const broken = Buffer.from(ok);
+      broken[at - 1] = 40; // the inner string's length now runs past its AnyValue
+      assert.equal(decodeTraces(ok, 'otlp', NOW).events.length, 1);
+      assert.throws(() => decodeTraces(broken, 'otlp', NOW), MalformedError);
     });
   });
 

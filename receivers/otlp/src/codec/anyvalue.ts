@@ -251,3 +251,49 @@ export function encodeJsonAnyValue(w: Writer, a: JsonAnyValue | undefined): void
   } else if (a.bytesValue !== undefined) w.bytesBase64(7, a.bytesValue);
 }
 
+
+/**
+ * Checks the KeyValue at reader.pos (already past its tag) the way decodeOneKeyValue reads it,
+ * building nothing: a malformed attribute must fail the request now, even when its decoding is
+ * left for later (lazy span attributes).
+ */
+export function scanKeyValue(r: Reader): void {
+  const end = r.len();
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === 18) {
+      const vend = r.len();
+      // Most values are one string_value: check it here without a call.
+      if (r.pos < vend && r.buf[r.pos] === 10) {
+        r.pos++;
+        r.pos = r.len();
+      }
+      scanAnyValue(r, vend);
+      r.pos = vend;
+    } else r.skip(tag & 7);
+  }
+  if (r.pos !== end) throw new MalformedError('KeyValue overran its length');
+}
+
+function scanAnyValue(r: Reader, end: number): void {
+  while (r.pos < end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case 16: r.bool(); break;
+      case 24: r.int64(); break;
+      case 33: r.double(); break;
+      case 42: case 50: { // array_value, kvlist_value
+        const inner = r.len();
+        while (r.pos < inner) {
+          const t = r.uint32();
+          if (t !== 10) r.skip(t & 7);
+          else if (tag === 50) scanKeyValue(r);
+          else { const vend = r.len(); scanAnyValue(r, vend); r.pos = vend; }
+        }
+        break;
+      }
+      default: r.skip(tag & 7); // string_value, bytes_value and unknown fields: bounds only
+    }
+  }
+  if (r.pos !== end) throw new MalformedError('AnyValue overran its length');
+}

@@ -1,6 +1,7 @@
-import { newEventId, RAW_WIRE_BYTES, type Attributes, type AttributeValue, type Severity, type UnifiedEvent, type WithRawWireBytes } from '@tapio/core';
-import { anyValueToJson, decodeAnyValue, decodeOneKeyValue, type AttributeType, type AttributeTypes } from './anyvalue';
+import { newEventId, type Attributes, type AttributeValue, type Severity, type SpanPayload, type TraceContext, type UnifiedEvent } from '@tapio/core';
+import { anyValueToJson, decodeAnyValue, decodeOneKeyValue, scanKeyValue, type AttributeType, type AttributeTypes } from './anyvalue';
 import { MalformedError, Reader, uint64String } from './reader';
+import { OtlpSpanEvent } from './span-event';
 import type { BucketsJson, EntityRefJson, ExemplarJson, MetricType, PointJson, ResourceMeta, ScopeInfo, SpanEventJson, SpanLinkJson } from './model';
 import { SPAN_STATUS_ERROR } from './model';
 
@@ -158,8 +159,6 @@ function decodeSpan(r: Reader, end: number, env: Envelope, scope: ScopeInfo, c: 
   let status: { code: number; message: string } | undefined;
   let events: SpanEventJson[] | undefined;
   let links: SpanLinkJson[] | undefined;
-  const attributes: Attributes = {};
-  let types: AttributeTypes | undefined;
   const buf = r.buf;
   while (r.pos < end) {
     const tag = r.uint32();
@@ -173,7 +172,7 @@ function decodeSpan(r: Reader, end: number, env: Envelope, scope: ScopeInfo, c: 
       case 48: kind = r.uint32(); break;
       case 57: checkRoom(r, 8); startLo = buf.readUInt32LE(r.pos); startHi = buf.readUInt32LE(r.pos + 4); r.pos += 8; break;
       case 65: checkRoom(r, 8); endLo = buf.readUInt32LE(r.pos); endHi = buf.readUInt32LE(r.pos + 4); r.pos += 8; break;
-      case 74: types = decodeOneKeyValue(r, attributes, types); break;
+      case 74: scanKeyValue(r); break; // decoded on first read (OtlpSpanEvent)
       case 80: dropAttrs = r.uint32(); break;
       case 90: { const e = r.len(); (events ??= []).push(decodeSpanEvent(r, e)); r.pos = e; break; }
       case 96: dropEvents = r.uint32(); break;
@@ -200,35 +199,27 @@ function decodeSpan(r: Reader, end: number, env: Envelope, scope: ScopeInfo, c: 
   }
   const start = startHi * TWO_32 + startLo;
   const endNs = endHi * TWO_32 + endLo;
-  const ev: UnifiedEvent = {
-    id: newEventId(),
-    time: start,
-    observedTime: c.observed,
-    kind: 'span',
-    source: c.source,
-    severity: status !== undefined && status.code === SPAN_STATUS_ERROR ? 'error' : 'info',
-    trace: { traceId, spanId, parentSpanId: parentSpanId || undefined, traceState: traceState || undefined, flags },
-    resource: env.resource,
-    attributes,
-    span: {
-      name,
-      kind,
-      startTimeUnixNano: uint64String(startLo, startHi),
-      endTimeUnixNano: uint64String(endLo, endHi),
-      durationMs: (endNs - start) / 1e6,
-      status,
-      events,
-      links,
-      droppedAttributesCount: dropAttrs,
-      droppedEventsCount: dropEvents,
-      droppedLinksCount: dropLinks,
-      attributeTypes: types,
-      scope,
-      resourceMeta: env.meta,
-    },
+  const span: SpanPayload = {
+    name,
+    kind,
+    startTimeUnixNano: uint64String(startLo, startHi),
+    endTimeUnixNano: uint64String(endLo, endHi),
+    durationMs: (endNs - start) / 1e6,
+    status,
+    events,
+    links,
+    droppedAttributesCount: dropAttrs,
+    droppedEventsCount: dropEvents,
+    droppedLinksCount: dropLinks,
+    attributeTypes: undefined,
+    scope,
+    resourceMeta: env.meta,
   };
-  // The Span's exact bytes (a view, no copy): the exporter reuses them while no processor changed it.
-  (ev as UnifiedEvent & WithRawWireBytes)[RAW_WIRE_BYTES] = r.buf.subarray(begin, end);
+  const trace: TraceContext = { traceId, spanId, parentSpanId: parentSpanId || undefined, traceState: traceState || undefined, flags };
+  const severity: Severity = status !== undefined && status.code === SPAN_STATUS_ERROR ? 'error' : 'info';
+  // The Span's exact bytes (a view, no copy): attributes are decoded from them on first read, and
+  // the exporter reuses them while no processor changed the span.
+  const ev = new OtlpSpanEvent(newEventId(), start, c.observed, c.source, severity, trace, env.resource, span, buf.subarray(begin, end));
   c.out.push(ev);
 }
 
