@@ -215,6 +215,18 @@ describe('OTLP codec', () => {
       assert.deepEqual(got[1].attributes.filter((kv: any) => !kv.key.startsWith('tapio.')), [{ key: 'only', value: { intValue: '1' } }]);
     });
 
+    it('the trace context reads like a field and can be replaced or removed', () => {
+      const [a, b, c] = decodeTraces(pb, 'otlp', NOW).events;
+      assert.equal(a!.trace!.traceId, spans[0]!.spanContext().traceId);
+      assert.equal(a!.trace!.spanId, spans[0]!.spanContext().spanId);
+      b!.trace = { traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8) };
+      c!.trace = undefined;
+      assert.equal(b!.trace!.traceId, 'ab'.repeat(16));
+      assert.equal(c!.trace, undefined);
+      assert.equal('trace' in (JSON.parse(JSON.stringify(c)) as object), false);
+      assert.equal((cloneEvents([b!])[0]!.trace as { spanId: string }).spanId, 'cd'.repeat(8));
+    });
+
     it('a malformed attribute still fails the whole request at once', () => {
       const bad = { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', name: 's', attributes: [{ key: 'k', value: { kvlistValue: { values: [{ key: 'in', value: { stringValue: 'xxxxxxxx' } }] } } }] }] }] }] };
       const ok = jsonToProto('ExportTraceServiceRequest', bad);

@@ -1,4 +1,4 @@
-import { newEventId, type Attributes, type AttributeValue, type Severity, type SpanPayload, type TraceContext, type UnifiedEvent } from '@tapio/core';
+import { newEventId, type Attributes, type AttributeValue, type Severity, type SpanPayload, type UnifiedEvent } from '@tapio/core';
 import { anyValueToJson, decodeAnyValue, decodeOneKeyValue, scanKeyValue, type AttributeType, type AttributeTypes } from './anyvalue';
 import { MalformedError, Reader, uint64String } from './reader';
 import { OtlpSpanEvent } from './span-event';
@@ -153,8 +153,8 @@ export function decodeTraces(buf: Buffer, source: string, observed: number): Dec
 
 function decodeSpan(r: Reader, end: number, env: Envelope, scope: ScopeInfo, c: Ctx): void {
   const begin = r.pos;
-  let traceId = '', spanId = '', traceState = '', parentSpanId = '', name = '';
-  let flags = 0, kind = 0, dropAttrs = 0, dropEvents = 0, dropLinks = 0;
+  let name = '';
+  let traceIdBytes = 0, spanIdBytes = 0, kind = 0, dropAttrs = 0, dropEvents = 0, dropLinks = 0;
   let startLo = 0, startHi = 0, endLo = 0, endHi = 0;
   let status: { code: number; message: string } | undefined;
   let events: SpanEventJson[] | undefined;
@@ -163,11 +163,9 @@ function decodeSpan(r: Reader, end: number, env: Envelope, scope: ScopeInfo, c: 
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag) {
-      case 10: traceId = r.hex(); break;
-      case 18: spanId = r.hex(); break;
-      case 26: traceState = r.string(); break;
-      case 34: parentSpanId = r.hex(); break;
-      case 133: flags = r.fixed32(); break;
+      // trace_id, span_id: only their sizes now; the trace context is decoded on first read (OtlpSpanEvent)
+      case 10: { const e = r.len(); traceIdBytes = e - r.pos; r.pos = e; break; }
+      case 18: { const e = r.len(); spanIdBytes = e - r.pos; r.pos = e; break; }
       case 42: name = r.cachedString(); break;
       case 48: kind = r.uint32(); break;
       case 57: checkRoom(r, 8); startLo = buf.readUInt32LE(r.pos); startHi = buf.readUInt32LE(r.pos + 4); r.pos += 8; break;
@@ -193,7 +191,7 @@ function decodeSpan(r: Reader, end: number, env: Envelope, scope: ScopeInfo, c: 
     }
   }
   if (r.pos !== end) throw new MalformedError('Span overran its length');
-  if (traceId.length !== 32 || spanId.length !== 16) {
+  if (traceIdBytes !== 16 || spanIdBytes !== 8) {
     reject(c, `span "${name}": trace_id must be 16 bytes and span_id 8 bytes`);
     return;
   }
@@ -215,11 +213,10 @@ function decodeSpan(r: Reader, end: number, env: Envelope, scope: ScopeInfo, c: 
     scope,
     resourceMeta: env.meta,
   };
-  const trace: TraceContext = { traceId, spanId, parentSpanId: parentSpanId || undefined, traceState: traceState || undefined, flags };
   const severity: Severity = status !== undefined && status.code === SPAN_STATUS_ERROR ? 'error' : 'info';
   // The Span's exact bytes (a view, no copy): attributes are decoded from them on first read, and
   // the exporter reuses them while no processor changed the span.
-  const ev = new OtlpSpanEvent(newEventId(), start, c.observed, c.source, severity, trace, env.resource, span, buf.subarray(begin, end));
+  const ev = new OtlpSpanEvent(newEventId(), start, c.observed, c.source, severity, env.resource, span, buf.subarray(begin, end));
   c.out.push(ev);
 }
 
