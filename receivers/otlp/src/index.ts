@@ -8,7 +8,7 @@ export { ExportHandler, type Outcome } from './handler';
 export { cpuMicros, otlpProfile, SAMPLE_EVERY } from './profile';
 export {
   decodeLogs, decodeMetrics, decodeRetryDelayMs, decodeTraces, encodeLogs, encodeMetrics, encodePartialSuccess, encodeRpcStatus,
-  encodeTraces, jsonToProto, MalformedError, protoToJson, Reader, severityFromNumber, SIGNAL_INFO, splitBySignal, uint64String, Writer,
+  encodeTraces, jsonToProto, MalformedError, OtlpSpanEvent, protoToJson, Reader, severityFromNumber, SIGNAL_INFO, splitBySignal, uint64String, Writer,
   type AttributeType, type AttributeTypes, type DecodeResult, type JsonAnyValue, type OtlpMessage, type OtlpSignal, type PointJson,
   type ResourceMeta, type ScopeInfo,
 } from './codec/index';

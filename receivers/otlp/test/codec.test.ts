@@ -5,7 +5,7 @@ import {
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { cloneEvents, decodeBatch, encodeBatch, RAW_WIRE_BYTES, type WithRawWireBytes } from '@tapio/core';
 import {
-  decodeLogs, decodeMetrics, decodeTraces, encodeLogs, encodeMetrics, encodeTraces, jsonToProto, MalformedError, protoToJson,
+  decodeLogs, decodeMetrics, decodeTraces, encodeLogs, encodeMetrics, encodeTraces, jsonToProto, MalformedError, OtlpSpanEvent, protoToJson,
 } from '../src/index';
 import { sdkLogs, sdkMetrics, sdkSpans } from './fixtures';
 import { normalize, parseJson } from './normalize';
@@ -202,6 +202,15 @@ describe('OTLP codec', () => {
       assert.deepEqual(lazy.map((e) => ({ ...json(e) as object, id: 0 })), plain.map((e) => ({ ...json(e) as object, id: 0 })));
       // without the wire bytes the exporter encodes from the fields: still the SDK's request
       assert.deepEqual(normalize(protoToJson('ExportTraceServiceRequest', encodeTraces(lazy))), reference);
+    });
+
+    it('forwarding untouched spans decodes none of it: the exporter copies the original bytes', () => {
+      const events = decodeTraces(pb, 'otlp', NOW).events as OtlpSpanEvent[];
+      const out = encodeTraces(events);
+      assert.ok(events.every((e) => !e.spanMaterialized), 'span payloads still undecoded');
+      assert.deepEqual(normalize(protoToJson('ExportTraceServiceRequest', out)), reference);
+      assert.equal(events[0]!.span.name, spans[0]!.name, 'and they read correctly afterwards');
+      assert.ok(events[0]!.spanMaterialized);
     });
 
     it('a processor can change or replace them before or after reading', () => {

@@ -1,8 +1,9 @@
-import { newEventId, type Attributes, type AttributeValue, type Severity, type SpanPayload, type UnifiedEvent } from '@tapio/core';
+import { newEventId, type Attributes, type AttributeValue, type Severity, type UnifiedEvent } from '@tapio/core';
 import { anyValueToJson, decodeAnyValue, decodeOneKeyValue, scanKeyValue, type AttributeType, type AttributeTypes } from './anyvalue';
 import { MalformedError, Reader, uint64String } from './reader';
 import { OtlpSpanEvent } from './span-event';
-import type { BucketsJson, EntityRefJson, ExemplarJson, MetricType, PointJson, ResourceMeta, ScopeInfo, SpanEventJson, SpanLinkJson } from './model';
+import { scanWithAttributes, spanName } from './span-payload';
+import type { BucketsJson, EntityRefJson, ExemplarJson, MetricType, PointJson, ResourceMeta, ScopeInfo } from './model';
 import { SPAN_STATUS_ERROR } from './model';
 
 /** What decoding one Export*ServiceRequest produced. */
@@ -151,38 +152,32 @@ export function decodeTraces(buf: Buffer, source: string, observed: number): Dec
   return result(c);
 }
 
+/**
+ * Checks one Span and makes its event. Only what every pipeline needs is decoded now (start
+ * time, severity from the status code); the rest is checked here and decoded on first read
+ * (OtlpSpanEvent), since a pipeline that only batches and forwards never reads it.
+ */
 function decodeSpan(r: Reader, end: number, env: Envelope, scope: ScopeInfo, c: Ctx): void {
   const begin = r.pos;
-  let name = '';
-  let traceIdBytes = 0, spanIdBytes = 0, kind = 0, dropAttrs = 0, dropEvents = 0, dropLinks = 0;
-  let startLo = 0, startHi = 0, endLo = 0, endHi = 0;
-  let status: { code: number; message: string } | undefined;
-  let events: SpanEventJson[] | undefined;
-  let links: SpanLinkJson[] | undefined;
+  let traceIdBytes = 0, spanIdBytes = 0, statusCode = 0;
+  let startLo = 0, startHi = 0;
   const buf = r.buf;
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag) {
-      // trace_id, span_id: only their sizes now; the trace context is decoded on first read (OtlpSpanEvent)
       case 10: { const e = r.len(); traceIdBytes = e - r.pos; r.pos = e; break; }
       case 18: { const e = r.len(); spanIdBytes = e - r.pos; r.pos = e; break; }
-      case 42: name = r.cachedString(); break;
-      case 48: kind = r.uint32(); break;
       case 57: checkRoom(r, 8); startLo = buf.readUInt32LE(r.pos); startHi = buf.readUInt32LE(r.pos + 4); r.pos += 8; break;
-      case 65: checkRoom(r, 8); endLo = buf.readUInt32LE(r.pos); endHi = buf.readUInt32LE(r.pos + 4); r.pos += 8; break;
-      case 74: scanKeyValue(r); break; // decoded on first read (OtlpSpanEvent)
-      case 80: dropAttrs = r.uint32(); break;
-      case 90: { const e = r.len(); (events ??= []).push(decodeSpanEvent(r, e)); r.pos = e; break; }
-      case 96: dropEvents = r.uint32(); break;
-      case 106: { const e = r.len(); (links ??= []).push(decodeLink(r, e)); r.pos = e; break; }
-      case 112: dropLinks = r.uint32(); break;
+      case 65: checkRoom(r, 8); r.pos += 8; break;
+      case 74: scanKeyValue(r); break;
+      case 90: { const e = r.len(); scanWithAttributes(r, e, 26); r.pos = e; break; }
+      case 106: { const e = r.len(); scanWithAttributes(r, e, 34); r.pos = e; break; }
       case 122: {
         const e = r.len();
-        status = { code: 0, message: '' };
+        statusCode = 0;
         while (r.pos < e) {
           const t = r.uint32();
-          if (t === 18) status.message = r.string();
-          else if (t === 24) status.code = r.uint32();
+          if (t === 24) statusCode = r.uint32();
           else r.skip(t & 7);
         }
         break;
@@ -192,64 +187,17 @@ function decodeSpan(r: Reader, end: number, env: Envelope, scope: ScopeInfo, c: 
   }
   if (r.pos !== end) throw new MalformedError('Span overran its length');
   if (traceIdBytes !== 16 || spanIdBytes !== 8) {
-    reject(c, `span "${name}": trace_id must be 16 bytes and span_id 8 bytes`);
+    r.pos = begin;
+    reject(c, `span "${spanName(r, end)}": trace_id must be 16 bytes and span_id 8 bytes`);
+    r.pos = end;
     return;
   }
-  const start = startHi * TWO_32 + startLo;
-  const endNs = endHi * TWO_32 + endLo;
-  const span: SpanPayload = {
-    name,
-    kind,
-    startTimeUnixNano: uint64String(startLo, startHi),
-    endTimeUnixNano: uint64String(endLo, endHi),
-    durationMs: (endNs - start) / 1e6,
-    status,
-    events,
-    links,
-    droppedAttributesCount: dropAttrs,
-    droppedEventsCount: dropEvents,
-    droppedLinksCount: dropLinks,
-    attributeTypes: undefined,
-    scope,
-    resourceMeta: env.meta,
-  };
-  const severity: Severity = status !== undefined && status.code === SPAN_STATUS_ERROR ? 'error' : 'info';
-  // The Span's exact bytes (a view, no copy): attributes are decoded from them on first read, and
-  // the exporter reuses them while no processor changed the span.
-  const ev = new OtlpSpanEvent(newEventId(), start, c.observed, c.source, severity, env.resource, span, buf.subarray(begin, end));
-  c.out.push(ev);
+  const severity: Severity = statusCode === SPAN_STATUS_ERROR ? 'error' : 'info';
+  c.out.push(new OtlpSpanEvent(newEventId(), startHi * TWO_32 + startLo, c.observed, c.source, severity, env.resource, scope, env.meta, buf, begin, end));
 }
 
 function checkRoom(r: Reader, n: number): void {
   if (r.pos + n > r.end) throw new MalformedError('truncated fixed64');
-}
-
-function decodeSpanEvent(r: Reader, end: number): SpanEventJson {
-  const e: SpanEventJson = { timeUnixNano: '0', name: '', attributes: {}, droppedAttributesCount: 0, attributeTypes: undefined };
-  while (r.pos < end) {
-    const tag = r.uint32();
-    if (tag === 9) e.timeUnixNano = r.fixed64String();
-    else if (tag === 18) e.name = r.string();
-    else if (tag === 26) e.attributeTypes = decodeOneKeyValue(r, e.attributes, e.attributeTypes);
-    else if (tag === 32) e.droppedAttributesCount = r.uint32();
-    else r.skip(tag & 7);
-  }
-  return e;
-}
-
-function decodeLink(r: Reader, end: number): SpanLinkJson {
-  const l: SpanLinkJson = { traceId: '', spanId: '', traceState: '', attributes: {}, droppedAttributesCount: 0, flags: 0, attributeTypes: undefined };
-  while (r.pos < end) {
-    const tag = r.uint32();
-    if (tag === 10) l.traceId = r.hex();
-    else if (tag === 18) l.spanId = r.hex();
-    else if (tag === 26) l.traceState = r.string();
-    else if (tag === 34) l.attributeTypes = decodeOneKeyValue(r, l.attributes, l.attributeTypes);
-    else if (tag === 40) l.droppedAttributesCount = r.uint32();
-    else if (tag === 53) l.flags = r.fixed32();
-    else r.skip(tag & 7);
-  }
-  return l;
 }
 
 // ------------------------------------------------------------ logs

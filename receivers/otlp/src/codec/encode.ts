@@ -1,6 +1,7 @@
 import { RAW_WIRE_BYTES, type Attributes, type AttributeValue, type UnifiedEvent, type WithRawWireBytes } from '@tapio/core';
 import { encodeJsonAnyValue, encodeKeyValues, encodeNatural, type AttributeType, type AttributeTypes } from './anyvalue';
 import type { BucketsJson, EntityRefJson, ExemplarJson, PointJson, ResourceMeta, ScopeInfo, SpanEventJson, SpanLinkJson } from './model';
+import { OtlpSpanEvent } from './span-event';
 import { Writer } from './writer';
 
 /**
@@ -32,8 +33,10 @@ function groupEvents(events: UnifiedEvent[], payloadOf: (e: UnifiedEvent) => Rec
   let lastGroup: Group | undefined;
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
-    const p = payloadOf(e);
-    const meta = p?.resourceMeta as ResourceMeta | undefined;
+    // A span nobody read keeps its payload undecoded (OtlpSpanEvent): group it without decoding.
+    const lazy = e instanceof OtlpSpanEvent && !e.spanMaterialized ? e : undefined;
+    const p = lazy ? undefined : payloadOf(e);
+    const meta = lazy ? lazy.otlpResourceMeta : p?.resourceMeta as ResourceMeta | undefined;
     let g: Group | undefined;
     if (e.resource === lastResource) g = lastGroup!;
     else {
@@ -51,7 +54,7 @@ function groupEvents(events: UnifiedEvent[], payloadOf: (e: UnifiedEvent) => Rec
       lastResource = e.resource;
       lastGroup = g;
     }
-    let scope = p?.scope as ScopeInfo | undefined;
+    let scope = lazy ? lazy.otlpScope : p?.scope as ScopeInfo | undefined;
     let list = g.scopes.get(scope);
     if (!list && scope) {
       const alias = g.scopeAlias?.get(scope);
@@ -419,11 +422,16 @@ function writeExemplars(w: Writer, field: number, exemplars: ExemplarJson[] | un
 }
 
 /** Splits a mixed batch by OTLP signal: spans → traces, metric points → metrics, everything else → logs. */
+/** Without reading `span` of an OtlpSpanEvent (that would decode it). */
+function hasSpan(e: UnifiedEvent): boolean {
+  return e instanceof OtlpSpanEvent || e.span !== undefined;
+}
+
 export function splitBySignal(events: UnifiedEvent[]): { spans: UnifiedEvent[]; logs: UnifiedEvent[]; metrics: UnifiedEvent[] } {
   let allSpans = true, allLogs = true, allMetrics = true;
   for (let i = 0; i < events.length; i++) {
     const k = events[i]!.kind;
-    if (k !== 'span' || !events[i]!.span) allSpans = false;
+    if (k !== 'span' || !hasSpan(events[i]!)) allSpans = false;
     if (k !== 'metric' || !events[i]!.metric) allMetrics = false;
     if (k === 'span' || k === 'metric') allLogs = false;
   }
@@ -431,6 +439,6 @@ export function splitBySignal(events: UnifiedEvent[]): { spans: UnifiedEvent[]; 
   if (allMetrics) return { spans: [], logs: [], metrics: events };
   if (allLogs) return { spans: [], logs: events, metrics: [] };
   const spans: UnifiedEvent[] = [], logs: UnifiedEvent[] = [], metrics: UnifiedEvent[] = [];
-  for (const e of events) (e.kind === 'span' && e.span ? spans : e.kind === 'metric' && e.metric ? metrics : logs).push(e);
+  for (const e of events) (e.kind === 'span' && hasSpan(e) ? spans : e.kind === 'metric' && e.metric ? metrics : logs).push(e);
   return { spans, logs, metrics };
 }

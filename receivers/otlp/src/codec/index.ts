@@ -1,3 +1,4 @@
+export { OtlpSpanEvent } from './span-event';
 export { decodeLogs, decodeMetrics, decodeTraces, severityFromNumber, type DecodeResult } from './decode';
 export { encodeLogs, encodeMetrics, encodeTraces, splitBySignal } from './encode';
 export { jsonToProto, protoToJson, type OtlpMessage } from './json';

@@ -3,21 +3,23 @@ import {
   type Attributes, type EventKind, type Severity, type SpanPayload, type TraceContext, type UnifiedEvent,
 } from '@tapio/core';
 import { decodeOneKeyValue, type AttributeTypes } from './anyvalue';
+import type { ResourceMeta, ScopeInfo } from './model';
 import { Reader } from './reader';
+import { decodeSpanPayload } from './span-payload';
 
 /** Private fields that TO_PLAIN leaves out (their public faces are the accessors). */
-const BACKING_FIELDS = new Set(['decoded', 'traceContext', 'spanBytes']);
+const BACKING_FIELDS = new Set(['decoded', 'decodedTypes', 'traceContext', 'payload', 'otlpScope', 'otlpResourceMeta', 'request', 'begin', 'end', 'wireBytesValid']);
 
 /**
- * A span decoded from OTLP whose attributes and trace context are decoded on first read.
- * Attribute decoding was about 40 % of the receiver's CPU and the ids' hex strings another
- * 10 %, and a pipeline that only batches and forwards never reads them (the exporter copies the
- * span's original bytes). The receiver checked the attributes' structure and the ids' sizes
- * already (scanKeyValue), so decoding them later cannot fail.
+ * A span decoded from OTLP whose attributes, trace context and `span` payload are decoded on
+ * first read. Attribute decoding was about 40 % of the receiver's CPU, the ids' hex strings
+ * another 10 %, and the payload's objects and strings, alive while events wait in batches and
+ * queues, made young-generation GC pauses longer. A pipeline that only batches and forwards
+ * reads none of them: the exporter copies the span's original bytes. The receiver checked the
+ * whole message already (decodeSpan), so decoding later cannot fail.
  *
- * To everything else it is a UnifiedEvent: `attributes` and `trace` read and write like fields,
- * and `span.attributeTypes` is filled in with the attributes. JSON and the runtime's copies go
- * through `[TO_PLAIN]()` (see core's TO_PLAIN).
+ * To everything else it is a UnifiedEvent: `attributes`, `trace` and `span` read and write like
+ * fields. JSON and the runtime's copies go through `[TO_PLAIN]()` (see core's TO_PLAIN).
  */
 export class OtlpSpanEvent implements UnifiedEvent {
   id: string;
@@ -27,26 +29,49 @@ export class OtlpSpanEvent implements UnifiedEvent {
   source: string;
   severity: Severity;
   resource: Attributes;
-  span: SpanPayload;
-  /** The Span message's bytes: the exporter's pass-through copy (see RAW_WIRE_BYTES). */
-  [RAW_WIRE_BYTES]: Uint8Array | undefined;
+  /** Shared by the spans of one ScopeSpans / ResourceSpans; the exporter groups by them. */
+  readonly otlpScope: ScopeInfo;
+  readonly otlpResourceMeta: ResourceMeta;
+  private payload: SpanPayload | undefined = undefined;
   private decoded: Attributes | undefined = undefined;
+  private decodedTypes: AttributeTypes | undefined = undefined;
   /** undefined: not decoded yet; null: set to none by a processor. */
   private traceContext: TraceContext | null | undefined = undefined;
-  /** The same bytes, kept for decoding the attributes even after the runtime clears RAW_WIRE_BYTES. */
-  private readonly spanBytes: Buffer;
+  /**
+   * The Span message is request[begin, end). Offsets rather than a Buffer view: a view is a heavy
+   * object, and thousands of them alive while events wait in batches and queues made every
+   * young-generation GC slower (it copies live objects).
+   */
+  private readonly request: Buffer;
+  private readonly begin: number;
+  private readonly end: number;
+  /** False once the runtime said a processor may have changed the span (see RAW_WIRE_BYTES). */
+  private wireBytesValid = true;
 
   constructor(id: string, time: number, observedTime: number, source: string, severity: Severity,
-    resource: Attributes, span: SpanPayload, spanBytes: Buffer) {
+    resource: Attributes, scope: ScopeInfo, resourceMeta: ResourceMeta, request: Buffer, begin: number, end: number) {
     this.id = id;
     this.time = time;
     this.observedTime = observedTime;
     this.source = source;
     this.severity = severity;
     this.resource = resource;
-    this.span = span;
-    this[RAW_WIRE_BYTES] = spanBytes;
-    this.spanBytes = spanBytes;
+    this.otlpScope = scope;
+    this.otlpResourceMeta = resourceMeta;
+    this.request = request;
+    this.begin = begin;
+    this.end = end;
+  }
+
+  /** The Span message's original bytes, for the exporter's pass-through copy, while still valid. */
+  get [RAW_WIRE_BYTES](): Uint8Array | undefined {
+    return this.wireBytesValid ? this.request.subarray(this.begin, this.end) : undefined;
+  }
+
+  /** The runtime sets undefined before a processor that may change events. */
+  set [RAW_WIRE_BYTES](value: Uint8Array | undefined) {
+    if (value === undefined) this.wireBytesValid = false;
+    else throw new Error('OtlpSpanEvent: wire bytes can only be cleared');
   }
 
   get attributes(): Attributes {
@@ -55,6 +80,23 @@ export class OtlpSpanEvent implements UnifiedEvent {
 
   set attributes(value: Attributes) {
     this.decoded = value;
+  }
+
+  get span(): SpanPayload {
+    if (this.payload === undefined) {
+      if (this.decoded === undefined) this.decodeAttributes(); // first: their types go into the payload
+      this.payload = decodeSpanPayload(new Reader(this.request, this.begin, this.end), this.end, this.otlpScope, this.otlpResourceMeta, this.decodedTypes);
+    }
+    return this.payload;
+  }
+
+  set span(value: SpanPayload) {
+    this.payload = value;
+  }
+
+  /** Whether `span` was read or replaced (else its scope and resource meta are otlpScope / otlpResourceMeta). */
+  get spanMaterialized(): boolean {
+    return this.payload !== undefined;
   }
 
   get trace(): TraceContext | undefined {
@@ -69,7 +111,7 @@ export class OtlpSpanEvent implements UnifiedEvent {
   [TO_PLAIN](): UnifiedEvent {
     const plain: UnifiedEvent = {
       id: this.id, time: this.time, observedTime: this.observedTime, kind: this.kind, source: this.source,
-      severity: this.severity, trace: this.trace, resource: this.resource, attributes: this.attributes,
+      severity: this.severity, trace: this.trace, resource: this.resource, attributes: this.attributes, span: this.span,
     };
     if (plain.trace === undefined) delete plain.trace;
     // Own fields besides the ones above: span and whatever processors added (semantic, impact, …).
@@ -85,7 +127,7 @@ export class OtlpSpanEvent implements UnifiedEvent {
 
   private decodeTrace(): TraceContext {
     let traceId = '', spanId = '', traceState = '', parentSpanId = '', flags = 0;
-    const r = new Reader(this.spanBytes);
+    const r = new Reader(this.request, this.begin, this.end);
     while (r.pos < r.end) {
       const tag = r.uint32();
       switch (tag) {
@@ -105,13 +147,14 @@ export class OtlpSpanEvent implements UnifiedEvent {
   private decodeAttributes(): Attributes {
     const attributes: Attributes = {};
     let types: AttributeTypes | undefined;
-    const r = new Reader(this.spanBytes);
+    const r = new Reader(this.request, this.begin, this.end);
     while (r.pos < r.end) {
       const tag = r.uint32();
       if (tag === 74) types = decodeOneKeyValue(r, attributes, types);
       else r.skip(tag & 7);
     }
-    this.span.attributeTypes = types;
+    this.decodedTypes = types;
+    if (this.payload !== undefined) this.payload.attributeTypes = types;
     this.decoded = attributes;
     return attributes;
   }
