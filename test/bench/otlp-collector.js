@@ -23,7 +23,7 @@ receivers:
     protocols:
       grpc: { endpoint: 127.0.0.1:${grpcPort}${process.env.BENCH_OTLP_WINDOW ? `, initial_window_size: ${process.env.BENCH_OTLP_WINDOW}` : ''} }
       http: { endpoint: 127.0.0.1:${httpPort} }
-${useBatch ? `processors:\n  batch: { send_batch_size: 4096, send_batch_max_size: 8192, timeout: 10ms }\n` : ''}
+${useBatch ? `processors:\n  batch: { send_batch_size: 4096, send_batch_max_size: 8192, timeout: ${process.env.BENCH_OTLP_BATCH_TIMEOUT || "10ms"} }\n` : ''}
 exporters:
   otlp:
     endpoint: 127.0.0.1:${sinkPort}
@@ -42,17 +42,20 @@ service:
   if (!config) throw new Error(JSON.stringify(issues));
   const collector = new Collector({ logger: createLogger(process.env.BENCH_OTLP_LOG || 'warn') });
   await collector.start(config);
+  // Event-loop delay: how long a ready callback (a request, a batch timer) can wait, e.g. behind GC or a decode.
+  const loopDelay = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   let cpu0 = process.cpuUsage();
   let prof0 = { ...otlpProfile };
   let peakRss = 0;
   const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 200);
   process.on('message', (m) => {
-    if (m.type === 'mark') { cpu0 = process.cpuUsage(); prof0 = { ...otlpProfile }; peakRss = process.memoryUsage().rss; process.send({ type: 'marked' }); }
+    if (m.type === 'mark') { loopDelay.reset(); cpu0 = process.cpuUsage(); prof0 = { ...otlpProfile }; peakRss = process.memoryUsage().rss; process.send({ type: 'marked' }); }
     if (m.type === 'stats') {
       const cpu = process.cpuUsage(cpu0);
       const prof = {};
       for (const k of Object.keys(otlpProfile)) if (typeof otlpProfile[k] === 'number') prof[k] = otlpProfile[k] - prof0[k];
-      process.send({ type: 'stats', cpuMs: (cpu.user + cpu.system) / 1000, rss: process.memoryUsage().rss, peakRss, profile: prof, batch: useBatch });
+      process.send({ type: 'stats', cpuMs: (cpu.user + cpu.system) / 1000, rss: process.memoryUsage().rss, peakRss, profile: prof, batch: useBatch, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 });
     }
     if (m.type === 'exit') { clearInterval(rssTimer); collector.shutdown().then(() => process.exit(0), () => process.exit(1)); }
   });

@@ -9,6 +9,8 @@ const now = () => performance.timeOrigin + performance.now();
 let spans = 0;
 let requests = 0;
 let latencies = [];
+let cpu0 = process.cpuUsage();
+let t0 = now();
 
 function scan(buf) {
   const t = now();
@@ -58,7 +60,11 @@ server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p
   process.send({ type: 'ready', port });
 });
 process.on('message', (m) => {
-  if (m.type === 'reset') { spans = 0; requests = 0; latencies = []; process.send({ type: 'reset-done', at: now() }); }
-  if (m.type === 'stats') process.send({ type: 'stats', spans, requests, latencies, at: now() });
+  if (m.type === 'reset') { spans = 0; requests = 0; latencies = []; cpu0 = process.cpuUsage(); t0 = now(); process.send({ type: 'reset-done', at: t0 }); }
+  if (m.type === 'stats') {
+    const cpu = process.cpuUsage(cpu0);
+    const at = now();
+    process.send({ type: 'stats', spans, requests, latencies, at, cpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (at - t0)) * 100) });
+  }
   if (m.type === 'exit') server.tryShutdown(() => process.exit(0));
 });

@@ -54,6 +54,9 @@ async function phase(name, lg, sink, col, o) {
     p99ms: +pct(lat, 0.99).toFixed(1),
     rssMiB: Math.round(c.peakRss / 1048576),
     loadgenCpuPct: result.cpuPct,
+    sinkCpuPct: s.cpuPct,
+    collectorLoopDelayP99Ms: +c.loopDelayP99Ms.toFixed(1),
+    collectorLoopDelayMaxMs: +c.loopDelayMaxMs.toFixed(1),
     refused: result.counts.refused,
     errors: result.counts.error,
     // CPU µs per span in the collector, by stage (decode/encode are synchronous CPU; "rest" is gRPC/HTTP, pipeline, GC)
@@ -64,8 +67,8 @@ async function phase(name, lg, sink, col, o) {
     sendWallMsPerExport: +(p.sendNs / 1e6 / Math.max(1, p.exported / SPANS_PER_REQUEST)).toFixed(2),
   };
   process.stdout.write(`${name.padEnd(24)} ${String(out.spansPerSec).padStart(8)} spans/s  ${String(out.spansPerCpuSec).padStart(8)} spans/CPU-s  collector CPU ${out.collectorCpuPct}%  ` +
-    `p50 ${out.p50ms} ms  p99 ${out.p99ms} ms  RSS ${out.rssMiB} MiB  load generator CPU ${out.loadgenCpuPct}%  refused ${out.refused}  errors ${out.errors}\n` +
-    `${''.padEnd(24)} collector CPU per span ${out.totalUsPerSpan} µs = decode ${out.decodeUsPerSpan} + encode ${out.encodeUsPerSpan} + rest ${out.restUsPerSpan} (transport, batch, queue, GC); export round trip ${out.sendWallMsPerExport} ms\n`);
+    `p50 ${out.p50ms} ms  p99 ${out.p99ms} ms  RSS ${out.rssMiB} MiB  load generator CPU ${out.loadgenCpuPct}%  sink CPU ${out.sinkCpuPct}%  refused ${out.refused}  errors ${out.errors}\n` +
+    `${''.padEnd(24)} collector CPU per span ${out.totalUsPerSpan} µs = decode ${out.decodeUsPerSpan} + encode ${out.encodeUsPerSpan} + rest ${out.restUsPerSpan} (transport, batch, queue, GC); export round trip ${out.sendWallMsPerExport} ms; collector event-loop delay p99 ${out.collectorLoopDelayP99Ms} ms, max ${out.collectorLoopDelayMaxMs} ms\n`);
   return out;
 }
 
