@@ -213,6 +213,17 @@ describe('OTLP codec', () => {
       assert.ok(events[0]!.spanMaterialized);
     });
 
+    it('lets go of the request buffer once everything is decoded and the wire bytes are stale', () => {
+      const [e] = decodeTraces(pb, 'otlp', NOW).events as OtlpSpanEvent[];
+      const held = (): number => (e as unknown as { request: Buffer }).request.length; // private: what keeps the request alive
+      assert.equal(held(), pb.length);
+      void e!.attributes; void e!.trace; void e!.span;
+      assert.equal(held(), pb.length, 'still needed for the pass-through copy');
+      (e as WithRawWireBytes)[RAW_WIRE_BYTES] = undefined; // what the runtime does before a mutating processor
+      assert.equal(held(), 0);
+      assert.equal(e!.span.name, spans[0]!.name);
+    });
+
     it('a processor can change or replace them before or after reading', () => {
       const [a, b] = decodeTraces(pb, 'otlp', NOW).events;
       a!.attributes['added'] = 'yes';

@@ -7,6 +7,8 @@ import type { ResourceMeta, ScopeInfo } from './model';
 import { Reader } from './reader';
 import { decodeSpanPayload } from './span-payload';
 
+const EMPTY = Buffer.alloc(0);
+
 /** Private fields that TO_PLAIN leaves out (their public faces are the accessors). */
 const BACKING_FIELDS = new Set(['decoded', 'decodedTypes', 'traceContext', 'payload', 'otlpScope', 'otlpResourceMeta', 'request', 'begin', 'end', 'wireBytesValid']);
 
@@ -42,7 +44,7 @@ export class OtlpSpanEvent implements UnifiedEvent {
    * object, and thousands of them alive while events wait in batches and queues made every
    * young-generation GC slower (it copies live objects).
    */
-  private readonly request: Buffer;
+  private request: Buffer;
   private readonly begin: number;
   private readonly end: number;
   /** False once the runtime said a processor may have changed the span (see RAW_WIRE_BYTES). */
@@ -70,8 +72,9 @@ export class OtlpSpanEvent implements UnifiedEvent {
 
   /** The runtime sets undefined before a processor that may change events. */
   set [RAW_WIRE_BYTES](value: Uint8Array | undefined) {
-    if (value === undefined) this.wireBytesValid = false;
-    else throw new Error('OtlpSpanEvent: wire bytes can only be cleared');
+    if (value !== undefined) throw new Error('OtlpSpanEvent: wire bytes can only be cleared');
+    this.wireBytesValid = false;
+    this.releaseRequest();
   }
 
   get attributes(): Attributes {
@@ -86,6 +89,7 @@ export class OtlpSpanEvent implements UnifiedEvent {
     if (this.payload === undefined) {
       if (this.decoded === undefined) this.decodeAttributes(); // first: their types go into the payload
       this.payload = decodeSpanPayload(new Reader(this.request, this.begin, this.end), this.end, this.otlpScope, this.otlpResourceMeta, this.decodedTypes);
+      this.releaseRequest();
     }
     return this.payload;
   }
@@ -114,7 +118,7 @@ export class OtlpSpanEvent implements UnifiedEvent {
       severity: this.severity, trace: this.trace, resource: this.resource, attributes: this.attributes, span: this.span,
     };
     if (plain.trace === undefined) delete plain.trace;
-    // Own fields besides the ones above: span and whatever processors added (semantic, impact, …).
+    // Own fields besides the ones above: whatever processors added (entity, semantic, impact, …).
     const fields = plain as unknown as Record<string, unknown>;
     const self = this as unknown as Record<string, unknown>;
     for (const k of Object.keys(this)) if (!BACKING_FIELDS.has(k) && !(k in fields)) fields[k] = self[k];
@@ -141,6 +145,7 @@ export class OtlpSpanEvent implements UnifiedEvent {
     }
     const t: TraceContext = { traceId, spanId, parentSpanId: parentSpanId || undefined, traceState: traceState || undefined, flags };
     this.traceContext = t;
+    this.releaseRequest();
     return t;
   }
 
@@ -156,6 +161,16 @@ export class OtlpSpanEvent implements UnifiedEvent {
     this.decodedTypes = types;
     if (this.payload !== undefined) this.payload.attributeTypes = types;
     this.decoded = attributes;
+    this.releaseRequest();
     return attributes;
+  }
+
+  /**
+   * Lets go of the request buffer once nothing needs it: everything decoded and the wire bytes
+   * invalid. An event kept for long (correlation windows) then does not keep its whole request
+   * (hundreds of KiB for a 500-span export) alive.
+   */
+  private releaseRequest(): void {
+    if (!this.wireBytesValid && this.decoded !== undefined && this.traceContext !== undefined && this.payload !== undefined) this.request = EMPTY;
   }
 }
