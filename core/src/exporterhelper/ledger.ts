@@ -71,7 +71,9 @@ export class DeliveryLedger {
     }
     // Forget the streams advanced longest ago (files long gone) beyond the cap.
     const evict: string[] = [];
-    let excess = this.marks.size + this.changed.size - this.maxStreams;
+    let added = 0;
+    for (const stream of this.changed.keys()) if (!this.marks.has(stream)) added++;
+    let excess = this.marks.size + added - this.maxStreams;
     for (const stream of this.marks.keys()) {
       if (excess <= 0) break;
       if (this.changed.has(stream)) continue;
