@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import {
   JsonLogsSerializer, JsonMetricsSerializer, JsonTraceSerializer, ProtobufLogsSerializer, ProtobufMetricsSerializer, ProtobufTraceSerializer,
 } from '@opentelemetry/otlp-transformer';
@@ -200,6 +201,8 @@ describe('OTLP codec', () => {
       assert.ok(Object.keys(lazy[0]!.attributes).length > 0);
       const json = (e: unknown): unknown => JSON.parse(JSON.stringify(e));
       assert.deepEqual(lazy.map((e) => ({ ...json(e) as object, id: 0 })), plain.map((e) => ({ ...json(e) as object, id: 0 })));
+      assert.doesNotMatch(inspect(lazy[0]), /request|wireBytesValid/, 'console.log shows the event, not its backing fields');
+      assert.match(inspect(lazy[0]), /attributes/);
       // without the wire bytes the exporter encodes from the fields: still the SDK's request
       assert.deepEqual(normalize(protoToJson('ExportTraceServiceRequest', encodeTraces(lazy))), reference);
     });

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import {
   RAW_WIRE_BYTES, TO_PLAIN,
   type Attributes, type EventKind, type Severity, type SpanPayload, type TraceContext, type UnifiedEvent,
@@ -126,6 +127,11 @@ export class OtlpSpanEvent implements UnifiedEvent {
   }
 
   toJSON(): UnifiedEvent {
+    return this[TO_PLAIN]();
+  }
+
+  /** console.log / util.inspect show the event, not its backing fields. */
+  [inspect.custom](): UnifiedEvent {
     return this[TO_PLAIN]();
   }
 
