@@ -122,13 +122,17 @@ async function run(o) {
   return counts;
 }
 
+const loopDelay = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+
 process.on('message', (m) => {
   if (m.type === 'exit') { process.exit(0); return; }
+  loopDelay.reset();
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   run(m).then((counts) => {
     const cpu = process.cpuUsage(cpu0);
-    process.send({ type: 'done', counts, cpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (Date.now() - t0)) * 100) });
+    process.send({ type: 'done', counts, cpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (Date.now() - t0)) * 100), loopDelayP99Ms: loopDelay.percentile(99) / 1e6 });
   }, (err) => { process.send({ type: 'failed', error: err.stack }); });
 });
 process.send({ type: 'ready' });

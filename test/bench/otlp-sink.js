@@ -2,13 +2,14 @@
 // Benchmark sink (its own process): an OTLP/gRPC trace endpoint that counts spans and, for the
 // first span of every ResourceSpans, takes end-to-end latency from its start time (the load
 // generator stamps the send time there). It does not build events, so it stays cheap.
-const grpc = require('@grpc/grpc-js');
 const { Reader } = require('../../receivers/otlp/dist/src/index.js');
 
 const now = () => performance.timeOrigin + performance.now();
 let spans = 0;
 let requests = 0;
 let latencies = [];
+const loopDelay = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 let cpu0 = process.cpuUsage();
 let t0 = now();
 
@@ -44,27 +45,40 @@ function scan(buf) {
   }
 }
 
-const id = (b) => b;
-const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-server.addService({ Export: { path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id } }, {
-  Export: (call, cb) => { requests++; scan(call.request); cb(null, Buffer.alloc(0)); },
-});
-server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
-  if (err) throw err;
+// Plain node:http2 speaking gRPC (5-byte length prefix, grpc-status trailer) instead of a grpc-js
+// server: the sink shares the two cores with the collector, and grpc-js cost it ~2x the CPU.
+const http2 = require('node:http2');
+const EMPTY_REPLY = Buffer.alloc(5); // uncompressed, length 0: an empty ExportTraceServiceResponse
+const server = http2.createServer({ settings: { initialWindowSize: Number(process.env.BENCH_OTLP_SINK_WINDOW ?? 16 << 20) || 65535 } });
+server.on('session', (session) => {
   // The sink stands for a downstream collector receiving big batches (4096 spans, ~1.7 MB): with
   // HTTP/2's default 64 KiB window each one needs ~27 WINDOW_UPDATE round trips through two busy
   // event loops; a 16 MiB window cut the export leg's latency ~5x in this bench
   // (= the receiver's `initial_window_size`). BENCH_OTLP_SINK_WINDOW=0 keeps the default.
   const win = Number(process.env.BENCH_OTLP_SINK_WINDOW ?? 16 << 20);
-  if (win) for (const h2 of server.http2Servers.keys()) h2.on('session', (s) => { s.settings({ initialWindowSize: win }); s.setLocalWindowSize(win); });
-  process.send({ type: 'ready', port });
+  if (win) session.setLocalWindowSize(win);
 });
+server.on('stream', (stream, headers) => {
+  const chunks = [];
+  stream.on('data', (c) => chunks.push(c));
+  stream.on('end', () => {
+    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    if (headers[':path'] === '/opentelemetry.proto.collector.trace.v1.TraceService/Export' && body.length >= 5 && body[0] === 0) {
+      requests++;
+      scan(body.subarray(5, 5 + body.readUInt32BE(1)));
+    }
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+    stream.end(EMPTY_REPLY);
+  });
+});
+server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
 process.on('message', (m) => {
-  if (m.type === 'reset') { spans = 0; requests = 0; latencies = []; cpu0 = process.cpuUsage(); t0 = now(); process.send({ type: 'reset-done', at: t0 }); }
+  if (m.type === 'reset') { spans = 0; requests = 0; latencies = []; cpu0 = process.cpuUsage(); loopDelay.reset(); t0 = now(); process.send({ type: 'reset-done', at: t0 }); }
   if (m.type === 'stats') {
     const cpu = process.cpuUsage(cpu0);
     const at = now();
-    process.send({ type: 'stats', spans, requests, latencies, at, cpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (at - t0)) * 100) });
+    process.send({ type: 'stats', spans, requests, latencies, at, cpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (at - t0)) * 100), loopDelayP99Ms: loopDelay.percentile(99) / 1e6 });
   }
-  if (m.type === 'exit') server.tryShutdown(() => process.exit(0));
+  if (m.type === 'exit') { server.close(); process.exit(0); }
 });
