@@ -34,7 +34,7 @@ export class CommittedFileWriter {
     const cut = await this.file.recover(this.ledger.sinkState as CommittedFile | undefined, warn);
     if (cut > 0) this.ctx.logger.info({ bytes: cut, file: this.file.file }, 'cut bytes written after the last commit; their source sends them again');
     await this.file.open();
-    await this.ledger.commit(await this.file.state());
+    await this.ledger.commit(this.file.state());
   }
 
   send(batch: Batch): Promise<void> {
@@ -65,13 +65,13 @@ export class CommittedFileWriter {
     // A rotation is committed before the new file gets data, so a recovery knows which file is ours.
     if (this.file.wouldRotate(out.length)) {
       await this.file.rotate();
-      await ledger.commit(await this.file.state());
+      await ledger.commit(this.file.state());
     }
-    const before = await this.file.state();
+    const before = this.file.state();
     try {
       await this.file.write(out);
       ledger.record(events);
-      await ledger.commit(await this.file.state());
+      await ledger.commit(this.file.state());
     } catch (err) {
       ledger.discard();
       // Leave no half-written or uncommitted batch behind: the retry writes it again.

@@ -14,13 +14,16 @@ export interface CommittedFile { path: string; ino: number; size: number }
 export class RotatingFile {
   private fh: fs.promises.FileHandle | undefined;
   private size = 0;
+  private ino = 0;
 
   constructor(readonly file: string, private readonly rotation: RotationConfig | undefined, private readonly now: () => Date = () => new Date()) {}
 
   async open(): Promise<void> {
     await fs.promises.mkdir(path.dirname(path.resolve(this.file)), { recursive: true });
     this.fh = await fs.promises.open(this.file, 'a', 0o640);
-    this.size = (await this.fh.stat()).size;
+    const st = await this.fh.stat();
+    this.size = st.size;
+    this.ino = st.ino;
   }
 
   async write(buf: Buffer): Promise<void> {
@@ -36,9 +39,9 @@ export class RotatingFile {
   }
 
   /** Which file is open and how long it is: what a delivery ledger commits. */
-  async state(): Promise<CommittedFile> {
+  state(): CommittedFile {
     if (!this.fh) throw new Error(`file ${this.file} is not open`);
-    return { path: path.resolve(this.file), ino: (await this.fh.stat()).ino, size: this.size };
+    return { path: path.resolve(this.file), ino: this.ino, size: this.size };
   }
 
   /** Cuts the open file back to `size` bytes (after a failed or partial write). */
