@@ -28,6 +28,8 @@ export interface HttpServerConfig {
 
 export interface OtlpReceiverConfig {
   protocols: { grpc?: GrpcServerConfig; http?: HttpServerConfig };
+  /** Load shedding, named after the otelarrow receiver's `admission` section. */
+  admission?: { request_limit_mib: number };
 }
 
 /** host:port, [v6]:port or :port. */
@@ -48,6 +50,17 @@ export const configSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
+    admission: {
+      type: 'object',
+      additionalProperties: false,
+      default: { request_limit_mib: 128 },
+      properties: {
+        request_limit_mib: {
+          type: 'number', exclusiveMinimum: 0, default: 128,
+          description: 'request bytes (both protocols) that may be decoding or waiting on the pipeline at once; past it, requests are refused with UNAVAILABLE / 503 + retry hint before they are decoded',
+        },
+      },
+    },
     protocols: {
       type: 'object',
       additionalProperties: false,

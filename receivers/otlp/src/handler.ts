@@ -18,13 +18,45 @@ const DECODERS: Record<OtlpSignal, (buf: Buffer, source: string, observed: numbe
 /** Default client back-off when the pipeline refuses data without saying for how long. */
 export const DEFAULT_RETRY_AFTER_MS = 1000;
 
-/** Decodes a protobuf Export*ServiceRequest and hands the events to the pipeline. */
+/** Retry hint for a request refused at admission: the pipeline is busy, come back soon. */
+export const ADMISSION_RETRY_AFTER_MS = 1000;
+
+/**
+ * Decodes a protobuf Export*ServiceRequest and hands the events to the pipeline.
+ *
+ * Admission: request bytes being decoded or waiting on the pipeline are counted, and past
+ * `requestLimitBytes` a request is refused before it is decoded. Without it, a blocking pipeline
+ * under overload keeps accepting and decoding requests that then wait, so memory and latency
+ * grow until something breaks; refused clients retry (OTLP's UNAVAILABLE / 503).
+ */
 export class ExportHandler {
   private readonly profiling = otlpProfile.enabled;
+  private inflightBytes = 0;
+  private readonly refusals: (n: number) => void;
 
-  constructor(private readonly ctx: ComponentContext, private readonly next: Consumer) {}
+  constructor(private readonly ctx: ComponentContext, private readonly next: Consumer, private readonly requestLimitBytes = Infinity) {
+    this.refusals = ctx.telemetry.counter('tapio_receiver_otlp_admission_refused_requests', 'Requests refused before decoding because admission.request_limit_mib was reached');
+    ctx.telemetry.gauge('tapio_receiver_otlp_inflight_bytes', 'Request bytes being decoded or waiting on the pipeline', () => this.inflightBytes);
+  }
+
+  /** Request bytes being decoded or waiting on the pipeline right now. */
+  get inflight(): number { return this.inflightBytes; }
 
   async export(signal: OtlpSignal, body: Buffer): Promise<Outcome> {
+    // One request alone is always admitted, however large (the size limits apply to it instead).
+    if (this.inflightBytes > 0 && this.inflightBytes + body.length > this.requestLimitBytes) {
+      this.refusals(1);
+      return { status: 'unavailable', message: `receiver busy: ${Math.round(this.inflightBytes / 1048576)} MiB of requests in flight (admission.request_limit_mib)`, retryAfterMs: ADMISSION_RETRY_AFTER_MS };
+    }
+    this.inflightBytes += body.length;
+    try {
+      return await this.decodeAndConsume(signal, body);
+    } finally {
+      this.inflightBytes -= body.length;
+    }
+  }
+
+  private async decodeAndConsume(signal: OtlpSignal, body: Buffer): Promise<Outcome> {
     let decoded: DecodeResult;
     const t0 = this.profiling ? process.hrtime.bigint() : 0n;
     const sampled = this.profiling && otlpProfile.requests % SAMPLE_EVERY === 0;

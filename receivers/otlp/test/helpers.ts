@@ -12,11 +12,11 @@ export interface Running {
 }
 
 /** Starts an otlp receiver on free ports in front of `next` (a SinkConsumer by default). */
-export async function startReceiver(protocols: Record<string, unknown> = {}, next?: Consumer): Promise<Running> {
+export async function startReceiver(protocols: Record<string, unknown> = {}, next?: Consumer, extra: Record<string, unknown> = {}): Promise<Running> {
   const sink = new SinkConsumer();
   const chosen: Record<string, unknown> = { grpc: { endpoint: '127.0.0.1:0' }, http: { endpoint: '127.0.0.1:0' }, ...protocols };
   for (const k of Object.keys(chosen)) if (chosen[k] === undefined) delete chosen[k]; // `grpc: undefined` turns gRPC off
-  const cfg = validConfig(factory, { protocols: chosen });
+  const cfg = validConfig(factory, { protocols: chosen, ...extra });
   const receiver = (await factory.create(testContext('otlp', 'receiver'), cfg as never, next ?? sink)) as OtlpReceiver;
   await receiver.start();
   return { receiver, grpcPort: receiver.grpc?.port ?? 0, httpPort: receiver.http?.port ?? 0, sink };

@@ -167,6 +167,36 @@ describe('otlp receiver: bad input and back-pressure', () => {
       } finally { await r.receiver.shutdown(); }
     });
 
+    it('admission: past request_limit_mib, requests are refused before decoding (503 / UNAVAILABLE), and admitted again once the pipeline drains', async () => {
+      // A pipeline that blocks (a blocking sending queue under an outage) until released.
+      const waiting: (() => void)[] = [];
+      let consumed = 0;
+      const blocking: Consumer = { consume: (b) => new Promise<void>((resolve) => { consumed += b.events.length; waiting.push(resolve); }) };
+      const r = await startReceiver({}, blocking, { admission: { request_limit_mib: (valid.length * 1.5) / 1048576 } });
+      try {
+        const first = post(r.httpPort, '/v1/traces', valid, PB); // admitted; waits on the pipeline
+        while (waiting.length === 0) await new Promise((res) => setTimeout(res, 5));
+        assert.equal(r.receiver.handler.inflight, valid.length);
+        const refusedHttp = await post(r.httpPort, '/v1/traces', valid, PB);
+        assert.equal(refusedHttp.status, 503);
+        assert.equal(refusedHttp.headers['retry-after'], '1');
+        assert.match(rpcStatus(refusedHttp.body).message, /admission\.request_limit_mib/);
+        const refusedGrpc = await grpcCall(r.grpcPort, valid);
+        assert.equal(refusedGrpc.err?.code, grpc.status.UNAVAILABLE);
+        assert.equal(consumed, spans.length, 'refused requests were not decoded into the pipeline');
+        waiting.shift()!();
+        assert.equal((await first).status, 200);
+        assert.equal(r.receiver.handler.inflight, 0);
+        const again = post(r.httpPort, '/v1/traces', valid, PB);
+        while (waiting.length === 0) await new Promise((res) => setTimeout(res, 5));
+        waiting.shift()!();
+        assert.equal((await again).status, 200);
+      } finally {
+        for (const w of waiting) w();
+        await r.receiver.shutdown();
+      }
+    });
+
     it('PermanentError → HTTP 400 and gRPC INVALID_ARGUMENT (the client must not retry)', async () => {
       const r = await startReceiver({}, new RefusingConsumer(new PermanentError('rejected by policy')));
       try {
