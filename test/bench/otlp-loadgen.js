@@ -125,7 +125,7 @@ async function run(o) {
     const pending = new Set();
     while (Date.now() < deadline) {
       const due = Math.floor((Date.now() - start) * perMs);
-      while (issued < due && inflight < 256) {
+      while (issued < due && inflight < (o.maxInflight ?? 256)) {
         issued++; inflight++;
         const p = one().then(() => { inflight--; pending.delete(p); });
         pending.add(p);

@@ -106,6 +106,9 @@ async function main() {
     // The issue's headline rate: 80 % of the 165,000 spans/s target, whatever this run's maximum.
     results.push(await phase(`gRPC @${TARGET_RATE}/s`, lg, sink, col, { protocol: 'grpc', target: `127.0.0.1:${grpcPort}`, mode: 'rate', rate: TARGET_RATE, connections: 8, durationMs: WARM_MS + RATE_MS }));
     results.push(await phase(`HTTP @${TARGET_RATE}/s`, lg, sink, col, { protocol: 'http', target: `127.0.0.1:${httpPort}`, mode: 'rate', rate: TARGET_RATE, connections: HTTP_RATE_CONNECTIONS, durationMs: WARM_MS + RATE_MS }));
+    // Overload: more than the collector can take. The receiver's admission limit should refuse the
+    // excess (the "refused" count) and keep RSS and the latency of what it accepts bounded.
+    results.push(await phase(`gRPC overload @150%`, lg, sink, col, { protocol: 'grpc', target: `127.0.0.1:${grpcPort}`, mode: 'rate', rate: g.spansPerSec * 1.5, maxInflight: 4096, connections: 8, durationMs: WARM_MS + RATE_MS }));
   } finally {
     for (const c of [lg, col, sink]) c.proc.send({ type: 'exit' });
     // the collector drains and writes its CPU profile (if asked) before it exits
@@ -113,12 +116,13 @@ async function main() {
     while (Date.now() < deadline && [lg, col, sink].some((c) => c.proc.exitCode === null && c.proc.signalCode === null)) await sleep(100);
     for (const c of [lg, col, sink]) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill();
   }
-  const [g, h, g80, h80, gT, hT] = results;
+  const [g, h, g80, h80, gT, hT, over] = results;
   const figures = {
     grpc_spans_per_s: g.spansPerSec, http_spans_per_s: h.spansPerSec,
     grpc_spans_per_cpu_s: g.spansPerCpuSec, http_spans_per_cpu_s: h.spansPerCpuSec,
     grpc_p50_ms_at_80pct: g80.p50ms, grpc_p99_ms_at_80pct: g80.p99ms, http_p50_ms_at_80pct: h80.p50ms, http_p99_ms_at_80pct: h80.p99ms,
     grpc_p99_ms_at_132k: gT.p99ms, http_p99_ms_at_132k: hT.p99ms,
+    overload_offered_spans_per_s: Math.round(g.spansPerSec * 1.5), overload_spans_per_s: over.spansPerSec, overload_refused_requests: over.refused, overload_p99_ms: over.p99ms, overload_rss_mib: over.rssMiB,
     peak_rss_mib: Math.max(...results.map((r) => r.rssMiB)),
     collector_cpu_us_per_span_grpc: g.totalUsPerSpan, collector_cpu_us_per_span_http: h.totalUsPerSpan,
     decode_us_per_span: g.decodeUsPerSpan, encode_us_per_span: g.encodeUsPerSpan, rest_us_per_span_grpc: g.restUsPerSpan, rest_us_per_span_http: h.restUsPerSpan,

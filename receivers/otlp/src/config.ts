@@ -53,10 +53,10 @@ export const configSchema: JsonSchema = {
     admission: {
       type: 'object',
       additionalProperties: false,
-      default: { request_limit_mib: 128 },
+      default: { request_limit_mib: 32 },
       properties: {
         request_limit_mib: {
-          type: 'number', exclusiveMinimum: 0, default: 128,
+          type: 'number', exclusiveMinimum: 0, default: 32,
           description: 'request bytes (both protocols) that may be decoding or waiting on the pipeline at once; past it, requests are refused with UNAVAILABLE / 503 + retry hint before they are decoded',
         },
       },

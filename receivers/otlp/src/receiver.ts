@@ -17,7 +17,7 @@ export class OtlpReceiver implements Receiver {
   private stopped = false;
 
   constructor(ctx: ComponentContext, config: OtlpReceiverConfig, next: Consumer) {
-    this.handler = new ExportHandler(ctx, next, (config.admission?.request_limit_mib ?? 128) * 1024 * 1024);
+    this.handler = new ExportHandler(ctx, next, (config.admission?.request_limit_mib ?? 32) * 1024 * 1024);
     const p = config.protocols ?? {};
     // `grpc:` with no value in YAML is null: the protocol with its defaults.
     if ('grpc' in p) this.grpc = new OtlpGrpcServer({ ...GRPC_DEFAULTS, ...(p.grpc ?? {}) }, this.handler, ctx.logger);
