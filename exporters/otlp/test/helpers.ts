@@ -1,6 +1,6 @@
 import * as net from 'node:net';
-import { Collector, createLogger, loadConfigSources, mergeYamlText, Registry, resolveConfig, type UnifiedEvent } from '@tapio/core';
-import { SinkConsumer, testContext, validConfig } from '@tapio/core/testing';
+import { Collector, createLogger, type UnifiedEvent } from '@tapio/core';
+import { resolveYaml, SinkConsumer, testContext, validConfig } from '@tapio/core/testing';
 import receiverFactory, { encodeLogs, encodeMetrics, encodeTraces, protoToJson, type OtlpReceiver } from '@tapio/receiver-otlp';
 import { normalize } from '@tapio/receiver-otlp/dist/test/normalize';
 import { otlpExporterFactory, otlpHttpExporterFactory } from '../src/index';
@@ -29,13 +29,7 @@ export function freePort(): Promise<number> {
 
 /** A whole collector ("tapio A") from YAML, with the OTLP components registered. */
 export async function startCollector(yaml: string): Promise<Collector> {
-  const registry = new Registry();
-  registry.register(receiverFactory, '@tapio/receiver-otlp', '0.1.0');
-  registry.register(otlpExporterFactory, '@tapio/exporter-otlp', '0.1.0');
-  registry.register(otlpHttpExporterFactory, '@tapio/exporter-otlp', '0.1.0');
-  const loaded = loadConfigSources([]);
-  mergeYamlText(loaded, yaml, 'chain.yaml');
-  const { config, issues } = resolveConfig(loaded, registry);
+  const { config, issues } = resolveYaml(yaml, [receiverFactory, otlpExporterFactory, otlpHttpExporterFactory], 'chain.yaml');
   if (!config) throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
   const collector = new Collector({ logger: createLogger((process.env.TAPIO_TEST_LOG ?? 'silent') as 'silent') });
   await collector.start(config);

@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Collector, createLogger, loadConfigSources, mergeYamlText, Registry, resolveConfig } from '@tapio/core';
-import { conformance, createComponent, testContext, testEvent, testHost, testReceiverFactory, testReceivers, validConfig } from '@tapio/core/testing';
+import { Collector, createLogger } from '@tapio/core';
+import { conformance, createComponent, resolveYaml, testContext, testEvent, testHost, testReceiverFactory, testReceivers, validConfig } from '@tapio/core/testing';
 import apiFactory, { ApiExtension, paymentScenario, type ApiConfig } from '@tapio/extension-api';
 import factory from '../src/index';
 
@@ -66,12 +66,7 @@ describe('tapio exporter', function () {
   });
 
   function collectorConfig(dir: string, receiverId: string) {
-    const registry = new Registry();
-    registry.register(testReceiverFactory);
-    registry.register(factory);
-    registry.register(apiFactory);
-    const loaded = loadConfigSources([]);
-    mergeYamlText(loaded, [
+    const { config, issues } = resolveYaml([
       'extensions:',
       '  tapio_api:',
       '    http: {endpoint: "127.0.0.1:0"}',
@@ -84,8 +79,7 @@ describe('tapio exporter', function () {
       '  telemetry: {metrics: {address: "localhost:0"}}',
       '  pipelines:',
       `    events: {receivers: [${receiverId}], exporters: [tapio]}`,
-    ].join('\n'), 'e2e.yaml');
-    const { config, issues } = resolveConfig(loaded, registry);
+    ].join('\n'), [testReceiverFactory, factory, apiFactory], 'e2e.yaml');
     assert.deepEqual(issues, []);
     return config!;
   }

@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import {
-  Collector, createEvent, createLogger, loadConfigSources, mergeYamlText, Registry, resolveConfig, type Incident, type UnifiedEvent,
+  Collector, createEvent, createLogger, type Incident, type UnifiedEvent,
 } from '@tapio/core';
-import { testReceiverFactory, testReceivers, testSinkExporterFactory, testSinks } from '@tapio/core/testing';
+import { resolveYaml, testReceiverFactory, testReceivers, testSinkExporterFactory, testSinks } from '@tapio/core/testing';
 import correlation from '../src/index';
 
 /**
@@ -84,12 +84,7 @@ function scenario(): { events: UnifiedEvent[]; oomId: string } {
 
 describe('payment scenario: kernel OOM kill → pod OOMKilled → connection refused → 500s', () => {
   it('produces one incident with the OOM kill as root cause and a chain across four layers', async () => {
-    const registry = new Registry();
-    registry.register(testReceiverFactory);
-    registry.register(testSinkExporterFactory);
-    registry.register(correlation, '@tapio/processor-correlation', '0.1.0');
-    const loaded = loadConfigSources([]);
-    mergeYamlText(loaded, `
+    const { config, issues } = resolveYaml(`
 receivers: { testpush/payment: {} }
 processors: { correlation: { pass_through: false } }
 exporters: { testsink/payment: {} }
@@ -97,8 +92,7 @@ service:
   telemetry: { metrics: { address: "localhost:0" } }
   pipelines:
     events: { receivers: [testpush/payment], processors: [correlation], exporters: [testsink/payment] }
-`, 'payment.yaml');
-    const { config, issues } = resolveConfig(loaded, registry);
+`, [testReceiverFactory, testSinkExporterFactory, correlation], 'payment.yaml');
     assert.ok(config, issues.map((i) => i.message).join('; '));
     const collector = new Collector({ logger: createLogger('silent') });
     await collector.start(config);

@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { Collector, createLogger, defineExporter, loadConfigSources, mergeYamlText, Registry, resolveConfig, type UnifiedEvent } from '@tapio/core';
+import { Collector, createLogger, defineExporter, loadConfigSources, Registry, resolveConfig, type UnifiedEvent } from '@tapio/core';
+import { resolveYaml } from '@tapio/core/testing';
 import factory from '../src/index';
 
 /** An exporter that keeps what it is given, for a whole-collector test. */
@@ -17,9 +18,8 @@ const captureExporter = defineExporter<Record<string, never>>({
   }),
 });
 
-function collectorConfig(ebpf: string): ReturnType<typeof resolveConfig> {
-  const loaded = loadConfigSources([]);
-  mergeYamlText(loaded, `
+function collectorConfig(ebpf: string): ReturnType<typeof resolveYaml> {
+  return resolveYaml(`
 receivers:
   ebpf:
 ${ebpf}
@@ -33,11 +33,7 @@ service:
     events:
       receivers: [ebpf]
       exporters: [capture]
-`, 'test.yaml');
-  const registry = new Registry();
-  registry.register(factory, '@tapio/receiver-ebpf', '0.1.0');
-  registry.register(captureExporter, 'test', '0.0.0');
-  return resolveConfig(loaded, registry);
+`, [factory, captureExporter]);
 }
 
 describe('ebpf receiver in a collector: graceful degradation', () => {

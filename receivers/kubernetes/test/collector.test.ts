@@ -2,8 +2,8 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Collector, createEvent, createLogger, defineExporter, loadConfigSources, mergeYamlText, Registry, resolveConfig, type AnyFactory, type UnifiedEvent } from '@tapio/core';
-import { testReceiverFactory, testReceivers } from '@tapio/core/testing';
+import { Collector, createEvent, createLogger, defineExporter, type AnyFactory, type UnifiedEvent } from '@tapio/core';
+import { resolveYaml, testReceiverFactory, testReceivers } from '@tapio/core/testing';
 import factory from '../src/index';
 import { hasK8sObjects, loadFixture } from '../src/testing/fixtures';
 import { openHarness, type ClusterHarness } from '../src/testing/harness';
@@ -59,8 +59,7 @@ describe('kubernetes receiver in a collector with unifiedevent and semantic', fu
   });
 
   async function startCollector(): Promise<Collector> {
-    const loaded = loadConfigSources([]);
-    mergeYamlText(loaded, `
+    const { config, issues } = resolveYaml(`
 receivers:
   kubernetes:
     kubeconfig: ${JSON.stringify(path.join(dir, 'kubeconfig'))}
@@ -82,14 +81,7 @@ service:
       receivers: [kubernetes, testpush]
       processors: [unifiedevent, semantic]
       exporters: [capture]
-`, 'test.yaml');
-    const registry = new Registry();
-    registry.register(factory, '@tapio/receiver-kubernetes', '0.1.0');
-    registry.register(testReceiverFactory, 'test', '0.0.0');
-    registry.register(unifiedevent!, '@tapio/processor-unifiedevent', '0.1.0');
-    registry.register(semantic!, '@tapio/processor-semantic', '0.1.0');
-    registry.register(captureExporter, 'test', '0.0.0');
-    const { config, issues } = resolveConfig(loaded, registry);
+`, [factory, testReceiverFactory, unifiedevent!, semantic!, captureExporter]);
     assert.deepEqual(issues, []);
     const c = new Collector({ logger: createLogger('silent') });
     await c.start(config!);
