@@ -21,9 +21,14 @@ export function positionSeparatorIndex(id: string): number {
   return i > 0 && i < id.length - 1 ? i : -1;
 }
 
+/** The sequence of a positional id whose separator is at `sep`. */
+export function sequenceAt(id: string, sep: number): number {
+  return parseInt(id.slice(sep + 1), 36);
+}
+
 export function parsePositionId(id: string): { stream: string; sequence: number } | undefined {
   const i = positionSeparatorIndex(id);
   if (i < 0) return undefined;
-  const sequence = parseInt(id.slice(i + 1), 36);
+  const sequence = sequenceAt(id, i);
   return Number.isFinite(sequence) ? { stream: id.slice(0, i), sequence } : undefined;
 }

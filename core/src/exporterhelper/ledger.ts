@@ -1,5 +1,5 @@
 import type { UnifiedEvent } from '../event/types';
-import { positionSeparatorIndex } from '../event/position';
+import { positionSeparatorIndex, sequenceAt } from '../event/position';
 import type { StorageClient, StorageOp } from '../storage';
 
 const MARK_PREFIX = 'mark/';
@@ -55,8 +55,8 @@ export class DeliveryLedger {
       const id = events[i]!.id;
       const sep = positionSeparatorIndex(id);
       if (sep < 0) continue;
-      const seq = parseInt(id.slice(sep + 1), 36);
       const stream = id.slice(0, sep);
+      const seq = sequenceAt(id, sep);
       if (!(seq <= (this.changed.get(stream) ?? -1))) this.changed.set(stream, seq);
     }
   }
@@ -96,6 +96,6 @@ export class DeliveryLedger {
     const sep = positionSeparatorIndex(id);
     if (sep < 0) return false;
     const mark = this.marks.get(id.slice(0, sep));
-    return mark !== undefined && parseInt(id.slice(sep + 1), 36) <= mark;
+    return mark !== undefined && sequenceAt(id, sep) <= mark;
   }
 }

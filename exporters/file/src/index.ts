@@ -1,4 +1,4 @@
-import { createSendingExporter, defineExporter, parseDuration } from '@tapio/core';
+import { createSendingExporter, defineExporter, parseDuration, queueSettings } from '@tapio/core';
 import { configSchema, createDefaultConfig, type FileExporterConfig, type RotationConfig } from './config';
 import { CommittedFileWriter } from './committed-writer';
 import { FileWriter } from './exporter';
@@ -16,7 +16,7 @@ export default defineExporter<FileExporterConfig>({
   validate(config) {
     const q = config.sending_queue;
     // The ledger needs each stream in order; several queue consumers would reorder batches.
-    if (config.storage && q?.enabled && (q.num_consumers ?? 10) > 1) {
+    if (config.storage && q?.enabled && queueSettings(q).numConsumers > 1) {
       return [{ path: ['sending_queue', 'num_consumers'], message: 'must be 1 when storage is set (exactly-once output needs batches in order)' }];
     }
     return [];

@@ -88,8 +88,10 @@ export class OtlpSpanEvent implements UnifiedEvent {
 
   get span(): SpanPayload {
     if (this.payload === undefined) {
-      if (this.decoded === undefined) this.decodeAttributes(); // first: their types go into the payload
-      this.payload = decodeSpanPayload(new Reader(this.request, this.begin, this.end), this.end, this.otlpScope, this.otlpResourceMeta, this.decodedTypes);
+      // Attributes not decoded yet come along in the same pass: their types go into the payload.
+      const into = this.decoded === undefined ? {} : undefined;
+      this.payload = decodeSpanPayload(new Reader(this.request, this.begin, this.end), this.end, this.otlpScope, this.otlpResourceMeta, this.decodedTypes, into);
+      if (into) { this.decoded = into; this.decodedTypes = this.payload.attributeTypes as AttributeTypes | undefined; }
       this.releaseRequest();
     }
     return this.payload;

@@ -1,4 +1,4 @@
-import type { SpanPayload } from '@tapio/core';
+import type { Attributes, SpanPayload } from '@tapio/core';
 import { decodeOneKeyValue, scanKeyValue, type AttributeTypes } from './anyvalue';
 import { Reader, uint64String } from './reader';
 import type { ResourceMeta, ScopeInfo, SpanEventJson, SpanLinkJson } from './model';
@@ -6,11 +6,14 @@ import type { ResourceMeta, ScopeInfo, SpanEventJson, SpanLinkJson } from './mod
 const TWO_32 = 4294967296;
 
 /**
- * Decodes the `span` payload of one Span message at r.pos..end (attributes and trace context
- * are the event's, see OtlpSpanEvent). Called on first read of `event.span`; the receiver has
- * already checked the message (scanSpanParts), so this cannot fail.
+ * Decodes the `span` payload of one Span message at r.pos..end (trace context is the event's,
+ * see OtlpSpanEvent). Called on first read of `event.span`; the receiver has already checked
+ * the message (decodeSpan), so this cannot fail. Attributes not decoded yet are decoded into
+ * `attributesInto` in the same pass (their type notes then go into the payload); otherwise
+ * `attributeTypes` are the notes of the attributes decoded before.
  */
-export function decodeSpanPayload(r: Reader, end: number, scope: ScopeInfo, meta: ResourceMeta, attributeTypes: AttributeTypes | undefined): SpanPayload {
+export function decodeSpanPayload(r: Reader, end: number, scope: ScopeInfo, meta: ResourceMeta,
+  attributeTypes: AttributeTypes | undefined, attributesInto?: Attributes): SpanPayload {
   let name = '';
   let kind = 0, dropAttrs = 0, dropEvents = 0, dropLinks = 0;
   let startLo = 0, startHi = 0, endLo = 0, endHi = 0;
@@ -22,6 +25,7 @@ export function decodeSpanPayload(r: Reader, end: number, scope: ScopeInfo, meta
     const tag = r.uint32();
     switch (tag) {
       case 42: name = r.cachedString(); break;
+      case 74: if (attributesInto) attributeTypes = decodeOneKeyValue(r, attributesInto, attributeTypes); else r.skip(2); break;
       case 48: kind = r.uint32(); break;
       case 57: startLo = buf.readUInt32LE(r.pos); startHi = buf.readUInt32LE(r.pos + 4); r.pos += 8; break;
       case 65: endLo = buf.readUInt32LE(r.pos); endHi = buf.readUInt32LE(r.pos + 4); r.pos += 8; break;
