@@ -76,15 +76,16 @@ async function phase(name, lg, sink, col, o, brief = false) {
     encodeUsPerSpan: +(p.encodeCpuUs / Math.max(1, p.encodeSampledEvents)).toFixed(2),
     restUsPerSpan: +((c.cpuMs * 1000) / Math.max(1, s.spans) - p.decodeCpuUs / Math.max(1, p.decodeSampledEvents) - p.encodeCpuUs / Math.max(1, p.encodeSampledEvents)).toFixed(2),
     totalUsPerSpan: +((c.cpuMs * 1000) / Math.max(1, s.spans)).toFixed(2),
+    stages: c.stages,
     sendWallMsPerExport: +(p.sendNs / 1e6 / Math.max(1, p.exported / SPANS_PER_REQUEST)).toFixed(2),
   };
   if (brief) {
-    process.stdout.write(`${name.padEnd(24)} ${String(out.spansPerSec).padStart(8)} spans/s  collector CPU ${out.collectorCpuPct}%  p50 ${out.p50ms} ms  p99 ${out.p99ms} ms  refused ${out.refused}\n`);
+    process.stdout.write(`${name.padEnd(24)} ${String(out.spansPerSec).padStart(8)} spans/s  collector CPU ${out.collectorCpuPct}%  p50 ${out.p50ms} ms  p99 ${out.p99ms} ms (stages ${out.stages.ingressP99Ms} / ${out.stages.waitP99Ms} / ${out.stages.exportP99Ms})  refused ${out.refused}\n`);
     return out;
   }
   process.stdout.write(`${name.padEnd(24)} ${String(out.spansPerSec).padStart(8)} spans/s  ${String(out.spansPerCpuSec).padStart(8)} spans/CPU-s  collector CPU ${out.collectorCpuPct}%  ` +
     `p50 ${out.p50ms} ms  p99 ${out.p99ms} ms  RSS ${out.rssMiB} MiB  load generator CPU ${out.loadgenCpuPct}%  sink CPU ${out.sinkCpuPct}%  refused ${out.refused}  errors ${out.errors}\n` +
-    `${''.padEnd(24)} collector CPU per span ${out.totalUsPerSpan} µs = decode ${out.decodeUsPerSpan} + encode ${out.encodeUsPerSpan} + rest ${out.restUsPerSpan} (transport, batch, queue, GC); export round trip ${out.sendWallMsPerExport} ms; event-loop delay p99: collector ${out.collectorLoopDelayP99Ms} ms (max ${out.collectorLoopDelayMaxMs}), load generator ${out.loadgenLoopDelayP99Ms} ms, sink ${out.sinkLoopDelayP99Ms} ms\n`);
+    `${''.padEnd(24)} collector CPU per span ${out.totalUsPerSpan} µs = decode ${out.decodeUsPerSpan} + encode ${out.encodeUsPerSpan} + rest ${out.restUsPerSpan} (transport, batch, queue, GC); export round trip ${out.sendWallMsPerExport} ms; p99 by stage: load generator → decoded ${out.stages.ingressP99Ms} ms, decoded → export (batch + queue) ${out.stages.waitP99Ms} ms, export round trip ${out.stages.exportP99Ms} ms; event-loop delay p99: collector ${out.collectorLoopDelayP99Ms} ms (max ${out.collectorLoopDelayMaxMs}), load generator ${out.loadgenLoopDelayP99Ms} ms, sink ${out.sinkLoopDelayP99Ms} ms\n`);
   return out;
 }
 

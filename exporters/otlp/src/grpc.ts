@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { createSendingExporter, parseDuration, PermanentError, RetryableError, type Batch, type ComponentContext, type Exporter } from '@tapio/core';
-import { decodeRetryDelayMs, otlpProfile, SIGNAL_INFO } from '@tapio/receiver-otlp';
+import { decodeRetryDelayMs, otlpProfile, SIGNAL_INFO, traceExported, traceExportStart } from '@tapio/receiver-otlp';
 import type { OtlpGrpcExporterConfig } from './config';
 import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
 
@@ -30,6 +30,8 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
     const t0 = otlpProfile.enabled ? process.hrtime.bigint() : 0n;
     return new Promise<void>((resolve, reject) => {
       const c = client.makeUnaryRequest(SIGNAL_INFO[req.signal].grpcPath, identity, identity, req.body, metadata.clone(), { deadline: timeoutMs ? Date.now() + timeoutMs : Infinity }, (err, res) => {
+        // the call ended: grpc-js framed (copied) the body or never will
+        req.release();
         if (otlpProfile.enabled) otlpProfile.sendNs += Number(process.hrtime.bigint() - t0);
         if (!err) {
           try {
@@ -61,9 +63,10 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
     },
     async send(batch: Batch, signal?: AbortSignal) {
       if (!clients.length) throw new RetryableError('exporter not started');
+      const t0 = otlpProfile.enabled ? traceExportStart(batch.events) : 0;
       const reqs = encodeBatch(batch.events);
       await Promise.all(reqs.map((r) => call(r, signal)));
-      if (otlpProfile.enabled) otlpProfile.exported += batch.events.length;
+      if (otlpProfile.enabled) { otlpProfile.exported += batch.events.length; traceExported(t0); }
     },
   });
 }

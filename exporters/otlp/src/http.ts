@@ -28,6 +28,14 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
   const contentType = cfg.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
 
   async function post(req: SignalRequest): Promise<void> {
+    try {
+      await postBody(req);
+    } finally {
+      req.release(); // the request ended: the socket is done with the body
+    }
+  }
+
+  async function postBody(req: SignalRequest): Promise<void> {
     let body: Buffer = req.body;
     if (cfg.encoding === 'json') body = Buffer.from(JSON.stringify(protoToJson(SIGNAL_INFO[req.signal].request, body)));
     const headers: Record<string, string | number> = { ...cfg.headers, 'Content-Type': contentType };

@@ -1,11 +1,40 @@
 import { PermanentError, type ComponentContext, type UnifiedEvent } from '@tapio/core';
-import { cpuMicros, SAMPLE_EVERY, encodeLogs, encodeMetrics, encodeTraces, otlpProfile, Reader, splitBySignal, type OtlpSignal } from '@tapio/receiver-otlp';
+import { cpuMicros, SAMPLE_EVERY, encodeLogs, encodeMetrics, encodeTraces, otlpProfile, Reader, splitBySignal, Writer, type OtlpSignal } from '@tapio/receiver-otlp';
 
-/** One request to send: the signal, its protobuf body and how many events it carries. */
+/**
+ * One request to send: the signal, its protobuf body and how many events it carries. `body` is
+ * a view of a pooled writer's buffer: call `release()` once the transport is done with it (the
+ * call ended, or the body was compressed into another buffer), and not before.
+ */
 export interface SignalRequest {
   signal: OtlpSignal;
   body: Buffer;
   events: number;
+  release(): void;
+}
+
+/**
+ * Writers whose buffers exports are encoded into and sent from, so an export allocates no new
+ * request buffer: each one was a large external allocation (up to MBs), and at 200k spans/s
+ * those allocations, not the JS heap, set how often V8 collects garbage (`--trace-gc`:
+ * "external memory pressure"). A writer that grew past MAX_POOLED_BYTES is let go.
+ */
+const pool: Writer[] = [];
+const MAX_POOLED = 16;
+const MAX_POOLED_BYTES = 16 * 1024 * 1024;
+
+function pooledRequest(signal: OtlpSignal, events: UnifiedEvent[], encode: (e: UnifiedEvent[], w: Writer) => Buffer): SignalRequest {
+  const w = pool.pop() ?? new Writer(256 * 1024);
+  w.reset();
+  let released = false;
+  return {
+    signal, events: events.length, body: encode(events, w),
+    release() {
+      if (released) return;
+      released = true;
+      if (pool.length < MAX_POOLED && w.buf.length <= MAX_POOLED_BYTES) pool.push(w);
+    },
+  };
 }
 
 let encodeCalls = 0;
@@ -19,9 +48,9 @@ export function encodeBatch(events: UnifiedEvent[]): SignalRequest[] {
   const c0 = sampled ? cpuMicros() : 0;
   const { spans, logs, metrics } = splitBySignal(events);
   const out: SignalRequest[] = [];
-  if (spans.length) out.push({ signal: 'traces', body: ENCODERS.traces(spans), events: spans.length });
-  if (metrics.length) out.push({ signal: 'metrics', body: ENCODERS.metrics(metrics), events: metrics.length });
-  if (logs.length) out.push({ signal: 'logs', body: ENCODERS.logs(logs), events: logs.length });
+  if (spans.length) out.push(pooledRequest('traces', spans, ENCODERS.traces));
+  if (metrics.length) out.push(pooledRequest('metrics', metrics, ENCODERS.metrics));
+  if (logs.length) out.push(pooledRequest('logs', logs, ENCODERS.logs));
   if (otlpProfile.enabled) {
     otlpProfile.encodeNs += Number(process.hrtime.bigint() - t0);
     if (sampled) {

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { isPermanent, type Exporter } from '@tapio/core';
 import { conformance, testBatch, testContext, testEvent, validConfig } from '@tapio/core/testing';
 import { encodeRpcStatus } from '@tapio/receiver-otlp';
-import { otlpExporterFactory, otlpHttpExporterFactory, parseRetryAfter } from '../src/index';
+import { encodeBatch, otlpExporterFactory, otlpHttpExporterFactory, parseRetryAfter } from '../src/index';
 import { startDownstream } from './helpers';
 
 const downstream = { grpc: { endpoint: '127.0.0.1:1', tls: { insecure: true } }, http: { endpoint: 'http://127.0.0.1:1' } };
@@ -91,6 +91,30 @@ describe('otlp exporters', () => {
     assert.equal(k8s.attributes['tapio.k8s.reason'], 'BackOff');
     assert.equal(k8s.log!.body, 'Back-off restarting failed container');
   });
+
+  it('an encoded body stays intact until it is released, however many exports are encoded meanwhile', () => {
+    const first = encodeBatch(testBatch(20, 'span').events);
+    const snapshot = Buffer.from(first[0]!.body);
+    const others = Array.from({ length: 20 }, () => encodeBatch(testBatch(30, 'log').events));
+    assert.deepEqual(first[0]!.body, snapshot);
+    for (const o of others) o.forEach((r) => r.release());
+    first[0]!.release();
+  });
+
+  for (const [name, factory, cfg] of [['gRPC', otlpExporterFactory, downstream.grpc], ['HTTP', otlpHttpExporterFactory, downstream.http]] as const) {
+    it(`${name}: concurrent exports sent from pooled buffers each arrive whole`, async () => {
+      const e = await create(factory, { ...cfg, sending_queue: { enabled: true, num_consumers: 4, queue_size: 64 } });
+      const batches = Array.from({ length: 24 }, (_, i) => testBatch(10 + i, i % 2 ? 'span' : 'log'));
+      batches.forEach((x, i) => x.events.forEach((ev, j) => { ev.attributes = { 'test.batch': i, 'test.item': j }; }));
+      await Promise.all(batches.map((x) => e.consume(x)));
+      await e.shutdown();
+      const sent = batches.flatMap((x) => x.events.map((ev) => `${ev.kind}:${JSON.stringify(ev.attributes)}`)).sort();
+      const got = b.sink.events.map((ev) => `${ev.kind}:${JSON.stringify(ev.attributes)}`).sort();
+      const missing = sent.filter((k) => !got.includes(k));
+      const extra = got.filter((k) => !sent.includes(k));
+      assert.deepEqual({ missing, extra, count: got.length }, { missing: [], extra: [], count: sent.length });
+    });
+  }
 
   it('a mixed batch is split by signal: spans to traces, points to metrics, the rest to logs', async () => {
     const e = await create(otlpHttpExporterFactory, { ...downstream.http, sending_queue: NO_QUEUE });

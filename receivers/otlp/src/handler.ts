@@ -2,7 +2,7 @@ import { isPermanent, isRetryable, nowNanos, type ComponentContext, type Consume
 import { decodeLogs, decodeMetrics, decodeTraces, type DecodeResult } from './codec/decode';
 import { MalformedError } from './codec/reader';
 import type { OtlpSignal } from './codec/rpc';
-import { cpuMicros, otlpProfile, SAMPLE_EVERY } from './profile';
+import { cpuMicros, otlpProfile, SAMPLE_EVERY, traceDecoded } from './profile';
 
 /** What became of one export request; the gRPC and HTTP fronts map it to their status codes. */
 export type Outcome =
@@ -69,6 +69,7 @@ export class ExportHandler {
     }
     if (decoded.rejected) this.ctx.telemetry.dropped(decoded.rejected, 'invalid_otlp');
     const t1 = this.profiling ? process.hrtime.bigint() : 0n;
+    if (this.profiling && decoded.events.length) traceDecoded(decoded.events[0]!);
     if (sampled) {
       otlpProfile.decodeCpuUs += cpuMicros() - c0;
       otlpProfile.decodeSampledEvents += decoded.events.length;

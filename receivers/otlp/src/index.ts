@@ -5,7 +5,7 @@ import { OtlpReceiver } from './receiver';
 export type { GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, TlsServerConfig } from './config';
 export { OtlpReceiver } from './receiver';
 export { ExportHandler, type Outcome } from './handler';
-export { cpuMicros, otlpProfile, SAMPLE_EVERY } from './profile';
+export { cpuMicros, otlpProfile, SAMPLE_EVERY, traceDecoded, traceExported, traceExportStart, wallMs } from './profile';
 export {
   decodeLogs, decodeMetrics, decodeRetryDelayMs, decodeTraces, encodeLogs, encodeMetrics, encodePartialSuccess, encodeRpcStatus,
   encodeTraces, jsonToProto, MalformedError, OtlpSpanEvent, protoToJson, Reader, severityFromNumber, SIGNAL_INFO, splitBySignal, uint64String, Writer,

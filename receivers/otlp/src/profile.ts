@@ -22,9 +22,50 @@ export const otlpProfile = {
   /** CPU time is read on one request (and one export) in SAMPLE_EVERY: getrusage is not free. */
   decodeSampledEvents: 0,
   encodeSampledEvents: 0,
+  /**
+   * Latency by stage, in ms, for the first span of every request (the benchmark's load generator
+   * stamps its send time there as the start time): send → decoded here, decoded → handed to the
+   * exporter's transport (batch + queue), and the export's round trip.
+   */
+  ingressMs: [] as number[],
+  waitMs: [] as number[],
+  exportMs: [] as number[],
+  /** first event of a request → when it was decoded (wall ms); cleared as exports pick them up */
+  traced: new Map<object, number>(),
 };
 
 export const SAMPLE_EVERY = 8;
+const MAX_LATENCY_SAMPLES = 200_000;
+
+/** Wall-clock ms with sub-ms resolution (comparable across processes on one machine). */
+export function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Profiling only: notes when the first span of a request was decoded. */
+export function traceDecoded(first: { time: number }): void {
+  if (otlpProfile.ingressMs.length >= MAX_LATENCY_SAMPLES) return;
+  const now = wallMs();
+  otlpProfile.ingressMs.push(now - first.time / 1e6);
+  otlpProfile.traced.set(first, now);
+}
+
+/** Profiling only: an export of these events starts now; returns the time for traceExported. */
+export function traceExportStart(events: readonly object[]): number {
+  const now = wallMs();
+  const traced = otlpProfile.traced;
+  if (traced.size === 0) return now;
+  for (let i = 0; i < events.length; i++) {
+    const at = traced.get(events[i]!);
+    if (at !== undefined) { otlpProfile.waitMs.push(now - at); traced.delete(events[i]!); }
+  }
+  return now;
+}
+
+export function traceExported(start: number): void {
+  if (otlpProfile.exportMs.length < MAX_LATENCY_SAMPLES) otlpProfile.exportMs.push(wallMs() - start);
+}
+
 
 /** CPU time of this process so far, in µs (user + system). */
 export function cpuMicros(): number {
