@@ -30,6 +30,8 @@ export interface OtlpReceiverConfig {
   protocols: { grpc?: GrpcServerConfig; http?: HttpServerConfig };
   /** Load shedding, named after the otelarrow receiver's `admission` section. */
   admission?: { request_limit_mib: number };
+  /** Worker threads that check trace requests off the main thread; 0: on the main thread. */
+  decode_workers?: number;
 }
 
 /** host:port, [v6]:port or :port. */
@@ -50,6 +52,10 @@ export const configSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
+    decode_workers: {
+      type: 'integer', minimum: 0, maximum: 64, default: 0,
+      description: 'worker threads that check trace requests (every field of every span) off the main thread, which then only builds the events; 0: all on the main thread. Logs and metrics are always decoded on the main thread',
+    },
     admission: {
       type: 'object',
       additionalProperties: false,

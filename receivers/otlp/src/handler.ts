@@ -2,6 +2,7 @@ import { isPermanent, isRetryable, nowNanos, type ComponentContext, type Consume
 import { decodeLogs, decodeMetrics, decodeTraces, type DecodeResult } from './codec/decode';
 import { MalformedError } from './codec/reader';
 import type { OtlpSignal } from './codec/rpc';
+import type { DecodePool } from './decode-pool';
 import { cpuMicros, otlpProfile, SAMPLE_EVERY, traceDecoded } from './profile';
 
 /** What became of one export request; the gRPC and HTTP fronts map it to their status codes. */
@@ -34,7 +35,9 @@ export class ExportHandler {
   private inflightBytes = 0;
   private readonly refusals: (n: number) => void;
 
-  constructor(private readonly ctx: ComponentContext, private readonly next: Consumer, private readonly requestLimitBytes = Infinity) {
+  constructor(private readonly ctx: ComponentContext, private readonly next: Consumer, private readonly requestLimitBytes = Infinity,
+    /** decode_workers: trace requests are checked there (see DecodePool) */
+    private readonly pool?: DecodePool) {
     this.refusals = ctx.telemetry.counter('tapio_receiver_otlp_admission_refused_requests', 'Requests refused before decoding because admission.request_limit_mib was reached');
     ctx.telemetry.gauge('tapio_receiver_otlp_inflight_bytes', 'Request bytes being decoded or waiting on the pipeline', () => this.inflightBytes);
   }
@@ -42,27 +45,34 @@ export class ExportHandler {
   /** Request bytes being decoded or waiting on the pipeline right now. */
   get inflight(): number { return this.inflightBytes; }
 
-  async export(signal: OtlpSignal, body: Buffer): Promise<Outcome> {
+  /**
+   * `owned`: the caller gives `body` away (nothing reads it afterwards), so a decode worker may
+   * take it without a copy.
+   */
+  async export(signal: OtlpSignal, body: Buffer, owned = false): Promise<Outcome> {
     // One request alone is always admitted, however large (the size limits apply to it instead).
     if (this.inflightBytes > 0 && this.inflightBytes + body.length > this.requestLimitBytes) {
       this.refusals(1);
       return { status: 'unavailable', message: `receiver busy: ${Math.round(this.inflightBytes / 1048576)} MiB of requests in flight (admission.request_limit_mib)`, retryAfterMs: ADMISSION_RETRY_AFTER_MS };
     }
-    this.inflightBytes += body.length;
+    const size = body.length; // a body moved to a decode worker reads as empty afterwards
+    this.inflightBytes += size;
     try {
-      return await this.decodeAndConsume(signal, body);
+      return await this.decodeAndConsume(signal, body, owned);
     } finally {
-      this.inflightBytes -= body.length;
+      this.inflightBytes -= size;
     }
   }
 
-  private async decodeAndConsume(signal: OtlpSignal, body: Buffer): Promise<Outcome> {
+  private async decodeAndConsume(signal: OtlpSignal, body: Buffer, owned: boolean): Promise<Outcome> {
     let decoded: DecodeResult;
     const t0 = this.profiling ? process.hrtime.bigint() : 0n;
-    const sampled = this.profiling && otlpProfile.requests % SAMPLE_EVERY === 0;
+    const inWorker = this.pool !== undefined && signal === 'traces';
+    // the pool notes its own (main-thread) decode time; process CPU would count the workers too
+    const sampled = this.profiling && !inWorker && otlpProfile.requests % SAMPLE_EVERY === 0;
     const c0 = sampled ? cpuMicros() : 0;
     try {
-      decoded = DECODERS[signal](body, this.ctx.id, nowNanos());
+      decoded = inWorker ? await this.pool!.decodeTraces(body, owned, this.ctx.id, nowNanos()) : DECODERS[signal](body, this.ctx.id, nowNanos());
     } catch (err) {
       if (err instanceof MalformedError || err instanceof RangeError) return { status: 'invalid', message: err.message };
       throw err;

@@ -98,8 +98,10 @@ export class OtlpHttpServer {
     req.on('error', () => { /* client went away; nothing to answer */ });
     req.on('end', () => {
       if (tooBig) return;
-      const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      this.process(signal, ctype, encoding, raw).then((o) => this.respond(req, res, signal, ctype, o), (err: unknown) => {
+      // a single chunk is a view into the socket's read buffer; a concatenation is ours alone
+      const owned = chunks.length > 1;
+      const raw = owned ? Buffer.concat(chunks, size) : chunks[0] ?? Buffer.alloc(0);
+      this.process(signal, ctype, encoding, raw, owned).then((o) => this.respond(req, res, signal, ctype, o), (err: unknown) => {
         const e = err instanceof HttpError ? err : new HttpError(500, (err as Error).message);
         if (e.statusCode === 500) this.logger.error({ err: e.message }, 'OTLP/HTTP export failed unexpectedly');
         this.fail(req, res, e.statusCode, ctype, e.message);
@@ -107,19 +109,21 @@ export class OtlpHttpServer {
     });
   }
 
-  private async process(signal: OtlpSignal, ctype: string, encoding: string, raw: Buffer): Promise<Outcome> {
+  private async process(signal: OtlpSignal, ctype: string, encoding: string, raw: Buffer, rawOwned: boolean): Promise<Outcome> {
     let body = raw;
-    if (encoding !== 'identity') body = await inflate(raw, encoding, this.maxBody);
+    let owned = rawOwned;
+    if (encoding !== 'identity') { body = await inflate(raw, encoding, this.maxBody); owned = true; }
     if (ctype === JSON_TYPE) {
       let parsed: unknown;
       try {
         parsed = JSON.parse(body.toString('utf8'));
         body = jsonToProto(SIGNAL_INFO[signal].request, parsed);
+        owned = true;
       } catch (err) {
         throw new HttpError(400, err instanceof MalformedError ? err.message : `invalid JSON: ${(err as Error).message}`);
       }
     }
-    return this.handler.export(signal, body);
+    return this.handler.export(signal, body, owned);
   }
 
   private respond(req: http.IncomingMessage, res: http.ServerResponse, signal: OtlpSignal, ctype: string, o: Outcome): void {

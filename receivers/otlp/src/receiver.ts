@@ -1,6 +1,7 @@
 import type { ComponentContext, Consumer, Receiver } from '@tapio/core';
 import type { GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig } from './config';
 import { OtlpGrpcServer } from './grpc';
+import { DecodePool } from './decode-pool';
 import { ExportHandler } from './handler';
 import { OtlpHttpServer } from './http';
 
@@ -14,10 +15,12 @@ export class OtlpReceiver implements Receiver {
   readonly handler: ExportHandler;
   readonly grpc: OtlpGrpcServer | undefined;
   readonly http: OtlpHttpServer | undefined;
+  private readonly pool: DecodePool | undefined;
   private stopped = false;
 
   constructor(ctx: ComponentContext, config: OtlpReceiverConfig, next: Consumer) {
-    this.handler = new ExportHandler(ctx, next, (config.admission?.request_limit_mib ?? 32) * 1024 * 1024);
+    this.pool = DecodePool.create(config.decode_workers ?? 0, ctx.logger);
+    this.handler = new ExportHandler(ctx, next, (config.admission?.request_limit_mib ?? 32) * 1024 * 1024, this.pool);
     const p = config.protocols ?? {};
     // `grpc:` with no value in YAML is null: the protocol with its defaults.
     if ('grpc' in p) this.grpc = new OtlpGrpcServer({ ...GRPC_DEFAULTS, ...(p.grpc ?? {}) }, this.handler, ctx.logger);
@@ -38,5 +41,6 @@ export class OtlpReceiver implements Receiver {
     if (this.stopped) return;
     this.stopped = true;
     await Promise.all([this.grpc?.shutdown(), this.http?.shutdown()]);
+    await this.pool?.close();
   }
 }

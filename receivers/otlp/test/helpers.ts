@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import * as grpc from '@grpc/grpc-js';
 import { SinkConsumer, testContext, validConfig } from '@tapio/core/testing';
 import type { Consumer, UnifiedEvent } from '@tapio/core';
 import factory, { encodeLogs, encodeMetrics, encodeTraces, OtlpReceiver, protoToJson } from '../src/index';
@@ -47,5 +48,19 @@ export function post(port: number, path: string, body: Buffer | string, headers:
 export function sdkExport<T>(exporter: { export(items: T, cb: (r: { code: number; error?: Error }) => void): void }, items: T): Promise<void> {
   return new Promise((resolve, reject) => {
     exporter.export(items, (r) => (r.code === 0 ? resolve() : reject(r.error ?? new Error('export failed'))));
+  });
+}
+
+export const TRACES_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+const identity = (b: Buffer): Buffer => b;
+
+/** One raw gRPC call with a grpc-js client (bytes in, bytes out). */
+export function grpcCall(port: number, body: Buffer, path = TRACES_PATH, gzip = false): Promise<{ err: grpc.ServiceError | null; res?: Buffer }> {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    'grpc.max_send_message_length': -1,
+    ...(gzip ? { 'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip } : {}),
+  });
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(path, identity, identity, body, (err, res) => { client.close(); resolve({ err, res }); });
   });
 }

@@ -6,22 +6,10 @@ import { ProtobufTraceSerializer, JsonTraceSerializer } from '@opentelemetry/otl
 import { PermanentError, RetryableError, type Batch, type Consumer } from '@tapio/core';
 import { decodeRetryDelayMs, protoToJson, Reader } from '../src/index';
 import { sdkSpans } from './fixtures';
-import { post, startReceiver, type Running } from './helpers';
+import { grpcCall, post, startReceiver, TRACES_PATH, type Running } from './helpers';
 
 const PB = { 'Content-Type': 'application/x-protobuf' };
 const JSON_CT = { 'Content-Type': 'application/json' };
-const TRACES_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
-const identity = (b: Buffer): Buffer => b;
-
-function grpcCall(port: number, body: Buffer, path = TRACES_PATH, gzip = false): Promise<{ err: grpc.ServiceError | null; res?: Buffer }> {
-  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
-    'grpc.max_send_message_length': -1,
-    ...(gzip ? { 'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip } : {}),
-  });
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(path, identity, identity, body, (err, res) => { client.close(); resolve({ err, res }); });
-  });
-}
 
 /** A google.rpc.Status body: code and message. */
 function rpcStatus(b: Buffer): { code: number; message: string } {

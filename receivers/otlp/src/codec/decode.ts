@@ -153,11 +153,71 @@ export function decodeTraces(buf: Buffer, source: string, observed: number): Dec
 }
 
 /**
+ * What a decode worker found in a trace request (see decode-pool.ts): per span in message order,
+ * its start time and CHECK_INFO / CHECK_ERROR / CHECK_REJECTED. The main thread builds the events
+ * from it (buildTraces) without checking the spans again.
+ */
+export interface TraceIndex {
+  spans: Float64Array;
+  rejected: number;
+  errorMessage: string;
+}
+
+export const CHECK_INFO = 0;
+export const CHECK_ERROR = 1;
+export const CHECK_REJECTED = 2;
+
+/** Checks every span of a trace request (throws MalformedError) and indexes them. */
+export function indexTraces(buf: Buffer): TraceIndex {
+  const c = newCtx('', 0);
+  const out: number[] = [];
+  walk(buf, c, 18, (r, end, _env, _scope, ctx) => {
+    const check = checkSpan(r, end, ctx);
+    out.push(checkedStart, check);
+  });
+  return { spans: Float64Array.from(out), rejected: c.rejected, errorMessage: c.errorMessage };
+}
+
+/** The events of a request indexTraces checked: only the envelopes are read again. */
+export function buildTraces(buf: Buffer, index: TraceIndex, source: string, observed: number): DecodeResult {
+  const c = newCtx(source, observed);
+  const spans = index.spans;
+  let k = 0;
+  walk(buf, c, 18, (r, end, env, scope, ctx) => {
+    const start = spans[k]!, check = spans[k + 1]!;
+    k += 2;
+    if (check !== CHECK_REJECTED) ctx.out.push(spanEvent(ctx, start, check, env, scope, r.buf, r.pos, end));
+  });
+  if (k !== spans.length) throw new Error(`trace index does not match the request (${k / 2} spans read, ${spans.length / 2} indexed)`);
+  c.rejected = index.rejected;
+  c.errorMessage = index.errorMessage;
+  return result(c);
+}
+
+/**
  * Checks one Span and makes its event. Only what every pipeline needs is decoded now (start
  * time, severity from the status code); the rest is checked here and decoded on first read
  * (OtlpSpanEvent), since a pipeline that only batches and forwards never reads it.
  */
 function decodeSpan(r: Reader, end: number, env: Envelope, scope: ScopeInfo, c: Ctx): void {
+  const begin = r.pos;
+  const check = checkSpan(r, end, c);
+  if (check !== CHECK_REJECTED) c.out.push(spanEvent(c, checkedStart, check, env, scope, r.buf, begin, end));
+}
+
+function spanEvent(c: Ctx, start: number, check: number, env: Envelope, scope: ScopeInfo, buf: Buffer, begin: number, end: number): OtlpSpanEvent {
+  const severity: Severity = check === CHECK_ERROR ? 'error' : 'info';
+  return new OtlpSpanEvent(newEventId(), start, c.observed, c.source, severity, env.resource, scope, env.meta, buf, begin, end);
+}
+
+/** Start time of the span checkSpan last read (a module variable: no result object per span). */
+let checkedStart = 0;
+
+/**
+ * Checks a whole Span message: every field's wire type and length, nested attribute values,
+ * events, links, status, and the id sizes (a span with wrong ones is rejected: partial success).
+ */
+function checkSpan(r: Reader, end: number, c: Ctx): number {
   const begin = r.pos;
   let traceIdBytes = 0, spanIdBytes = 0, statusCode = 0;
   let startLo = 0, startHi = 0;
@@ -186,14 +246,14 @@ function decodeSpan(r: Reader, end: number, env: Envelope, scope: ScopeInfo, c: 
     }
   }
   if (r.pos !== end) throw new MalformedError('Span overran its length');
+  checkedStart = startHi * TWO_32 + startLo;
   if (traceIdBytes !== 16 || spanIdBytes !== 8) {
     r.pos = begin;
     reject(c, `span "${spanName(r, end)}": trace_id must be 16 bytes and span_id 8 bytes`);
     r.pos = end;
-    return;
+    return CHECK_REJECTED;
   }
-  const severity: Severity = statusCode === SPAN_STATUS_ERROR ? 'error' : 'info';
-  c.out.push(new OtlpSpanEvent(newEventId(), startHi * TWO_32 + startLo, c.observed, c.source, severity, env.resource, scope, env.meta, buf, begin, end));
+  return statusCode === SPAN_STATUS_ERROR ? CHECK_ERROR : CHECK_INFO;
 }
 
 function checkRoom(r: Reader, n: number): void {
