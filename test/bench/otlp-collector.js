@@ -8,7 +8,7 @@ const { Collector, createLogger, loadConfigSources, mergeYamlText, Registry, res
 const { otlpProfile } = require(path.join(root, 'receivers/otlp/dist/src/index.js'));
 
 async function main() {
-  const { sinkPort, grpcPort, httpPort, batch, connections } = JSON.parse(process.argv[2]);
+  const { sinkPort, grpcPort, httpPort, batch, connections, decodeWorkers } = JSON.parse(process.argv[2]);
   const registry = new Registry();
   loadPlugin(path.join(root, 'receivers/otlp'), registry);
   loadPlugin(path.join(root, 'exporters/otlp'), registry);
@@ -20,6 +20,7 @@ async function main() {
   mergeYamlText(loaded, `
 receivers:
   otlp:
+    decode_workers: ${decodeWorkers}
     protocols:
       grpc: { endpoint: 127.0.0.1:${grpcPort}${process.env.BENCH_OTLP_WINDOW ? `, initial_window_size: ${process.env.BENCH_OTLP_WINDOW}` : ''} }
       http: { endpoint: 127.0.0.1:${httpPort} }

@@ -196,7 +196,8 @@ function instrumentProcessor(p: Processor, t: ComponentTelemetry): Processor {
 function forgetWireBytes(events: UnifiedEvent[]): void {
   for (let i = 0; i < events.length; i++) {
     const e = events[i] as UnifiedEvent & WithRawWireBytes;
-    if (e[RAW_WIRE_BYTES] !== undefined) e[RAW_WIRE_BYTES] = undefined;
+    // `in`, not a read: reading an OtlpSpanEvent's wire bytes makes a Buffer view
+    if (RAW_WIRE_BYTES in e) e[RAW_WIRE_BYTES] = undefined;
   }
 }
 

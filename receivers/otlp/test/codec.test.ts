@@ -216,6 +216,29 @@ describe('OTLP codec', () => {
       assert.ok(events[0]!.spanMaterialized);
     });
 
+    it('copies back-to-back spans as one run, and breaks runs where spans were reordered, enriched, changed or came from another request', () => {
+      const many = [...spans, ...sdkSpans(), ...sdkSpans()];
+      const bigPb = Buffer.from(ProtobufTraceSerializer.serializeRequest(many)!);
+      const a = decodeTraces(bigPb, 'otlp', NOW).events;
+      const b = decodeTraces(bigPb, 'otlp', NOW).events;
+      assert.ok(a.length >= 9);
+      // interleave two requests, reverse a stretch, enrich one span, drop another's wire bytes
+      const mixed = [a[0]!, a[1]!, b[0]!, a[2]!, ...a.slice(3, 6).reverse(), ...a.slice(6), ...b.slice(1)];
+      mixed[4]!.entity = { kind: 'pod', name: 'checkout-1', namespace: 'shop' };
+      a[7]!.semantic = { intent: 'checkout', category: 'business', tags: [], narrative: 'n', confidence: 1, suggestedActions: [] }; // inside a run: a[6], a[7], a[8] lie back to back
+      (mixed[5] as WithRawWireBytes)[RAW_WIRE_BYTES] = undefined;
+      mixed[5]!.attributes = { ...mixed[5]!.attributes, 'changed.by': 'processor' };
+      // the reference: the same events made plain (no original bytes), encoded field by field
+      const plain = cloneEvents(mixed);
+      for (const e of plain) delete (e as WithRawWireBytes)[RAW_WIRE_BYTES];
+      assert.ok(plain.every((e) => !(e instanceof OtlpSpanEvent)));
+      assert.deepEqual(normalize(protoToJson('ExportTraceServiceRequest', encodeTraces(mixed))), normalize(protoToJson('ExportTraceServiceRequest', encodeTraces(plain))));
+      const doc = protoToJson('ExportTraceServiceRequest', encodeTraces(mixed)) as { resourceSpans: { scopeSpans: { spans: { name: string; attributes?: { key: string }[] }[] }[] }[] };
+      const out = doc.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((x) => x.spans));
+      assert.equal(out.length, mixed.length);
+      assert.ok(out.some((x) => x.attributes?.some((kv) => kv.key === 'changed.by')));
+    });
+
     it('lets go of the request buffer once everything is decoded and the wire bytes are stale', () => {
       const [e] = decodeTraces(pb, 'otlp', NOW).events as OtlpSpanEvent[];
       const held = (): number => (e as unknown as { request: Buffer }).request.length; // private: what keeps the request alive

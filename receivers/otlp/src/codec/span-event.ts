@@ -6,6 +6,7 @@ import {
 import { decodeOneKeyValue, type AttributeTypes } from './anyvalue';
 import type { ResourceMeta, ScopeInfo } from './model';
 import { Reader } from './reader';
+import type { Writer } from './writer';
 import { decodeSpanPayload } from './span-payload';
 
 const EMPTY = Buffer.alloc(0);
@@ -69,6 +70,50 @@ export class OtlpSpanEvent implements UnifiedEvent {
   /** The Span message's original bytes, for the exporter's pass-through copy, while still valid. */
   get [RAW_WIRE_BYTES](): Uint8Array | undefined {
     return this.wireBytesValid ? this.request.subarray(this.begin, this.end) : undefined;
+  }
+
+  /**
+   * Writes the original bytes of events[from] and of the events after it that lay right behind
+   * it in the same request, with one copy: spans of a forwarded request usually sit back to back,
+   * so a request's spans go out as one memcpy instead of a Buffer view and a copy each (the views
+   * were most of the exporter's garbage at 200k spans/s). Only events that are still valid and
+   * pass `unchanged` are taken. Returns how many events were written (0: none, encode events[from]).
+   */
+  static writeWireRun(w: Writer, field: number, events: readonly UnifiedEvent[], from: number, unchanged: (e: UnifiedEvent) => boolean): number {
+    const first = events[from];
+    if (!(first instanceof OtlpSpanEvent) || !first.wireBytesValid || !unchanged(first)) return 0;
+    const request = first.request;
+    const start = first.frameStart(field);
+    if (start < 0) { w.bytesRange(field, request, first.begin, first.end); return 1; }
+    let end = first.end;
+    let i = from + 1;
+    for (; i < events.length; i++) {
+      const e = events[i];
+      if (!(e instanceof OtlpSpanEvent) || e.request !== request || !e.wireBytesValid || e.frameStart(field) !== end || !unchanged(e)) break;
+      end = e.end;
+    }
+    w.raw(request, start, end);
+    return i - from;
+  }
+
+  /**
+   * Where this span's field tag starts in the request: begin minus the tag and the length as
+   * protobuf writes them (minimal varint). -1 if the bytes there are not that (then it is copied
+   * alone, with a tag and length of our own).
+   */
+  private frameStart(field: number): number {
+    const len = this.end - this.begin;
+    const lenBytes = len < 0x80 ? 1 : len < 0x4000 ? 2 : len < 0x200000 ? 3 : len < 0x10000000 ? 4 : 5;
+    const at = this.begin - 1 - lenBytes;
+    const buf = this.request;
+    if (at < 0 || buf[at] !== ((field << 3) | 2)) return -1;
+    let v = 0;
+    for (let k = 0; k < lenBytes; k++) {
+      const b = buf[at + 1 + k]!;
+      if ((k < lenBytes - 1) !== (b >= 0x80)) return -1; // continuation bits must end exactly here
+      v += (b & 0x7f) * 2 ** (7 * k);
+    }
+    return v === len ? at : -1;
   }
 
   /** The runtime sets undefined before a processor that may change events. */

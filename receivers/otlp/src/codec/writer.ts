@@ -161,6 +161,24 @@ export class Writer {
     this.pos += bytes.length;
   }
 
+  /** A bytes field copied from src[start, end) (no view of src is made). */
+  bytesRange(field: number, src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n + 16);
+    this.varint((field << 3) | 2);
+    this.varint(n);
+    src.copy(this.buf, this.pos, start, end);
+    this.pos += n;
+  }
+
+  /** Bytes copied verbatim from src[start, end): already-encoded fields. */
+  raw(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    src.copy(this.buf, this.pos, start, end);
+    this.pos += n;
+  }
+
   /** Starts a length-delimited field; returns a mark for end(). */
   begin(field: number): number {
     if (this.pos + 12 > this.buf.length) this.ensure(12);
