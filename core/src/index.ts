@@ -5,7 +5,7 @@ export type {
   LogPayload, MetricPayload, Nanos, NetworkPayload, SemanticInfo, Severity, SpanPayload, TraceContext, UnifiedEvent,
 } from './event/types';
 export { EVENT_KINDS, RAW_WIRE_BYTES, SEVERITIES, TO_PLAIN, type MaybeLazyEvent, type WithRawWireBytes } from './event/types';
-export { cloneEvents, createEvent, newEventId, nowNanos, serviceOf, type EventInit } from './event/builder';
+export { cloneEvents, createEvent, eventIdFor, newEventId, nextEventNumber, nowNanos, serviceOf, type EventInit } from './event/builder';
 export { decodeBatch, encodeBatch, TAPIO_PROTO_PATH } from './event/codec';
 
 export type {

@@ -4,7 +4,7 @@ import {
   JsonLogsSerializer, JsonMetricsSerializer, JsonTraceSerializer, ProtobufLogsSerializer, ProtobufMetricsSerializer, ProtobufTraceSerializer,
 } from '@opentelemetry/otlp-transformer';
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
-import { cloneEvents, decodeBatch, encodeBatch, RAW_WIRE_BYTES, type WithRawWireBytes } from '@tapio/core';
+import { cloneEvents, decodeBatch, encodeBatch, newEventId, RAW_WIRE_BYTES, type WithRawWireBytes } from '@tapio/core';
 import {
   decodeLogs, decodeMetrics, decodeTraces, encodeLogs, encodeMetrics, encodeTraces, jsonToProto, MalformedError, OtlpSpanEvent, protoToJson,
 } from '../src/index';
@@ -237,6 +237,19 @@ describe('OTLP codec', () => {
       const out = doc.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((x) => x.spans));
       assert.equal(out.length, mixed.length);
       assert.ok(out.some((x) => x.attributes?.some((kv) => kv.key === 'changed.by')));
+    });
+
+    it('the id is made on first read: unique, stable, in the runtime\'s format, and can be replaced', () => {
+      const events = decodeTraces(pb, 'otlp', NOW).events;
+      const other = decodeTraces(pb, 'otlp', NOW).events;
+      const ids = [...events, ...other].map((e) => e.id);
+      assert.equal(new Set(ids).size, ids.length);
+      assert.equal(events[0]!.id, ids[0], 'the same string on every read');
+      assert.match(ids[0]!, new RegExp(`^${newEventId().split('-')[0]}-[0-9a-z]+$`), 'same shape as newEventId()');
+      assert.equal(JSON.parse(JSON.stringify(events[1]))['id'], ids[1]);
+      events[2]!.id = 'dedup-key-7';
+      assert.equal(events[2]!.id, 'dedup-key-7');
+      assert.equal(cloneEvents([events[2]!])[0]!.id, 'dedup-key-7');
     });
 
     it('lets go of the request buffer once everything is decoded and the wire bytes are stale', () => {

@@ -1,4 +1,4 @@
-import { newEventId, type Attributes, type AttributeValue, type Severity, type UnifiedEvent } from '@tapio/core';
+import { newEventId, nextEventNumber, type Attributes, type AttributeValue, type Severity, type UnifiedEvent } from '@tapio/core';
 import { anyValueToJson, decodeAnyValue, decodeOneKeyValue, scanKeyValue, type AttributeType, type AttributeTypes } from './anyvalue';
 import { MalformedError, Reader, uint64String } from './reader';
 import { OtlpSpanEvent } from './span-event';
@@ -207,7 +207,7 @@ function decodeSpan(r: Reader, end: number, env: Envelope, scope: ScopeInfo, c: 
 
 function spanEvent(c: Ctx, start: number, check: number, env: Envelope, scope: ScopeInfo, buf: Buffer, begin: number, end: number): OtlpSpanEvent {
   const severity: Severity = check === CHECK_ERROR ? 'error' : 'info';
-  return new OtlpSpanEvent(newEventId(), start, c.observed, c.source, severity, env.resource, scope, env.meta, buf, begin, end);
+  return new OtlpSpanEvent(nextEventNumber(), start, c.observed, c.source, severity, env.resource, scope, env.meta, buf, begin, end);
 }
 
 /** Start time of the span checkSpan last read (a module variable: no result object per span). */

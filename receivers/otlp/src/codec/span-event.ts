@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import {
-  RAW_WIRE_BYTES, TO_PLAIN,
+  eventIdFor, RAW_WIRE_BYTES, TO_PLAIN,
   type Attributes, type EventKind, type Severity, type SpanPayload, type TraceContext, type UnifiedEvent,
 } from '@tapio/core';
 import { decodeOneKeyValue, type AttributeTypes } from './anyvalue';
@@ -12,7 +12,7 @@ import { decodeSpanPayload } from './span-payload';
 const EMPTY = Buffer.alloc(0);
 
 /** Private fields that TO_PLAIN leaves out (their public faces are the accessors). */
-const BACKING_FIELDS = new Set(['decoded', 'decodedTypes', 'traceContext', 'payload', 'otlpScope', 'otlpResourceMeta', 'request', 'begin', 'end', 'wireBytesValid']);
+const BACKING_FIELDS = new Set(['idNumber', 'idText', 'decoded', 'decodedTypes', 'traceContext', 'payload', 'otlpScope', 'otlpResourceMeta', 'request', 'begin', 'end', 'wireBytesValid']);
 
 /**
  * A span decoded from OTLP whose attributes, trace context and `span` payload are decoded on
@@ -26,7 +26,9 @@ const BACKING_FIELDS = new Set(['decoded', 'decodedTypes', 'traceContext', 'payl
  * fields. JSON and the runtime's copies go through `[TO_PLAIN]()` (see core's TO_PLAIN).
  */
 export class OtlpSpanEvent implements UnifiedEvent {
-  id: string;
+  /** The id is made from its number when first read (see core's nextEventNumber). */
+  private readonly idNumber: number;
+  private idText: string | undefined = undefined;
   time: number;
   observedTime: number;
   kind: EventKind = 'span';
@@ -52,9 +54,9 @@ export class OtlpSpanEvent implements UnifiedEvent {
   /** False once the runtime said a processor may have changed the span (see RAW_WIRE_BYTES). */
   private wireBytesValid = true;
 
-  constructor(id: string, time: number, observedTime: number, source: string, severity: Severity,
+  constructor(idNumber: number, time: number, observedTime: number, source: string, severity: Severity,
     resource: Attributes, scope: ScopeInfo, resourceMeta: ResourceMeta, request: Buffer, begin: number, end: number) {
-    this.id = id;
+    this.idNumber = idNumber;
     this.time = time;
     this.observedTime = observedTime;
     this.source = source;
@@ -121,6 +123,14 @@ export class OtlpSpanEvent implements UnifiedEvent {
     if (value !== undefined) throw new Error('OtlpSpanEvent: wire bytes can only be cleared');
     this.wireBytesValid = false;
     this.releaseRequest();
+  }
+
+  get id(): string {
+    return (this.idText ??= eventIdFor(this.idNumber));
+  }
+
+  set id(value: string) {
+    this.idText = value;
   }
 
   get attributes(): Attributes {
