@@ -9,6 +9,9 @@ import { otlpProfile } from './profile';
 
 const WORKER_SCRIPT = path.join(__dirname, 'decode-worker.js');
 
+/** A request could not be decoded because its worker failed or the pool closed: retryable. */
+export class DecodeWorkerError extends Error {}
+
 interface Pending {
   resolve(r: DecodeResult): void;
   reject(err: Error): void;
@@ -63,7 +66,7 @@ export class DecodePool {
     const i = this.slots.indexOf(slot);
     if (i < 0) return;
     this.logger.error({ err: err.message }, 'OTLP decode worker failed; replacing it');
-    for (const p of slot.pending.values()) p.reject(new Error(`decode worker failed: ${err.message}`));
+    for (const p of slot.pending.values()) p.reject(new DecodeWorkerError(`decode worker failed: ${err.message}`));
     slot.pending.clear();
     void slot.worker.terminate();
     this.slots[i] = this.closed ? slot : this.spawn();
@@ -74,7 +77,7 @@ export class DecodePool {
    * away (nothing else reads it afterwards), so it can be moved instead of copied.
    */
   decodeTraces(body: Buffer, owned: boolean, source: string, observed: number): Promise<DecodeResult> {
-    if (this.closed) return Promise.reject(new Error('OTLP receiver is shutting down'));
+    if (this.closed) return Promise.reject(new DecodeWorkerError('OTLP receiver is shutting down'));
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s;
     const movable = owned && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
@@ -114,7 +117,7 @@ export class DecodePool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const s of this.slots) for (const p of s.pending.values()) p.reject(new Error('OTLP receiver is shutting down'));
+    for (const s of this.slots) for (const p of s.pending.values()) p.reject(new DecodeWorkerError('OTLP receiver is shutting down'));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

@@ -2,7 +2,7 @@ import { isPermanent, isRetryable, nowNanos, type ComponentContext, type Consume
 import { decodeLogs, decodeMetrics, decodeTraces, type DecodeResult } from './codec/decode';
 import { MalformedError } from './codec/reader';
 import type { OtlpSignal } from './codec/rpc';
-import type { DecodePool } from './decode-pool';
+import { DecodeWorkerError, type DecodePool } from './decode-pool';
 import { cpuMicros, otlpProfile, SAMPLE_EVERY, traceDecoded } from './profile';
 
 /** What became of one export request; the gRPC and HTTP fronts map it to their status codes. */
@@ -75,6 +75,7 @@ export class ExportHandler {
       decoded = inWorker ? await this.pool!.decodeTraces(body, owned, this.ctx.id, nowNanos()) : DECODERS[signal](body, this.ctx.id, nowNanos());
     } catch (err) {
       if (err instanceof MalformedError || err instanceof RangeError) return { status: 'invalid', message: err.message };
+      if (err instanceof DecodeWorkerError) return { status: 'unavailable', message: err.message, retryAfterMs: DEFAULT_RETRY_AFTER_MS };
       throw err;
     }
     if (decoded.rejected) this.ctx.telemetry.dropped(decoded.rejected, 'invalid_otlp');

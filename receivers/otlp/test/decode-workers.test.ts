@@ -6,7 +6,8 @@ import { OTLPTraceExporter as TraceProto } from '@opentelemetry/exporter-trace-o
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { TO_PLAIN, type MaybeLazyEvent, type UnifiedEvent } from '@tapio/core';
 import { buildTraces, decodeTraces, indexTraces } from '../src/codec/decode';
-import { jsonToProto, MalformedError } from '../src/index';
+import { SinkConsumer, testContext } from '@tapio/core/testing';
+import { DecodePool, DecodeWorkerError, ExportHandler, jsonToProto, MalformedError } from '../src/index';
 import { sdkSpans } from './fixtures';
 import { asOtlp, grpcCall, post, sdkExport, startReceiver, type Running } from './helpers';
 import { normalize, parseJson } from './normalize';
@@ -44,6 +45,36 @@ describe('decode workers (decode_workers)', () => {
     it('a malformed request fails the check', () => {
       const valid = Buffer.from(ProtobufTraceSerializer.serializeRequest(sdkSpans())!);
       assert.throws(() => indexTraces(valid.subarray(0, valid.length - 3)), MalformedError);
+    });
+  });
+
+  describe('when a worker fails or the pool closes, requests fail retryably', () => {
+    it('a request whose worker dies mid-decode is rejected with DecodeWorkerError, and the next one succeeds', async () => {
+      const ctx = testContext('otlp', 'receiver');
+      const pool = DecodePool.create(1, ctx.logger)!;
+      try {
+        const one = ProtobufTraceSerializer.serializeRequest(sdkSpans())!;
+        const big = Buffer.concat(Array.from({ length: 20000 }, () => Buffer.from(one))); // ~100 ms of checking
+        const pending = pool.decodeTraces(big, false, 'otlp', 1);
+        void (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0]!.worker.terminate();
+        await assert.rejects(pending, DecodeWorkerError);
+        const ok = await pool.decodeTraces(Buffer.from(one), false, 'otlp', 1);
+        assert.equal(ok.events.length, sdkSpans().length);
+      } finally {
+        await pool.close();
+      }
+    });
+
+    it('the receiver answers such a request as unavailable (503 / UNAVAILABLE), not as an internal error', async () => {
+      const ctx = testContext('otlp', 'receiver');
+      const pool = DecodePool.create(1, ctx.logger)!;
+      const sink = new SinkConsumer();
+      const handler = new ExportHandler(ctx, sink, Infinity, pool);
+      await pool.close();
+      const outcome = await handler.export('traces', Buffer.from(ProtobufTraceSerializer.serializeRequest(sdkSpans())!));
+      assert.equal(outcome.status, 'unavailable');
+      assert.equal(sink.events.length, 0);
+      assert.equal(handler.inflight, 0);
     });
   });
 
