@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import * as zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { parseByteSize, splitHostPort, type Logger } from '@tapio/core';
 import { jsonToProto, protoToJson } from './codec/json';
@@ -9,6 +8,7 @@ import { MalformedError } from './codec/reader';
 import { encodePartialSuccess, encodeRpcStatus, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
 import type { HttpServerConfig } from './config';
 import type { ExportHandler, Outcome } from './handler';
+import { inflateCapped, InflateError } from './inflate';
 
 const PROTOBUF = 'application/x-protobuf';
 const JSON_TYPE = 'application/json';
@@ -167,16 +167,13 @@ export class OtlpHttpServer {
 }
 
 /** gunzip/inflate with a hard cap on the output, so a gzip bomb costs at most `limit` bytes. */
-function inflate(raw: Buffer, encoding: string, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const done = (err: Error | null, out: Buffer): void => {
-      if (!err) { resolve(out); return; }
-      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) reject(new HttpError(413, `decompressed body exceeds the limit of ${limit} bytes`));
-      else reject(new HttpError(400, `cannot decompress ${encoding} body: ${err.message}`));
-    };
-    if (encoding === 'gzip') zlib.gunzip(raw, { maxOutputLength: limit }, done);
-    else zlib.inflate(raw, { maxOutputLength: limit }, done);
-  });
+async function inflate(raw: Buffer, encoding: string, limit: number): Promise<Buffer> {
+  try {
+    return await inflateCapped(raw, encoding, limit);
+  } catch (err) {
+    if (err instanceof InflateError) throw new HttpError(err.tooLarge ? 413 : 400, err.message);
+    throw err;
+  }
 }
 
 /** `https://*.example.com` → a RegExp; `*` alone allows every origin. */

@@ -1,0 +1,134 @@
+import * as assert from 'node:assert/strict';
+import * as http2 from 'node:http2';
+import * as zlib from 'node:zlib';
+import * as grpc from '@grpc/grpc-js';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { PermanentError, type Batch, type Consumer } from '@tapio/core';
+import { SinkConsumer } from '@tapio/core/testing';
+import { sdkSpans } from './fixtures';
+import { grpcCall, startReceiver, TRACES_PATH, type Running } from './helpers';
+
+const identity = (b: Buffer): Buffer => b;
+
+/** One gRPC call over plain node:http2: full control of framing and headers. */
+function rawCall(port: number, frames: Buffer[], headers: Record<string, string> = {}, path = TRACES_PATH): Promise<{ status: number; grpcStatus?: string; grpcMessage?: string }> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', reject);
+    const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...headers });
+    let status = 0;
+    let grpcStatus: string | undefined, grpcMessage: string | undefined;
+    req.on('response', (h) => { status = Number(h[':status']); grpcStatus = h['grpc-status'] as string | undefined; grpcMessage = h['grpc-message'] as string | undefined; });
+    req.on('trailers', (t) => { grpcStatus = t['grpc-status'] as string; grpcMessage = t['grpc-message'] as string | undefined; });
+    req.on('data', () => {});
+    req.on('close', () => { session.close(); resolve({ status, grpcStatus, grpcMessage }); });
+    req.on('error', () => {});
+    for (const f of frames) req.write(f);
+    req.end();
+  });
+}
+
+function frame(message: Buffer, compressed = false): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix[0] = compressed ? 1 : 0;
+  prefix.writeUInt32BE(message.length, 1);
+  return Buffer.concat([prefix, message]);
+}
+
+class SlowConsumer implements Consumer {
+  readonly sink = new SinkConsumer();
+  constructor(private readonly ms: number) {}
+  async consume(b: Batch): Promise<void> {
+    await new Promise((r) => setTimeout(r, this.ms));
+    await this.sink.consume(b);
+  }
+}
+
+describe('otlp receiver: the gRPC front (node:http2)', () => {
+  const spans = sdkSpans();
+  const valid = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!);
+
+  describe('protocol', () => {
+    let r: Running;
+    before(async () => { r = await startReceiver({ http: undefined }); });
+    after(async () => { await r.receiver.shutdown(); });
+    beforeEach(() => r.sink.reset());
+
+    it('a message in several DATA frames, split anywhere (even inside the prefix), is read whole', async () => {
+      const f = frame(valid);
+      const parts = [f.subarray(0, 2), f.subarray(2, 7), f.subarray(7, 1000), f.subarray(1000)];
+      const a = await rawCall(r.grpcPort, parts);
+      assert.equal(a.grpcStatus, '0');
+      assert.equal(r.sink.events.length, spans.length);
+    });
+
+    it('deflate and gzip messages from a grpc-js client arrive intact', async () => {
+      for (const algo of [grpc.compressionAlgorithms.deflate, grpc.compressionAlgorithms.gzip]) {
+        r.sink.reset();
+        const client = new grpc.Client(`127.0.0.1:${r.grpcPort}`, grpc.credentials.createInsecure(), { 'grpc.default_compression_algorithm': algo });
+        const err = await new Promise<grpc.ServiceError | null>((resolve) => client.makeUnaryRequest(TRACES_PATH, identity, identity, valid, (e) => { client.close(); resolve(e); }));
+        assert.equal(err, null);
+        assert.equal(r.sink.events.length, spans.length);
+      }
+    });
+
+    it('unknown method and unsupported grpc-encoding → UNIMPLEMENTED', async () => {
+      const unknown = await grpcCall(r.grpcPort, valid, '/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export');
+      assert.equal(unknown.err?.code, grpc.status.UNIMPLEMENTED);
+      const snappy = await rawCall(r.grpcPort, [frame(valid, true)], { 'grpc-encoding': 'snappy' });
+      assert.equal(snappy.grpcStatus, String(grpc.status.UNIMPLEMENTED));
+      assert.match(decodeURIComponent(snappy.grpcMessage!), /snappy/);
+    });
+
+    it('no message, a truncated one, two messages, or a compressed flag without grpc-encoding → INVALID_ARGUMENT; nothing delivered', async () => {
+      const cases = [
+        [],
+        [frame(valid).subarray(0, 3)],
+        [frame(valid).subarray(0, 100)],
+        [frame(valid), frame(valid)],
+        [frame(zlib.gzipSync(valid), true)],
+      ];
+      for (const frames of cases) {
+        const a = await rawCall(r.grpcPort, frames);
+        assert.equal(a.grpcStatus, String(grpc.status.INVALID_ARGUMENT), `${frames.length} frame(s): ${a.grpcMessage}`);
+      }
+      assert.equal(r.sink.events.length, 0);
+      const ok = await rawCall(r.grpcPort, [frame(zlib.gzipSync(valid), true)], { 'grpc-encoding': 'gzip' });
+      assert.equal(ok.grpcStatus, '0');
+      assert.equal(r.sink.events.length, spans.length);
+    });
+
+    it('non-gRPC requests get HTTP errors: GET → 405, another content type → 415', async () => {
+      const get = await rawCall(r.grpcPort, [], { ':method': 'GET' });
+      assert.equal(get.status, 405);
+      const json = await rawCall(r.grpcPort, [valid], { 'content-type': 'application/json' });
+      assert.equal(json.status, 415);
+    });
+  });
+
+  it('an error message with non-ASCII text reaches the client as it was written', async () => {
+    const refusing: Consumer = { consume: () => Promise.reject(new PermanentError('zahlung abgelehnt: ungültige Spanne ✗ 100 %')) };
+    const r = await startReceiver({ http: undefined }, refusing);
+    try {
+      const a = await grpcCall(r.grpcPort, valid);
+      assert.equal(a.err?.code, grpc.status.INVALID_ARGUMENT);
+      assert.equal(a.err?.details, 'zahlung abgelehnt: ungültige Spanne ✗ 100 %');
+    } finally {
+      await r.receiver.shutdown();
+    }
+  });
+
+  it('shutdown lets calls in flight finish, then refuses new ones', async () => {
+    const slow = new SlowConsumer(300);
+    const r = await startReceiver({ http: undefined }, slow);
+    const inFlight = grpcCall(r.grpcPort, valid);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const stopped = r.receiver.shutdown();
+    const a = await inFlight;
+    await stopped;
+    assert.equal(a.err, null);
+    assert.equal(slow.sink.events.length, spans.length);
+    const after = await grpcCall(r.grpcPort, valid);
+    assert.equal(after.err?.code, grpc.status.UNAVAILABLE);
+  });
+});
