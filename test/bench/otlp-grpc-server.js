@@ -1,4 +1,11 @@
-// experiment: server CPU per request, grpc-js server vs a node:http2 gRPC server (not committed)
+'use strict';
+// What does a gRPC server cost per OTLP-sized request, transport only (no decoding)? A bare
+// grpc-js server against a bare node:http2 one (what the otlp receiver's gRPC front now is),
+// same client (plain node:http2 in another process, 8 connections, 8 calls in flight), 213 KB
+// messages, 3,000 measured calls after 500 warm-up calls, twice each, interleaved. Measured on
+// this machine: grpc-js 670-730 µs of server CPU per request, node:http2 450-490 µs; 1,190-1,310
+// vs 1,870-2,030 requests/s.
+// Usage: node test/bench/otlp-grpc-server.js
 const { fork } = require('child_process');
 const http2 = require('http2');
 const PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
