@@ -79,40 +79,55 @@ export class OtlpGrpcServer {
       answer(stream, GRPC_STATUS.UNIMPLEMENTED, `unsupported grpc-encoding "${encoding}"; supported: ${ACCEPT_ENCODING}`);
       return;
     }
+    // Admission from the length prefix, before the body is buffered: under overload a refused
+    // call costs 5 bytes of reading, not its whole message held in memory.
+    let reserved = 0;
+    let handedOver = false;
+    const admit = (length: number): boolean => {
+      if (!this.handler.reserve(length)) return false;
+      reserved = length;
+      return true;
+    };
     // a call counts as in flight until its stream closed (the answer and trailers went out)
     this.inflight++;
-    stream.once('close', () => { if (--this.inflight === 0) this.drained?.(); });
-    const reader = new MessageReader(this.maxBytes);
+    stream.once('close', () => {
+      if (reserved && !handedOver) this.handler.unreserve(reserved);
+      if (--this.inflight === 0) this.drained?.();
+    });
+    const reader = new MessageReader(this.maxBytes, admit);
     stream.on('data', (chunk: Buffer) => {
       if (reader.failed) return;
       const problem = reader.push(chunk);
-      if (problem) answer(stream, problem.code, problem.message);
+      if (problem === REFUSED) refuse(stream, this.handler.busy());
+      else if (problem) refuse(stream, { status: 'failed', code: problem.code, message: problem.message });
     });
     stream.on('end', () => {
       if (reader.failed) return;
       const problem = reader.finish();
       if (problem) { answer(stream, problem.code, problem.message); return; }
-      this.export(signal, encoding, reader.compressed, reader.message!).then((o) => respond(stream, o), (err: unknown) => {
+      handedOver = true;
+      this.export(signal, encoding, reader.compressed, reader.message!, reserved).then((o) => respond(stream, o), (err: unknown) => {
         this.logger.error({ err: (err as Error).message }, 'OTLP/gRPC export failed unexpectedly');
         answer(stream, GRPC_STATUS.INTERNAL, (err as Error).message);
       });
     });
   }
 
-  private async export(signal: OtlpSignal, encoding: string, compressed: boolean, message: Buffer): Promise<CallOutcome> {
+  private async export(signal: OtlpSignal, encoding: string, compressed: boolean, message: Buffer, reserved: number): Promise<CallOutcome> {
     let body = message;
     if (compressed) {
       if (encoding === 'identity') return { status: 'invalid', message: 'message is marked compressed but no grpc-encoding was given' };
       try {
         body = await inflateCapped(message, encoding, this.maxBytes);
       } catch (err) {
+        this.handler.unreserve(reserved);
         if (err instanceof InflateError && err.tooLarge) return { status: 'too_large', message: `decompressed message exceeds max_recv_msg_size_mib (${this.maxBytes} bytes)` };
         if (err instanceof InflateError) return { status: 'invalid', message: err.message };
         throw err;
       }
     }
     // the message buffer is this call's alone: a decode worker may take it without a copy
-    return this.handler.export(signal, body, true);
+    return this.handler.export(signal, body, true, reserved);
   }
 
   async shutdown(): Promise<void> {
@@ -133,6 +148,9 @@ export class OtlpGrpcServer {
   }
 }
 
+/** MessageReader's answer when admission refused the message. */
+const REFUSED = { code: GRPC_STATUS.UNAVAILABLE, message: 'refused at admission' };
+
 /**
  * Collects the one length-prefixed message of a unary call into a buffer of its declared size,
  * refusing early (before buffering it) a message over the size limit.
@@ -145,9 +163,12 @@ class MessageReader {
   message: Buffer | undefined;
   failed: { code: number; message: string } | undefined;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(private readonly maxBytes: number, private readonly admit: (length: number) => boolean) {}
 
-  /** Takes the next chunk of the request stream; returns the problem when it makes the call fail. */
+  /**
+   * Takes the next chunk of the request stream; returns the problem when it makes the call fail
+   * (REFUSED: admission said no to the message's size).
+   */
   push(chunk: Buffer): { code: number; message: string } | undefined {
     let at = 0;
     while (at < chunk.length) {
@@ -164,6 +185,7 @@ class MessageReader {
         if (length > this.maxBytes) {
           return (this.failed = { code: GRPC_STATUS.RESOURCE_EXHAUSTED, message: `request message of ${length} bytes exceeds max_recv_msg_size_mib (${this.maxBytes} bytes)` });
         }
+        if (!this.admit(length)) return (this.failed = REFUSED);
         this.compressed = this.prefix[0] === 1;
         this.message = Buffer.allocUnsafe(length);
         continue;
@@ -204,6 +226,16 @@ function respond(stream: http2.ServerHttp2Stream, o: CallOutcome): void {
       return;
     case 'too_large': answer(stream, GRPC_STATUS.RESOURCE_EXHAUSTED, o.message);
   }
+}
+
+/**
+ * Answers a call that fails before its message was read whole, then resets the stream with
+ * NO_ERROR so the client stops sending the rest of a body nobody will read (RFC 9113 §8.1).
+ */
+function refuse(stream: http2.ServerHttp2Stream, o: Outcome | { status: 'failed'; code: number; message: string }): void {
+  if (o.status === 'failed') answer(stream, o.code, o.message);
+  else respond(stream, o);
+  if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
 }
 
 /** A trailers-only answer: status and message in the response headers, no body. */

@@ -46,17 +46,42 @@ export class ExportHandler {
   get inflight(): number { return this.inflightBytes; }
 
   /**
-   * `owned`: the caller gives `body` away (nothing reads it afterwards), so a decode worker may
-   * take it without a copy.
+   * Admission for a request whose size is known before its body is read (gRPC's length prefix):
+   * reserves `bytes` of the limit, or refuses (counted) so the caller can answer UNAVAILABLE
+   * without buffering the body. A reservation is handed to export() or given back (unreserve).
    */
-  async export(signal: OtlpSignal, body: Buffer, owned = false): Promise<Outcome> {
-    // One request alone is always admitted, however large (the size limits apply to it instead).
-    if (this.inflightBytes > 0 && this.inflightBytes + body.length > this.requestLimitBytes) {
+  reserve(bytes: number): boolean {
+    if (!this.admits(bytes)) { this.refusals(1); return false; }
+    this.inflightBytes += bytes;
+    return true;
+  }
+
+  unreserve(bytes: number): void {
+    this.inflightBytes -= bytes;
+  }
+
+  /** The answer to a request refused at admission. */
+  busy(): Outcome {
+    return { status: 'unavailable', message: `receiver busy: ${Math.round(this.inflightBytes / 1048576)} MiB of requests in flight (admission.request_limit_mib)`, retryAfterMs: ADMISSION_RETRY_AFTER_MS };
+  }
+
+  /** One request alone is always admitted, however large (the size limits apply to it instead). */
+  private admits(bytes: number): boolean {
+    return this.inflightBytes === 0 || this.inflightBytes + bytes <= this.requestLimitBytes;
+  }
+
+  /**
+   * `owned`: the caller gives `body` away (nothing reads it afterwards), so a decode worker may
+   * take it without a copy. `reserved`: bytes this request reserved already (reserve()); they
+   * count until it is done instead of the body's own size.
+   */
+  async export(signal: OtlpSignal, body: Buffer, owned = false, reserved = 0): Promise<Outcome> {
+    if (reserved === 0 && !this.admits(body.length)) {
       this.refusals(1);
-      return { status: 'unavailable', message: `receiver busy: ${Math.round(this.inflightBytes / 1048576)} MiB of requests in flight (admission.request_limit_mib)`, retryAfterMs: ADMISSION_RETRY_AFTER_MS };
+      return this.busy();
     }
-    const size = body.length; // a body moved to a decode worker reads as empty afterwards
-    this.inflightBytes += size;
+    const size = reserved || body.length; // a body moved to a decode worker reads as empty afterwards
+    if (!reserved) this.inflightBytes += size;
     try {
       return await this.decodeAndConsume(signal, body, owned);
     } finally {

@@ -106,6 +106,44 @@ describe('otlp receiver: the gRPC front (node:http2)', () => {
     });
   });
 
+  it('admission reads only the length prefix: under a blocked pipeline, large calls are refused UNAVAILABLE before their body is read, and reservations are given back', async () => {
+    const waiting: (() => void)[] = [];
+    const blocking: Consumer = { consume: () => new Promise<void>((resolve) => waiting.push(resolve)) };
+    const big = Buffer.from(ProtobufTraceSerializer.serializeRequest(Array.from({ length: 40 }, () => sdkSpans()).flat())!);
+    const limit = big.length * 2.5;
+    const r = await startReceiver({ http: undefined }, blocking, { admission: { request_limit_mib: limit / 1048576 } });
+    let peak = 0;
+    const watch = setInterval(() => { peak = Math.max(peak, r.receiver.handler.inflight); }, 1);
+    try {
+      const calls = Array.from({ length: 30 }, () => rawCall(r.grpcPort, [frame(big)]));
+      while (waiting.length < 2) await new Promise((res) => setTimeout(res, 5));
+      await new Promise((res) => setTimeout(res, 200)); // the others arrive and are refused meanwhile
+      assert.ok(r.receiver.handler.inflight <= limit, `held ${r.receiver.handler.inflight} bytes, limit ${limit}`);
+      // refused from the prefix alone: a client that has sent 5 bytes + a little gets its answer
+      const partial = await new Promise<string | undefined>((resolve, reject) => {
+        const session = http2.connect(`http://127.0.0.1:${r.grpcPort}`);
+        const req = session.request({ ':method': 'POST', ':path': TRACES_PATH, 'content-type': 'application/grpc', te: 'trailers' });
+        const timer = setTimeout(() => reject(new Error('no answer before the body was complete')), 2000);
+        req.on('response', (h) => { clearTimeout(timer); resolve(h['grpc-status'] as string | undefined); session.destroy(); });
+        req.on('error', () => {});
+        req.write(frame(big).subarray(0, 1000)); // and never the rest
+      });
+      assert.equal(partial, '14');
+      for (const w of waiting.splice(0)) w();
+      const answers = await Promise.all(calls);
+      const byStatus: Record<string, number> = {};
+      for (const a of answers) byStatus[a.grpcStatus!] = (byStatus[a.grpcStatus!] ?? 0) + 1;
+      assert.ok((byStatus['14'] ?? 0) >= 25, `refused: ${JSON.stringify(byStatus)}`);
+      assert.equal((byStatus['0'] ?? 0) + (byStatus['14'] ?? 0), 30, JSON.stringify(byStatus));
+      assert.ok(peak <= limit, `peak ${peak} bytes held, limit ${limit}`);
+      assert.equal(r.receiver.handler.inflight, 0, 'every reservation given back');
+    } finally {
+      clearInterval(watch);
+      for (const w of waiting) w();
+      await r.receiver.shutdown();
+    }
+  });
+
   it('an error message with non-ASCII text reaches the client as it was written', async () => {
     const refusing: Consumer = { consume: () => Promise.reject(new PermanentError('zahlung abgelehnt: ungültige Spanne ✗ 100 %')) };
     const r = await startReceiver({ http: undefined }, refusing);
