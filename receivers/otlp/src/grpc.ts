@@ -116,7 +116,10 @@ export class OtlpGrpcServer {
   private async export(signal: OtlpSignal, encoding: string, compressed: boolean, message: Buffer, reserved: number): Promise<CallOutcome> {
     let body = message;
     if (compressed) {
-      if (encoding === 'identity') return { status: 'invalid', message: 'message is marked compressed but no grpc-encoding was given' };
+      if (encoding === 'identity') {
+        this.handler.unreserve(reserved);
+        return { status: 'invalid', message: 'message is marked compressed but no grpc-encoding was given' };
+      }
       try {
         body = await inflateCapped(message, encoding, this.maxBytes);
       } catch (err) {

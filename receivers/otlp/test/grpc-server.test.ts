@@ -93,6 +93,7 @@ describe('otlp receiver: the gRPC front (node:http2)', () => {
         assert.equal(a.grpcStatus, String(grpc.status.INVALID_ARGUMENT), `${frames.length} frame(s): ${a.grpcMessage}`);
       }
       assert.equal(r.sink.events.length, 0);
+      assert.equal(r.receiver.handler.inflight, 0, 'failed calls gave their admission reservation back');
       const ok = await rawCall(r.grpcPort, [frame(zlib.gzipSync(valid), true)], { 'grpc-encoding': 'gzip' });
       assert.equal(ok.grpcStatus, '0');
       assert.equal(r.sink.events.length, spans.length);
