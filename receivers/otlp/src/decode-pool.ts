@@ -22,7 +22,12 @@ interface Pending {
 interface Slot {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** answered at least one request (a worker that fails before is counted as failing at start) */
+  served: boolean;
 }
+
+/** Workers that fail before serving anything, in a row, before the pool gives up. */
+const MAX_FAILED_STARTS = 3;
 
 /**
  * Worker threads that check trace requests (`decode_workers`). Checking every field of every
@@ -37,6 +42,11 @@ export class DecodePool {
   private readonly slots: Slot[] = [];
   private nextId = 1;
   private closed = false;
+  private failedStarts = 0;
+  private broken = false;
+
+  /** False once workers kept failing at start: the receiver then decodes on the main thread. */
+  get usable(): boolean { return !this.broken; }
 
   /** undefined when the worker script is missing (a bundled distribution): decode on the main thread. */
   static create(size: number, logger: Logger): DecodePool | undefined {
@@ -53,7 +63,7 @@ export class DecodePool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(WORKER_SCRIPT), pending: new Map() };
+    const slot: Slot = { worker: new Worker(WORKER_SCRIPT), pending: new Map(), served: false };
     slot.worker.unref();
     slot.worker.on('message', (reply: DecodeReply) => this.settle(slot, reply));
     slot.worker.on('error', (err) => this.replace(slot, err));
@@ -69,7 +79,12 @@ export class DecodePool {
     for (const p of slot.pending.values()) p.reject(new DecodeWorkerError(`decode worker failed: ${err.message}`));
     slot.pending.clear();
     void slot.worker.terminate();
-    this.slots[i] = this.closed ? slot : this.spawn();
+    this.failedStarts = slot.served ? 0 : this.failedStarts + 1;
+    if (this.failedStarts >= MAX_FAILED_STARTS && !this.broken) {
+      this.broken = true;
+      this.logger.error({ failures: this.failedStarts }, 'OTLP decode workers keep failing before serving a request; decoding on the main thread from now on');
+    }
+    this.slots[i] = this.closed || this.broken ? slot : this.spawn();
   }
 
   /**
@@ -96,6 +111,7 @@ export class DecodePool {
   }
 
   private settle(slot: Slot, reply: DecodeReply): void {
+    slot.served = true;
     const p = slot.pending.get(reply.id);
     if (!p) return;
     slot.pending.delete(reply.id);

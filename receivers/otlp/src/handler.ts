@@ -92,7 +92,7 @@ export class ExportHandler {
   private async decodeAndConsume(signal: OtlpSignal, body: Buffer, owned: boolean): Promise<Outcome> {
     let decoded: DecodeResult;
     const t0 = this.profiling ? process.hrtime.bigint() : 0n;
-    const inWorker = this.pool !== undefined && signal === 'traces';
+    const inWorker = signal === 'traces' && this.pool !== undefined && this.pool.usable;
     // the pool notes its own (main-thread) decode time; process CPU would count the workers too
     const sampled = this.profiling && !inWorker && otlpProfile.requests % SAMPLE_EVERY === 0;
     const c0 = sampled ? cpuMicros() : 0;

@@ -65,6 +65,27 @@ describe('decode workers (decode_workers)', () => {
       }
     });
 
+    it('workers that keep dying before serving anything are given up on: the receiver decodes on the main thread', async () => {
+      const ctx = testContext('otlp', 'receiver');
+      const pool = DecodePool.create(1, ctx.logger)!;
+      const sink = new SinkConsumer();
+      const handler = new ExportHandler(ctx, sink, Infinity, pool);
+      const slot = (): { worker: { terminate(): Promise<number> } } => (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0]!;
+      try {
+        for (let i = 0; i < 3; i++) {
+          const w = slot().worker;
+          await w.terminate();
+          while (slot().worker === w && pool.usable) await new Promise((r) => setTimeout(r, 5));
+        }
+        assert.equal(pool.usable, false);
+        const outcome = await handler.export('traces', Buffer.from(ProtobufTraceSerializer.serializeRequest(sdkSpans())!));
+        assert.equal(outcome.status, 'ok');
+        assert.equal(sink.events.length, sdkSpans().length);
+      } finally {
+        await pool.close();
+      }
+    });
+
     it('the receiver answers such a request as unavailable (503 / UNAVAILABLE), not as an internal error', async () => {
       const ctx = testContext('otlp', 'receiver');
       const pool = DecodePool.create(1, ctx.logger)!;
