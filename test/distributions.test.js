@@ -88,11 +88,14 @@ describe('distributions', function () {
       assert.deepEqual(comps.map((c) => `${c.kind}/${c.type}`).sort(), manifestComponents(manifest));
 
       const work = tmpDir('tapio-dist-run-');
-      const extra = name === 'tapio-k8s' ? ['--set', 'exporters.debug.verbosity=normal'] : [];
+      // tapio-core also runs with decode_workers: a bundle has no separate worker script, so the
+      // receiver must say so and decode on the main thread (the span below still has to arrive)
+      const extra = name === 'tapio-k8s' ? ['--set', 'exporters.debug.verbosity=normal'] : ['--set', 'receivers.otlp.decode_workers=1'];
       const s = start(bin, extra, { TAPIO_DEBUG_VERBOSITY: 'normal' }, work);
       try {
         const readyMs = await s.ready;
         await sendSpanAndExpectDebugLine(s);
+        if (name === 'tapio-core') assert.ok(s.logs.some((l) => /decode_workers ignored/.test(l.msg)), 'the bundle warns that decode_workers falls back to the main thread');
         s.child.kill('SIGTERM');
         assert.equal(await s.exited, 0, s.stderr.slice(-2000));
         measured.push({ name, bundle_mb: +(fs.statSync(bin).size / 1e6).toFixed(2), cold_start_to_ready_ms: Math.round(readyMs) });
