@@ -95,6 +95,11 @@ async function phase(name, lg, sink, col, o, brief = false) {
   return out;
 }
 
+/** Options for an open-loop phase: `rate` spans/s over gRPC (8 connections) or HTTP. */
+function rateLoad(protocol, target, rate, ms = RATE_MS, extra = {}) {
+  return { protocol, target, mode: 'rate', rate, connections: protocol === 'grpc' ? 8 : HTTP_RATE_CONNECTIONS, durationMs: WARM_MS + ms, ...extra };
+}
+
 /**
  * The highest open-loop rate the collector keeps up with. The closed-loop maximum above can
  * overstate it: a closed loop waits while the collector stalls (GC, a busy moment) and catches
@@ -104,7 +109,7 @@ async function phase(name, lg, sink, col, o, brief = false) {
 async function sustainedMax(name, lg, sink, col, protocol, target, closedMax) {
   for (const factor of [1, 0.9, 0.8, 0.7, 0.6, 0.5]) {
     const rate = Math.round(closedMax * factor);
-    const r = await phase(`${name} probe @${rate}/s`, lg, sink, col, { protocol, target, mode: 'rate', rate, connections: protocol === 'grpc' ? 8 : HTTP_RATE_CONNECTIONS, durationMs: WARM_MS + PROBE_MS }, true);
+    const r = await phase(`${name} probe @${rate}/s`, lg, sink, col, rateLoad(protocol, target, rate, PROBE_MS), true);
     if (r.spansPerSec >= rate * SUSTAINED_SHARE && r.refused === 0 && r.errors === 0 && r.p50ms <= SUSTAINED_P50_MS) return rate;
   }
   return Math.round(closedMax * 0.5);
@@ -130,12 +135,12 @@ async function main() {
   await lg.wait('ready');
   process.stdout.write(`collector: otlp (decode_workers: ${decodeWorkers}) → ${batch ? 'batch → ' : ''}otlp exporter (queue: 4 consumers, 4 connections); ${SPANS_PER_REQUEST} spans per request\n`);
   const results = [];
+  const grpcTarget = `127.0.0.1:${grpcPort}`, httpTarget = `127.0.0.1:${httpPort}`;
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(':') : null;
   try {
     if (only) {
       const [protocol, rate] = [only[0], Number(only[1])];
-      const port = protocol === 'grpc' ? grpcPort : httpPort;
-      const o = { protocol, target: `127.0.0.1:${port}`, mode: 'rate', rate, connections: protocol === 'grpc' ? 8 : HTTP_RATE_CONNECTIONS, durationMs: WARM_MS + RATE_MS };
+      const o = rateLoad(protocol, protocol === 'grpc' ? grpcTarget : httpTarget, rate);
       // a cold collector (JIT, young heap) falls behind at first; a full unprinted phase warms it
       await phase('warm-up', lg, sink, col, o, true);
       await phase(`${protocol} @${rate}/s`, lg, sink, col, o);
@@ -143,25 +148,24 @@ async function main() {
     }
     // 16 requests in flight for both protocols: with 8, gRPC's closed loop was capped by the load
     // generator (8 × 500 spans / ~20 ms ≈ 200k spans/s) below what the collector takes.
-    const g = await phase('gRPC max', lg, sink, col, { protocol: 'grpc', target: `127.0.0.1:${grpcPort}`, mode: 'max', concurrency: Number(process.env.BENCH_OTLP_GRPC_INFLIGHT || 16), connections: Number(process.env.BENCH_OTLP_GRPC_CONNECTIONS || 8), durationMs: WARM_MS + MAX_MS });
+    const g = await phase('gRPC max', lg, sink, col, { protocol: 'grpc', target: grpcTarget, mode: 'max', concurrency: Number(process.env.BENCH_OTLP_GRPC_INFLIGHT || 16), connections: Number(process.env.BENCH_OTLP_GRPC_CONNECTIONS || 8), durationMs: WARM_MS + MAX_MS });
     results.push(g);
-    const h = await phase('HTTP max', lg, sink, col, { protocol: 'http', target: `127.0.0.1:${httpPort}`, mode: 'max', concurrency: 16, connections: 16, durationMs: WARM_MS + MAX_MS });
+    const h = await phase('HTTP max', lg, sink, col, { protocol: 'http', target: httpTarget, mode: 'max', concurrency: 16, connections: 16, durationMs: WARM_MS + MAX_MS });
     results.push(h);
-    const grpcTarget = `127.0.0.1:${grpcPort}`, httpTarget = `127.0.0.1:${httpPort}`;
     const gSus = await sustainedMax('gRPC', lg, sink, col, 'grpc', grpcTarget, g.spansPerSec);
     const hSus = await sustainedMax('HTTP', lg, sink, col, 'http', httpTarget, h.spansPerSec);
-    results.push(await phase(`gRPC @80% sustained (${Math.round(gSus * 0.8)}/s)`, lg, sink, col, { protocol: 'grpc', target: grpcTarget, mode: 'rate', rate: gSus * 0.8, connections: 8, durationMs: WARM_MS + RATE_MS }));
-    results.push(await phase(`HTTP @80% sustained (${Math.round(hSus * 0.8)}/s)`, lg, sink, col, { protocol: 'http', target: httpTarget, mode: 'rate', rate: hSus * 0.8, connections: HTTP_RATE_CONNECTIONS, durationMs: WARM_MS + RATE_MS }));
+    results.push(await phase(`gRPC @80% sustained (${Math.round(gSus * 0.8)}/s)`, lg, sink, col, rateLoad('grpc', grpcTarget, gSus * 0.8)));
+    results.push(await phase(`HTTP @80% sustained (${Math.round(hSus * 0.8)}/s)`, lg, sink, col, rateLoad('http', httpTarget, hSus * 0.8)));
     // 80 % of the closed-loop maxima too (the same phases when those were sustained)
-    results.push(gSus === g.spansPerSec ? results[2] : await phase(`gRPC @80% closed max (${Math.round(g.spansPerSec * 0.8)}/s)`, lg, sink, col, { protocol: 'grpc', target: grpcTarget, mode: 'rate', rate: g.spansPerSec * 0.8, connections: 8, durationMs: WARM_MS + RATE_MS }));
-    results.push(hSus === h.spansPerSec ? results[3] : await phase(`HTTP @80% closed max (${Math.round(h.spansPerSec * 0.8)}/s)`, lg, sink, col, { protocol: 'http', target: httpTarget, mode: 'rate', rate: h.spansPerSec * 0.8, connections: HTTP_RATE_CONNECTIONS, durationMs: WARM_MS + RATE_MS }));
+    results.push(gSus === g.spansPerSec ? results[2] : await phase(`gRPC @80% closed max (${Math.round(g.spansPerSec * 0.8)}/s)`, lg, sink, col, rateLoad('grpc', grpcTarget, g.spansPerSec * 0.8)));
+    results.push(hSus === h.spansPerSec ? results[3] : await phase(`HTTP @80% closed max (${Math.round(h.spansPerSec * 0.8)}/s)`, lg, sink, col, rateLoad('http', httpTarget, h.spansPerSec * 0.8)));
     results.sustained = { grpc: gSus, http: hSus };
     // The issue's headline rate: 80 % of the 165,000 spans/s target, whatever this run's maximum.
-    results.push(await phase(`gRPC @${TARGET_RATE}/s`, lg, sink, col, { protocol: 'grpc', target: `127.0.0.1:${grpcPort}`, mode: 'rate', rate: TARGET_RATE, connections: 8, durationMs: WARM_MS + RATE_MS }));
-    results.push(await phase(`HTTP @${TARGET_RATE}/s`, lg, sink, col, { protocol: 'http', target: `127.0.0.1:${httpPort}`, mode: 'rate', rate: TARGET_RATE, connections: HTTP_RATE_CONNECTIONS, durationMs: WARM_MS + RATE_MS }));
+    results.push(await phase(`gRPC @${TARGET_RATE}/s`, lg, sink, col, rateLoad('grpc', grpcTarget, TARGET_RATE)));
+    results.push(await phase(`HTTP @${TARGET_RATE}/s`, lg, sink, col, rateLoad('http', httpTarget, TARGET_RATE)));
     // Overload: more than the collector can take. The receiver's admission limit should refuse the
     // excess (the "refused" count) and keep RSS and the latency of what it accepts bounded.
-    results.push(await phase(`gRPC overload @150%`, lg, sink, col, { protocol: 'grpc', target: `127.0.0.1:${grpcPort}`, mode: 'rate', rate: g.spansPerSec * 1.5, maxInflight: 4096, connections: 8, durationMs: WARM_MS + RATE_MS }));
+    results.push(await phase(`gRPC overload @150%`, lg, sink, col, rateLoad('grpc', grpcTarget, g.spansPerSec * 1.5, RATE_MS, { maxInflight: 4096 })));
   } finally {
     for (const c of [lg, col, sink]) c.proc.send({ type: 'exit' });
     // the collector drains and writes its CPU profile (if asked) before it exits

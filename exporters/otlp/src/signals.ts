@@ -24,8 +24,7 @@ const MAX_POOLED = 16;
 const MAX_POOLED_BYTES = 16 * 1024 * 1024;
 
 function pooledRequest(signal: OtlpSignal, events: UnifiedEvent[], encode: (e: UnifiedEvent[], w: Writer) => Buffer): SignalRequest {
-  const w = pool.pop() ?? new Writer(256 * 1024);
-  w.reset();
+  const w = pool.pop() ?? new Writer(256 * 1024); // the encoders reset it
   let released = false;
   return {
     signal, events: events.length, body: encode(events, w),

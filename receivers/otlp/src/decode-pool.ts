@@ -45,6 +45,9 @@ export class DecodePool {
   private failedStarts = 0;
   private broken = false;
 
+  /** The worker threads now serving (a failed one is replaced in place). */
+  get workers(): readonly Worker[] { return this.slots.map((s) => s.worker); }
+
   /** False once workers kept failing at start: the receiver then decodes on the main thread. */
   get usable(): boolean { return !this.broken; }
 

@@ -76,16 +76,14 @@ export class ExportHandler {
    * count until it is done instead of the body's own size.
    */
   async export(signal: OtlpSignal, body: Buffer, owned = false, reserved = 0): Promise<Outcome> {
-    if (reserved === 0 && !this.admits(body.length)) {
-      this.refusals(1);
-      return this.busy();
+    if (!reserved) {
+      if (!this.reserve(body.length)) return this.busy();
+      reserved = body.length; // taken now: a body moved to a decode worker reads as empty afterwards
     }
-    const size = reserved || body.length; // a body moved to a decode worker reads as empty afterwards
-    if (!reserved) this.inflightBytes += size;
     try {
       return await this.decodeAndConsume(signal, body, owned);
     } finally {
-      this.inflightBytes -= size;
+      this.unreserve(reserved);
     }
   }
 

@@ -15,7 +15,8 @@ export class OtlpReceiver implements Receiver {
   readonly handler: ExportHandler;
   readonly grpc: OtlpGrpcServer | undefined;
   readonly http: OtlpHttpServer | undefined;
-  private readonly pool: DecodePool | undefined;
+  /** decode_workers' threads, if any */
+  readonly pool: DecodePool | undefined;
   private stopped = false;
 
   constructor(ctx: ComponentContext, config: OtlpReceiverConfig, next: Consumer) {

@@ -56,7 +56,7 @@ describe('decode workers (decode_workers)', () => {
         const one = ProtobufTraceSerializer.serializeRequest(sdkSpans())!;
         const big = Buffer.concat(Array.from({ length: 20000 }, () => Buffer.from(one))); // ~100 ms of checking
         const pending = pool.decodeTraces(big, false, 'otlp', 1);
-        void (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0]!.worker.terminate();
+        void pool.workers[0]!.terminate();
         await assert.rejects(pending, DecodeWorkerError);
         const ok = await pool.decodeTraces(Buffer.from(one), false, 'otlp', 1);
         assert.equal(ok.events.length, sdkSpans().length);
@@ -70,12 +70,11 @@ describe('decode workers (decode_workers)', () => {
       const pool = DecodePool.create(1, ctx.logger)!;
       const sink = new SinkConsumer();
       const handler = new ExportHandler(ctx, sink, Infinity, pool);
-      const slot = (): { worker: { terminate(): Promise<number> } } => (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0]!;
       try {
         for (let i = 0; i < 3; i++) {
-          const w = slot().worker;
+          const w = pool.workers[0]!;
           await w.terminate();
-          while (slot().worker === w && pool.usable) await new Promise((r) => setTimeout(r, 5));
+          while (pool.workers[0] === w && pool.usable) await new Promise((r) => setTimeout(r, 5));
         }
         assert.equal(pool.usable, false);
         const outcome = await handler.export('traces', Buffer.from(ProtobufTraceSerializer.serializeRequest(sdkSpans())!));
@@ -101,13 +100,13 @@ describe('decode workers (decode_workers)', () => {
 
   describe('a receiver with two decode workers', () => {
     let r: Running;
-    const pool = (): { slots: { worker: { terminate(): Promise<number> }; pending: Map<number, unknown> }[] } => (r.receiver as unknown as { pool: never }).pool;
+    const pool = (): DecodePool => r.receiver.pool!;
     before(async () => { r = await startReceiver({}, undefined, { decode_workers: 2 }); });
     after(async () => { await r.receiver.shutdown(); });
     beforeEach(() => r.sink.reset());
 
     it('runs the workers', () => {
-      assert.equal(pool().slots.length, 2);
+      assert.equal(pool().workers.length, 2);
     });
 
     for (const t of ['grpc', 'http/protobuf'] as const) {
@@ -165,10 +164,10 @@ describe('decode workers (decode_workers)', () => {
     });
 
     it('a worker that dies is replaced, and requests keep succeeding', async () => {
-      const before = pool().slots[0]!.worker;
+      const before = pool().workers[0]!;
       await before.terminate();
       await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.notEqual(pool().slots[0]!.worker, before);
+      assert.notEqual(pool().workers[0], before);
       const valid = Buffer.from(ProtobufTraceSerializer.serializeRequest(sdkSpans())!);
       const answers = await Promise.all([0, 1, 2, 3].map(() => post(r.httpPort, '/v1/traces', valid, PB)));
       assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200]);

@@ -114,7 +114,8 @@ function writeEntityRef(w: Writer, ref: EntityRefJson): void {
 
 /**
  * The encoded request. With the default shared writer it is a copy; with a writer of the
- * caller's (see WriterPool) it is a view of that writer's buffer, valid until the writer is reused.
+ * caller's (the OTLP exporter's pooled writers) it is a view of that writer's buffer, valid until
+ * the writer is reused.
  */
 function finish(w: Writer): Buffer {
   if (w !== shared) return w.buf.subarray(0, w.pos);
