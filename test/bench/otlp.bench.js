@@ -2,9 +2,10 @@
 // OTLP data plane benchmark: load generator (process 1) → collector `otlp → batch → otlp
 // exporter` (process 2) → sink (process 3), all on loopback. Reports spans/s through the
 // collector (closed loop, and the highest open-loop rate it keeps up with), spans per collector
-// CPU-second, p50/p99 end-to-end latency at 80 % of both maxima and at 132,000 spans/s (80 % of
-// the 165,000 target), RSS, where the collector's CPU goes (decode / encode / the rest), p99
-// latency by stage and each process's event-loop delay.
+// CPU-second, p50/p99 end-to-end latency (of every request) at 80 % of both maxima and at
+// 132,000 spans/s (80 % of the 165,000 target; these run TRIALS times), RSS, the host's steal
+// time, where the collector's CPU goes (decode / encode / the rest), p99 latency by stage and
+// each process's event-loop delay.
 // Usage: node test/bench/otlp.bench.js [--quick] [--only grpc:RATE|http:RATE]   (needs `npm run build` first)
 // --only runs one fixed-rate phase (e.g. to look at one load point with BENCH_OTLP_NODE_FLAGS=--trace-gc).
 const { fork } = require('node:child_process');
@@ -26,6 +27,12 @@ const WARM_MS = 1500;
 const SUSTAINED_SHARE = 0.97;
 const SUSTAINED_P50_MS = 100;
 const TARGET_RATE = 132_000;
+/**
+ * The latency phases run this many times and report the median p99 with every trial's: on this
+ * shared 2-core VM one stall (a GC, a burst of hypervisor steal) in a 7 s window moves a single
+ * trial's p99 by up to 10x, and the median is the reproducible figure.
+ */
+const TRIALS = quick ? 1 : 3;
 // Open-loop HTTP/1.1 needs a socket per request in flight, and the receiver answers only once the
 // batch went out (back-pressure), ~20-30 ms later: with too few sockets requests would queue in
 // the load generator's agent and that wait would count as collector latency.
@@ -50,12 +57,22 @@ function child(file, args = [], execArgv = []) {
 function pct(sorted, q) { return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN; }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The host's CPU counters (Linux /proc/stat, in ticks): steal is time the hypervisor gave our vCPUs to someone else. */
+function hostCpu() {
+  try {
+    const f = require('node:fs').readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+  } catch { return undefined; }
+}
+
 async function phase(name, lg, sink, col, o, brief = false) {
   const done = lg.ask({ ...o, spansPerRequest: SPANS_PER_REQUEST }, 'done');
   await sleep(WARM_MS);
   const r0 = await sink.ask({ type: 'reset' }, 'reset-done');
   await col.ask({ type: 'mark' }, 'marked');
+  const host0 = hostCpu();
   const result = await done;
+  const host1 = hostCpu();
   const s = await sink.ask({ type: 'stats' }, 'stats');
   const c = await col.ask({ type: 'stats' }, 'stats');
   const seconds = (s.at - r0.at) / 1000;
@@ -75,6 +92,8 @@ async function phase(name, lg, sink, col, o, brief = false) {
     collectorLoopDelayMaxMs: +c.loopDelayMaxMs.toFixed(1),
     loadgenLoopDelayP99Ms: +result.loopDelayP99Ms.toFixed(1),
     sinkLoopDelayP99Ms: +s.loopDelayP99Ms.toFixed(1),
+    // share of the host's CPU time stolen by the hypervisor during the phase: a tail that comes with high steal is the host's, not the collector's
+    hostStealPct: host0 && host1 ? +((100 * (host1.steal - host0.steal)) / Math.max(1, host1.total - host0.total)).toFixed(1) : NaN,
     refused: result.counts.refused,
     errors: result.counts.error,
     // CPU µs per span in the collector, by stage (decode/encode are synchronous CPU; "rest" is gRPC/HTTP, pipeline, GC)
@@ -86,13 +105,21 @@ async function phase(name, lg, sink, col, o, brief = false) {
     sendWallMsPerExport: +(p.sendNs / 1e6 / Math.max(1, p.exported / SPANS_PER_REQUEST)).toFixed(2),
   };
   if (brief) {
-    process.stdout.write(`${name.padEnd(24)} ${String(out.spansPerSec).padStart(8)} spans/s  collector CPU ${out.collectorCpuPct}%  p50 ${out.p50ms} ms  p99 ${out.p99ms} ms (stages ${out.stages.ingressP99Ms} / ${out.stages.waitP99Ms} / ${out.stages.exportP99Ms})  refused ${out.refused}\n`);
+    process.stdout.write(`${name.padEnd(24)} ${String(out.spansPerSec).padStart(8)} spans/s  collector CPU ${out.collectorCpuPct}%  p50 ${out.p50ms} ms  p99 ${out.p99ms} ms (stages ${out.stages.ingressP99Ms} / ${out.stages.waitP99Ms} / ${out.stages.exportP99Ms})  refused ${out.refused}  host steal ${out.hostStealPct}%\n`);
     return out;
   }
   process.stdout.write(`${name.padEnd(24)} ${String(out.spansPerSec).padStart(8)} spans/s  ${String(out.spansPerCpuSec).padStart(8)} spans/CPU-s  collector CPU ${out.collectorCpuPct}%  ` +
-    `p50 ${out.p50ms} ms  p99 ${out.p99ms} ms  RSS ${out.rssMiB} MiB  load generator CPU ${out.loadgenCpuPct}%  sink CPU ${out.sinkCpuPct}%  refused ${out.refused}  errors ${out.errors}\n` +
+    `p50 ${out.p50ms} ms  p99 ${out.p99ms} ms  RSS ${out.rssMiB} MiB  load generator CPU ${out.loadgenCpuPct}%  sink CPU ${out.sinkCpuPct}%  host steal ${out.hostStealPct}%  refused ${out.refused}  errors ${out.errors}\n` +
     `${''.padEnd(24)} collector CPU per span ${out.totalUsPerSpan} µs = decode ${out.decodeUsPerSpan} + encode ${out.encodeUsPerSpan} + rest ${out.restUsPerSpan} (transport, batch, queue, GC); export round trip ${out.sendWallMsPerExport} ms; p99 by stage: load generator → decoded ${out.stages.ingressP99Ms} ms, decoded → export (batch + queue) ${out.stages.waitP99Ms} ms, export round trip ${out.stages.exportP99Ms} ms; event-loop delay p99: collector ${out.collectorLoopDelayP99Ms} ms (max ${out.collectorLoopDelayMaxMs}), load generator ${out.loadgenLoopDelayP99Ms} ms, sink ${out.sinkLoopDelayP99Ms} ms\n`);
   return out;
+}
+
+/** Runs a fixed-rate phase TRIALS times; the trial with the median p99, carrying every trial's p99. */
+async function trials(name, lg, sink, col, o) {
+  const runs = [];
+  for (let i = 0; i < TRIALS; i++) runs.push(await phase(TRIALS > 1 ? `${name} #${i + 1}` : name, lg, sink, col, o));
+  const median = runs.slice().sort((a, b) => a.p99ms - b.p99ms)[Math.floor(runs.length / 2)];
+  return { ...median, p99Trials: runs.map((r) => r.p99ms) };
 }
 
 /** Options for an open-loop phase: `rate` spans/s over gRPC (8 connections) or HTTP. */
@@ -154,15 +181,15 @@ async function main() {
     results.push(h);
     const gSus = await sustainedMax('gRPC', lg, sink, col, 'grpc', grpcTarget, g.spansPerSec);
     const hSus = await sustainedMax('HTTP', lg, sink, col, 'http', httpTarget, h.spansPerSec);
-    results.push(await phase(`gRPC @80% sustained (${Math.round(gSus * 0.8)}/s)`, lg, sink, col, rateLoad('grpc', grpcTarget, gSus * 0.8)));
-    results.push(await phase(`HTTP @80% sustained (${Math.round(hSus * 0.8)}/s)`, lg, sink, col, rateLoad('http', httpTarget, hSus * 0.8)));
+    results.push(await trials(`gRPC @80% sustained (${Math.round(gSus * 0.8)}/s)`, lg, sink, col, rateLoad('grpc', grpcTarget, gSus * 0.8)));
+    results.push(await trials(`HTTP @80% sustained (${Math.round(hSus * 0.8)}/s)`, lg, sink, col, rateLoad('http', httpTarget, hSus * 0.8)));
     // 80 % of the closed-loop maxima too (the same phases when those were sustained)
     results.push(gSus === g.spansPerSec ? results[2] : await phase(`gRPC @80% closed max (${Math.round(g.spansPerSec * 0.8)}/s)`, lg, sink, col, rateLoad('grpc', grpcTarget, g.spansPerSec * 0.8)));
     results.push(hSus === h.spansPerSec ? results[3] : await phase(`HTTP @80% closed max (${Math.round(h.spansPerSec * 0.8)}/s)`, lg, sink, col, rateLoad('http', httpTarget, h.spansPerSec * 0.8)));
     results.sustained = { grpc: gSus, http: hSus };
     // The issue's headline rate: 80 % of the 165,000 spans/s target, whatever this run's maximum.
-    results.push(await phase(`gRPC @${TARGET_RATE}/s`, lg, sink, col, rateLoad('grpc', grpcTarget, TARGET_RATE)));
-    results.push(await phase(`HTTP @${TARGET_RATE}/s`, lg, sink, col, rateLoad('http', httpTarget, TARGET_RATE)));
+    results.push(await trials(`gRPC @${TARGET_RATE}/s`, lg, sink, col, rateLoad('grpc', grpcTarget, TARGET_RATE)));
+    results.push(await trials(`HTTP @${TARGET_RATE}/s`, lg, sink, col, rateLoad('http', httpTarget, TARGET_RATE)));
     // Overload: more than the collector can take. The receiver's admission limit should refuse the
     // excess (the "refused" count) and keep RSS and the latency of what it accepts bounded.
     results.push(await phase(`gRPC overload @150%`, lg, sink, col, rateLoad('grpc', grpcTarget, g.spansPerSec * 1.5, RATE_MS, { maxInflight: 4096 })));
@@ -180,8 +207,10 @@ async function main() {
     grpc_sustained_spans_per_s: results.sustained.grpc, http_sustained_spans_per_s: results.sustained.http,
     grpc_spans_per_cpu_s: g.spansPerCpuSec, http_spans_per_cpu_s: h.spansPerCpuSec,
     grpc_p50_ms_at_80pct: g80.p50ms, grpc_p99_ms_at_80pct: g80.p99ms, http_p50_ms_at_80pct: h80.p50ms, http_p99_ms_at_80pct: h80.p99ms,
+    grpc_p99_ms_at_80pct_trials: g80.p99Trials, http_p99_ms_at_80pct_trials: h80.p99Trials,
     grpc_p99_ms_at_80pct_closed_max: g80c.p99ms, http_p99_ms_at_80pct_closed_max: h80c.p99ms,
-    grpc_p99_ms_at_132k: gT.p99ms, http_p99_ms_at_132k: hT.p99ms,
+    grpc_p99_ms_at_132k: gT.p99ms, http_p99_ms_at_132k: hT.p99ms, grpc_p99_ms_at_132k_trials: gT.p99Trials, http_p99_ms_at_132k_trials: hT.p99Trials,
+    host_steal_pct_max: Math.max(...results.map((r) => r.hostStealPct)),
     overload_offered_spans_per_s: Math.round(g.spansPerSec * 1.5), overload_spans_per_s: over.spansPerSec, overload_refused_requests: over.refused, overload_p99_ms: over.p99ms, overload_rss_mib: over.rssMiB,
     peak_rss_mib: Math.max(...results.map((r) => r.rssMiB)),
     collector_cpu_us_per_span_grpc: g.totalUsPerSpan, collector_cpu_us_per_span_http: h.totalUsPerSpan,

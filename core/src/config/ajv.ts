@@ -38,10 +38,18 @@ export function explainAjvErrors(errors: ErrorObject[] | null | undefined, schem
   const seen = new Set<string>();
   for (const e of errors ?? []) {
     // Branch failures of oneOf/anyOf are reported by their own errors; the summary adds nothing.
-    if (e.keyword === 'oneOf' || e.keyword === 'anyOf' || e.keyword === 'if') continue;
+    // ...and so is a propertyNames failure, by the error that carries the bad key
+    if (e.keyword === 'oneOf' || e.keyword === 'anyOf' || e.keyword === 'if' || e.keyword === 'propertyNames') continue;
     const parts: (string | number)[] = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     let message: string;
     let onValue = true;
+    if (e.propertyName !== undefined) {
+      parts.push(e.propertyName);
+      const out0 = { parts, message: `"${e.propertyName}" is not a valid key: it ${e.message ?? `fails ${e.keyword}`}`, onValue: false };
+      const k = parts.join('.') + '|' + out0.message;
+      if (!seen.has(k)) { seen.add(k); out.push(out0); }
+      continue;
+    }
     switch (e.keyword) {
       case 'additionalProperties': {
         const key = (e.params as { additionalProperty: string }).additionalProperty;

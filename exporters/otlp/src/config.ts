@@ -45,7 +45,8 @@ const TLS_SCHEMA = {
 function common(defaultEndpoint: string): Record<string, unknown> {
   return {
     endpoint: { type: 'string', default: defaultEndpoint },
-    headers: { type: 'object', additionalProperties: { type: 'string', 'x-secret': true }, default: {} },
+    // header names must be HTTP tokens, else every request would fail at send time, not at load time
+    headers: { type: 'object', propertyNames: { pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }, additionalProperties: { type: 'string', 'x-secret': true }, default: {} },
     compression: { enum: ['gzip', 'none'], default: 'gzip' },
     tls: TLS_SCHEMA,
     timeout: TIMEOUT_SCHEMA,

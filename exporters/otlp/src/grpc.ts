@@ -1,81 +1,61 @@
 import * as fs from 'node:fs';
-import * as grpc from '@grpc/grpc-js';
 import { createSendingExporter, parseDuration, PermanentError, RetryableError, type Batch, type ComponentContext, type Exporter } from '@tapio/core';
 import { decodeRetryDelayMs, otlpProfile, SIGNAL_INFO, traceExported, traceExportStart } from '@tapio/receiver-otlp';
 import type { OtlpGrpcExporterConfig } from './config';
+import { GrpcCallError, GrpcChannel, STATUS, STATUS_NAME } from './grpc-channel';
 import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
 
-const identity = (b: Buffer): Buffer => b;
-
 /** gRPC codes OTLP says to retry; RESOURCE_EXHAUSTED only when the server sent RetryInfo. */
-const RETRYABLE = new Set([grpc.status.CANCELLED, grpc.status.DEADLINE_EXCEEDED, grpc.status.ABORTED, grpc.status.OUT_OF_RANGE, grpc.status.UNAVAILABLE, grpc.status.DATA_LOSS]);
+const RETRYABLE = new Set<number>([STATUS.CANCELLED, STATUS.DEADLINE_EXCEEDED, STATUS.ABORTED, STATUS.OUT_OF_RANGE, STATUS.UNAVAILABLE, STATUS.DATA_LOSS]);
 
 export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterConfig): Exporter {
   const timeoutMs = parseDuration(cfg.timeout);
   const { target, secure } = parseTarget(cfg.endpoint, cfg.tls?.insecure);
-  const creds = secure ? clientCredentials(cfg) : grpc.credentials.createInsecure();
-  const options: grpc.ChannelOptions = {
-    'grpc.max_send_message_length': -1,
-    'grpc.max_receive_message_length': 16 * 1024 * 1024,
-    'grpc-node.flow_control_window': 4 * 1024 * 1024,
-    'grpc.default_compression_algorithm': cfg.compression === 'gzip' ? grpc.compressionAlgorithms.gzip : grpc.compressionAlgorithms.identity,
-  };
-  const clients: grpc.Client[] = [];
-  let next = 0;
-  const metadata = new grpc.Metadata();
-  for (const [k, v] of Object.entries(cfg.headers ?? {})) metadata.set(k.toLowerCase(), v);
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(cfg.headers ?? {})) headers[k.toLowerCase()] = v;
+  let channel: GrpcChannel | undefined;
 
-  function call(req: SignalRequest, signal?: AbortSignal): Promise<void> {
-    const client = clients[next++ % clients.length]!;
+  async function call(ch: GrpcChannel, req: SignalRequest, signal?: AbortSignal): Promise<void> {
     const t0 = otlpProfile.enabled ? process.hrtime.bigint() : 0n;
-    return new Promise<void>((resolve, reject) => {
-      const c = client.makeUnaryRequest(SIGNAL_INFO[req.signal].grpcPath, identity, identity, req.body, metadata.clone(), { deadline: timeoutMs ? Date.now() + timeoutMs : Infinity }, (err, res) => {
-        // the call ended: grpc-js framed (copied) the body or never will
-        req.release();
-        if (otlpProfile.enabled) otlpProfile.sendNs += Number(process.hrtime.bigint() - t0);
-        if (!err) {
-          try {
-            const { rejected, message } = readPartialSuccess(res ?? Buffer.alloc(0));
-            notePartialSuccess(ctx, rejected, message);
-            resolve();
-          } catch (e) { reject(e); }
-          return;
-        }
-        reject(classify(err));
-      });
-      // the helper aborts an attempt that timed out or an exporter that stops
-      if (signal) signal.addEventListener('abort', () => c.cancel(), { once: true });
-    });
+    let response: Buffer;
+    try {
+      response = await ch.unary(SIGNAL_INFO[req.signal].grpcPath, req.body, timeoutMs, signal, req.release);
+    } catch (err) {
+      throw classify(err);
+    } finally {
+      if (otlpProfile.enabled) otlpProfile.sendNs += Number(process.hrtime.bigint() - t0);
+    }
+    const { rejected, message } = readPartialSuccess(response);
+    notePartialSuccess(ctx, rejected, message);
   }
 
   return createSendingExporter(ctx, {
-    timeoutMs: 0, // the gRPC deadline is the per-attempt timeout
+    timeoutMs: 0, // the call's deadline is the per-attempt timeout
     retry: cfg.retry_on_failure,
     queue: cfg.sending_queue,
     async start() {
-      for (let i = 0; i < cfg.num_connections; i++) {
-        // a distinct channel option keeps grpc-js from sharing one subchannel between clients
-        clients.push(new grpc.Client(target, creds, { ...options, 'grpc.tapio_connection': i } as grpc.ChannelOptions));
-      }
+      channel = new GrpcChannel({ authority: target, secure, tls: secure ? tlsOptions(cfg) : undefined, headers, gzip: cfg.compression === 'gzip', connections: cfg.num_connections });
     },
     async shutdown() {
-      for (const c of clients.splice(0)) c.close();
+      channel?.close();
+      channel = undefined;
     },
     async send(batch: Batch, signal?: AbortSignal) {
-      if (!clients.length) throw new RetryableError('exporter not started');
+      const ch = channel;
+      if (!ch) throw new RetryableError('exporter not started');
       const t0 = otlpProfile.enabled ? traceExportStart(batch.events) : 0;
       const reqs = encodeBatch(batch.events);
-      await Promise.all(reqs.map((r) => call(r, signal)));
+      await Promise.all(reqs.map((r) => call(ch, r, signal)));
       if (otlpProfile.enabled) { otlpProfile.exported += batch.events.length; traceExported(t0); }
     },
   });
 }
 
-function classify(err: grpc.ServiceError): Error {
-  const details = err.metadata?.get('grpc-status-details-bin')[0];
-  const retryAfterMs = Buffer.isBuffer(details) ? decodeRetryDelayMs(details) : undefined;
-  const message = `OTLP/gRPC export failed: ${grpc.status[err.code] ?? err.code} ${err.details}`;
-  if (RETRYABLE.has(err.code) || (err.code === grpc.status.RESOURCE_EXHAUSTED && retryAfterMs !== undefined)) {
+function classify(err: unknown): Error {
+  if (!(err instanceof GrpcCallError)) return new RetryableError(`OTLP/gRPC export failed: ${(err as Error).message}`);
+  const retryAfterMs = err.statusDetails ? decodeRetryDelayMs(err.statusDetails) : undefined;
+  const message = `OTLP/gRPC export failed: ${STATUS_NAME[err.code] ?? err.code} ${err.details}`;
+  if (RETRYABLE.has(err.code) || (err.code === STATUS.RESOURCE_EXHAUSTED && retryAfterMs !== undefined)) {
     return new RetryableError(message, { retryAfterMs });
   }
   return new PermanentError(message);
@@ -90,9 +70,8 @@ function parseTarget(endpoint: string, insecure: boolean | undefined): { target:
   return { target: endpoint, secure: insecure === undefined ? !local : !insecure };
 }
 
-function clientCredentials(cfg: OtlpGrpcExporterConfig): grpc.ChannelCredentials {
+function tlsOptions(cfg: OtlpGrpcExporterConfig): { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean } {
   const t = cfg.tls ?? {};
-  const read = (f?: string): Buffer | null => (f ? fs.readFileSync(f) : null);
-  return grpc.credentials.createSsl(read(t.ca_file), read(t.key_file), read(t.cert_file),
-    t.insecure_skip_verify ? { checkServerIdentity: () => undefined } : undefined);
+  const read = (f?: string): Buffer | undefined => (f ? fs.readFileSync(f) : undefined);
+  return { ca: read(t.ca_file), cert: read(t.cert_file), key: read(t.key_file), rejectUnauthorized: !t.insecure_skip_verify };
 }

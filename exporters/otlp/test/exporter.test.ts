@@ -3,8 +3,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { isPermanent, type Exporter } from '@tapio/core';
-import { conformance, testBatch, testContext, testEvent, validConfig } from '@tapio/core/testing';
-import { encodeRpcStatus } from '@tapio/receiver-otlp';
+import { conformance, resolveYaml, testBatch, testContext, testEvent, validConfig } from '@tapio/core/testing';
+import receiverFactory, { encodeRpcStatus } from '@tapio/receiver-otlp';
 import { encodeBatch, otlpExporterFactory, otlpHttpExporterFactory, parseRetryAfter } from '../src/index';
 import { startDownstream } from './helpers';
 
@@ -182,6 +182,22 @@ describe('otlp exporters', () => {
       assert.ok(inFuture > 50_000 && inFuture <= 60_000);
       assert.equal(parseRetryAfter('soon'), undefined);
     });
+  });
+
+  it('a header name that is not an HTTP token is a config error at its key, not a failure at send time', () => {
+    const { config, issues } = resolveYaml(`receivers: { otlp: {} }
+exporters:
+  otlp:
+    headers:
+      x-ok: fine
+      "x tenant": acme
+service: { pipelines: { traces: { receivers: [otlp], exporters: [otlp] } } }
+`, [receiverFactory, otlpExporterFactory], 'headers.yaml');
+    assert.equal(config, undefined);
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0]!.path, 'exporters.otlp.headers.x tenant');
+    assert.deepEqual(issues[0]!.location, { file: 'headers.yaml', line: 6, col: 7 });
+    assert.match(issues[0]!.message, /"x tenant" is not a valid key/);
   });
 
   it('sends the configured headers', async () => {
