@@ -85,6 +85,16 @@ export class OtlpHttpServer {
     if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') { this.fail(req, res, 415, ctype, `unsupported content encoding "${encoding}"`); return; }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > this.maxBody) { this.fail(req, res, 413, ctype, `request body of ${declared} bytes exceeds the limit of ${this.maxBody}`); return; }
+    // Admission on Content-Length, before the body is read: under overload a refused request
+    // costs its headers, not its body held in memory (the answer closes the connection, as for
+    // any refused unread body). A chunked request without a length is admitted once read.
+    let reserved = 0;
+    if (declared > 0) {
+      if (!this.handler.reserve(declared)) { this.respond(req, res, signal, ctype, this.handler.busy()); return; }
+      reserved = declared;
+    }
+    let handedOff = false;
+    const giveBack = (): void => { if (!handedOff) { handedOff = true; if (reserved) this.handler.unreserve(reserved); } };
 
     const chunks: Buffer[] = [];
     let size = 0;
@@ -92,16 +102,19 @@ export class OtlpHttpServer {
     req.on('data', (c: Buffer) => {
       if (tooBig) return;
       size += c.length;
-      if (size > this.maxBody) { tooBig = true; chunks.length = 0; this.fail(req, res, 413, ctype, `request body exceeds the limit of ${this.maxBody} bytes`); return; }
+      if (size > this.maxBody) { tooBig = true; chunks.length = 0; giveBack(); this.fail(req, res, 413, ctype, `request body exceeds the limit of ${this.maxBody} bytes`); return; }
       chunks.push(c);
     });
     req.on('error', () => { /* client went away; nothing to answer */ });
+    // a client that goes away mid-body never reaches 'end': its reservation is given back here
+    req.on('close', giveBack);
     req.on('end', () => {
-      if (tooBig) return;
+      if (tooBig || handedOff) return;
+      handedOff = true; // process() owns the reservation from here
       // a single chunk is a view into the socket's read buffer; a concatenation is ours alone
       const owned = chunks.length > 1;
       const raw = owned ? Buffer.concat(chunks, size) : chunks[0] ?? Buffer.alloc(0);
-      this.process(signal, ctype, encoding, raw, owned).then((o) => this.respond(req, res, signal, ctype, o), (err: unknown) => {
+      this.process(signal, ctype, encoding, raw, owned, reserved).then((o) => this.respond(req, res, signal, ctype, o), (err: unknown) => {
         const e = err instanceof HttpError ? err : new HttpError(500, (err as Error).message);
         if (e.statusCode === 500) this.logger.error({ err: e.message }, 'OTLP/HTTP export failed unexpectedly');
         this.fail(req, res, e.statusCode, ctype, e.message);
@@ -109,21 +122,27 @@ export class OtlpHttpServer {
     });
   }
 
-  private async process(signal: OtlpSignal, ctype: string, encoding: string, raw: Buffer, rawOwned: boolean): Promise<Outcome> {
+  /** `reserved`: admission bytes reserved from Content-Length, handed to the handler or given back here. */
+  private async process(signal: OtlpSignal, ctype: string, encoding: string, raw: Buffer, rawOwned: boolean, reserved: number): Promise<Outcome> {
     let body = raw;
     let owned = rawOwned;
-    if (encoding !== 'identity') { body = await inflate(raw, encoding, this.maxBody); owned = true; }
-    if (ctype === JSON_TYPE) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body.toString('utf8'));
-        body = jsonToProto(SIGNAL_INFO[signal].request, parsed);
-        owned = true;
-      } catch (err) {
-        throw new HttpError(400, err instanceof MalformedError ? err.message : `invalid JSON: ${(err as Error).message}`);
+    try {
+      if (encoding !== 'identity') { body = await inflate(raw, encoding, this.maxBody); owned = true; }
+      if (ctype === JSON_TYPE) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(body.toString('utf8'));
+          body = jsonToProto(SIGNAL_INFO[signal].request, parsed);
+          owned = true;
+        } catch (err) {
+          throw new HttpError(400, err instanceof MalformedError ? err.message : `invalid JSON: ${(err as Error).message}`);
+        }
       }
+    } catch (err) {
+      if (reserved) this.handler.unreserve(reserved);
+      throw err;
     }
-    return this.handler.export(signal, body, owned);
+    return this.handler.export(signal, body, owned, reserved);
   }
 
   private respond(req: http.IncomingMessage, res: http.ServerResponse, signal: OtlpSignal, ctype: string, o: Outcome): void {

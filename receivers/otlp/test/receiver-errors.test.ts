@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { ProtobufTraceSerializer, JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
@@ -20,6 +21,20 @@ function rpcStatus(b: Buffer): { code: number; message: string } {
     if (t === 8) code = r.uint32(); else if (t === 18) message = r.string(); else r.skip(t & 7);
   }
   return { code, message };
+}
+
+/** An HTTP/1.1 POST whose headers declare `body` but that sends only its first `sent` bytes; the socket stays open. */
+function partialPost(port: number, body: Buffer, sent: number): { socket: net.Socket; answer: Promise<string> } {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  socket.write(`POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\nContent-Length: ${body.length}\r\n\r\n`);
+  socket.write(body.subarray(0, sent));
+  let text = '';
+  const answer = new Promise<string>((resolve) => {
+    socket.on('data', (d) => { text += d.toString('latin1'); if (text.includes('\r\n\r\n')) resolve(text); });
+    socket.on('close', () => resolve(text));
+  });
+  return { socket, answer };
 }
 
 class RefusingConsumer implements Consumer {
@@ -179,6 +194,39 @@ describe('otlp receiver: bad input and back-pressure', () => {
         while (waiting.length === 0) await new Promise((res) => setTimeout(res, 5));
         waiting.shift()!();
         assert.equal((await again).status, 200);
+      } finally {
+        for (const w of waiting) w();
+        await r.receiver.shutdown();
+      }
+    });
+
+    it('HTTP admission reads only Content-Length: past the limit a request is answered 503 before its body is sent; a client that vanishes mid-body gives its reservation back', async () => {
+      const waiting: (() => void)[] = [];
+      const blocking: Consumer = { consume: () => new Promise<void>((resolve) => { waiting.push(resolve); }) };
+      const big = Buffer.from(ProtobufTraceSerializer.serializeRequest(Array.from({ length: 40 }, () => sdkSpans()).flat())!);
+      const r = await startReceiver({ grpc: undefined }, blocking, { admission: { request_limit_mib: (big.length * 1.5) / 1048576 } });
+      const until = async (cond: () => boolean, what: string): Promise<void> => {
+        for (let i = 0; i < 400 && !cond(); i++) await new Promise((res) => setTimeout(res, 5));
+        assert.ok(cond(), what);
+      };
+      try {
+        // reserved from the headers; given back when the client goes away without its body
+        const gone = partialPost(r.httpPort, big, 1000);
+        await until(() => r.receiver.handler.inflight === big.length, 'Content-Length reserved on arrival');
+        gone.socket.destroy();
+        await until(() => r.receiver.handler.inflight === 0, 'the vanished client\'s reservation was given back');
+        const first = post(r.httpPort, '/v1/traces', big, PB); // admitted; waits on the blocked pipeline
+        await until(() => waiting.length === 1, 'the first request reached the pipeline');
+        const refused = partialPost(r.httpPort, big, 1000); // and never the rest
+        const head = await Promise.race([refused.answer, new Promise<string>((res) => setTimeout(() => res('no answer'), 2000))]);
+        assert.match(head, /^HTTP\/1\.1 503 /);
+        assert.match(head, /\r\nretry-after: 1\r\n/i);
+        assert.match(head, /\r\nconnection: close\r\n/i);
+        refused.socket.destroy();
+        assert.equal(r.receiver.handler.inflight, big.length, 'only the admitted request holds a reservation');
+        waiting.shift()!();
+        assert.equal((await first).status, 200);
+        assert.equal(r.receiver.handler.inflight, 0);
       } finally {
         for (const w of waiting) w();
         await r.receiver.shutdown();
