@@ -50,6 +50,8 @@ service:
   let prof0 = { ...otlpProfile };
   let peakRss = 0;
   const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 200);
+  // the bench process died (crash, Ctrl-C): do not linger, an orphan's timers would disturb later runs
+  process.on('disconnect', () => process.exit(0));
   process.on('message', (m) => {
     if (m.type === 'mark') { for (const k of ['ingressMs', 'waitMs', 'exportMs']) otlpProfile[k].length = 0; otlpProfile.traced.clear(); loopDelay.reset(); cpu0 = process.cpuUsage(); prof0 = { ...otlpProfile }; peakRss = process.memoryUsage().rss; process.send({ type: 'marked' }); }
     if (m.type === 'stats') {

@@ -145,6 +145,8 @@ async function run(o) {
 const loopDelay = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
 
+// the bench process died (crash, Ctrl-C): do not linger, an orphan's timers would disturb later runs
+process.on('disconnect', () => process.exit(0));
 process.on('message', (m) => {
   if (m.type === 'exit') { process.exit(0); return; }
   loopDelay.reset();

@@ -79,6 +79,8 @@ server.on('stream', (stream, headers) => {
   });
 });
 server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
+// the bench process died (crash, Ctrl-C): do not linger, an orphan's timers would disturb later runs
+process.on('disconnect', () => process.exit(0));
 process.on('message', (m) => {
   if (m.type === 'reset') { spans = 0; requests = 0; latencies = []; cpu0 = process.cpuUsage(); loopDelay.reset(); t0 = now(); process.send({ type: 'reset-done', at: t0 }); }
   if (m.type === 'stats') {
