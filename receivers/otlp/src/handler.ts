@@ -65,15 +65,19 @@ export class ExportHandler {
     return { status: 'unavailable', message: `receiver busy: ${Math.round(this.inflightBytes / 1048576)} MiB of requests in flight (admission.request_limit_mib)`, retryAfterMs: ADMISSION_RETRY_AFTER_MS };
   }
 
-  /** One request alone is always admitted, however large (the size limits apply to it instead). */
-  private admits(bytes: number): boolean {
-    return this.inflightBytes === 0 || this.inflightBytes + bytes <= this.requestLimitBytes;
+  /**
+   * One request alone is always admitted, however large (the size limits apply to it instead).
+   * `own`: bytes the asking request holds already, which do not make it "not alone".
+   */
+  private admits(bytes: number, own = 0): boolean {
+    return this.inflightBytes - own === 0 || this.inflightBytes + bytes <= this.requestLimitBytes;
   }
 
   /**
    * `owned`: the caller gives `body` away (nothing reads it afterwards), so a decode worker may
-   * take it without a copy. `reserved`: bytes this request reserved already (reserve()); they
-   * count until it is done instead of the body's own size.
+   * take it without a copy. `reserved`: bytes this request reserved already (reserve(), from its
+   * size on the wire); they count until it is done instead of the body's own size, unless the
+   * body inflated to more: then the difference must be admitted too, or the request is refused.
    */
   async export(signal: OtlpSignal, body: Buffer, owned = false, reserved = 0): Promise<Outcome> {
     if (!reserved) {
@@ -81,6 +85,12 @@ export class ExportHandler {
       reserved = body.length; // taken now: a body moved to a decode worker reads as empty afterwards
     }
     try {
+      const extra = body.length - reserved;
+      if (extra > 0) {
+        if (!this.admits(extra, reserved)) { this.refusals(1); return this.busy(); }
+        this.inflightBytes += extra;
+        reserved = body.length;
+      }
       return await this.decodeAndConsume(signal, body, owned);
     } finally {
       this.unreserve(reserved);

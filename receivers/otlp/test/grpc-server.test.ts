@@ -6,7 +6,7 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { PermanentError, type Batch, type Consumer } from '@tapio/core';
 import { SinkConsumer } from '@tapio/core/testing';
 import { sdkSpans } from './fixtures';
-import { grpcCall, startReceiver, TRACES_PATH, type Running } from './helpers';
+import { grpcCall, post, startReceiver, TRACES_PATH, type Running } from './helpers';
 
 const identity = (b: Buffer): Buffer => b;
 
@@ -140,6 +140,41 @@ describe('otlp receiver: the gRPC front (node:http2)', () => {
       assert.equal(r.receiver.handler.inflight, 0, 'every reservation given back');
     } finally {
       clearInterval(watch);
+      for (const w of waiting) w();
+      await r.receiver.shutdown();
+    }
+  });
+
+  it('a compressed request admitted on its wire size is refused when what it inflates to does not fit (gRPC and HTTP); alone it is served', async () => {
+    const waiting: (() => void)[] = [];
+    let consumed = 0;
+    const blocking: Consumer = { consume: (b) => new Promise<void>((resolve) => { consumed += b.events.length; waiting.push(resolve); }) };
+    const big = Buffer.from(ProtobufTraceSerializer.serializeRequest(Array.from({ length: 40 }, () => sdkSpans()).flat())!);
+    const gz = zlib.gzipSync(big);
+    assert.ok(gz.length * 4 < big.length, `the request compresses well (${gz.length} of ${big.length} bytes)`);
+    const r = await startReceiver({}, blocking, { admission: { request_limit_mib: (big.length * 1.5) / 1048576 } });
+    try {
+      const first = rawCall(r.grpcPort, [frame(big)]); // admitted; holds big.length while the pipeline blocks
+      while (waiting.length === 0) await new Promise((res) => setTimeout(res, 5));
+      const held = consumed;
+      // big + gz fits the limit, big + big does not
+      const g = await rawCall(r.grpcPort, [frame(gz, true)], { 'grpc-encoding': 'gzip' });
+      assert.equal(g.grpcStatus, '14');
+      const h = await post(r.httpPort, '/v1/traces', gz, { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'gzip' });
+      assert.equal(h.status, 503);
+      assert.equal(consumed, held, 'neither was decoded into the pipeline');
+      assert.equal(r.receiver.handler.inflight, big.length, 'the refused requests gave back what they reserved');
+      waiting.shift()!();
+      assert.equal((await first).grpcStatus, '0');
+      // alone, a compressed request is admitted whatever it inflates to, even past the limit
+      const huge = Buffer.from(ProtobufTraceSerializer.serializeRequest(Array.from({ length: 80 }, () => sdkSpans()).flat())!);
+      const alone = rawCall(r.grpcPort, [frame(zlib.gzipSync(huge), true)], { 'grpc-encoding': 'gzip' });
+      while (waiting.length === 0) await new Promise((res) => setTimeout(res, 5));
+      assert.equal(r.receiver.handler.inflight, huge.length, 'it counts its inflated size');
+      waiting.shift()!();
+      assert.equal((await alone).grpcStatus, '0');
+      assert.equal(r.receiver.handler.inflight, 0);
+    } finally {
       for (const w of waiting) w();
       await r.receiver.shutdown();
     }
