@@ -21,7 +21,10 @@ export interface CommonConfig {
   num_connections: number;
 }
 
-export type OtlpGrpcExporterConfig = CommonConfig;
+export interface OtlpGrpcExporterConfig extends CommonConfig {
+  /** HTTP/2 PINGs that find a connection whose peer went silent (as configgrpc's client keepalive). */
+  keepalive?: { time: string; timeout: string; permit_without_stream: boolean };
+}
 
 export interface OtlpHttpExporterConfig extends CommonConfig {
   encoding: 'proto' | 'json';
@@ -59,7 +62,18 @@ function common(defaultEndpoint: string): Record<string, unknown> {
 export const grpcConfigSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
-  properties: common('localhost:4317'),
+  properties: {
+    ...common('localhost:4317'),
+    keepalive: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        time: { type: 'string', format: 'duration', default: '30s', description: 'PING the server this often' },
+        timeout: { type: 'string', format: 'duration', default: '10s', description: 'drop the connection when a PING is not answered within this' },
+        permit_without_stream: { type: 'boolean', default: false, description: 'PING also while no call is in flight' },
+      },
+    },
+  },
 };
 
 export const httpConfigSchema: JsonSchema = {

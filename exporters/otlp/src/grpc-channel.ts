@@ -26,6 +26,8 @@ export interface ChannelOptions {
   headers: Record<string, string>;
   gzip: boolean;
   connections: number;
+  /** PING each connection every `timeMs` (only while calls are in flight unless `withoutCalls`); no answer within `timeoutMs` drops it. */
+  keepalive?: { timeMs: number; timeoutMs: number; withoutCalls: boolean };
 }
 
 /** A server answer with no grpc-status: its HTTP status mapped as gRPC specifies (doc/http-grpc-status-mapping.md). */
@@ -75,6 +77,8 @@ export class GrpcChannel {
   private next = 0;
   private closed = false;
   private readonly probing = new WeakSet<http2.ClientHttp2Session>();
+  /** Calls in flight per connection, for keepalive without `withoutCalls`. */
+  private readonly calls = new WeakMap<http2.ClientHttp2Session, number>();
 
   constructor(private readonly o: ChannelOptions) {
     this.sessions = new Array(Math.max(1, o.connections)).fill(undefined);
@@ -92,7 +96,16 @@ export class GrpcChannel {
       maxSessionMemory: 256,
       settings: { initialWindowSize: 1 << 20 },
     });
-    const drop = (): void => { if (this.sessions[i] === s) this.sessions[i] = undefined; };
+    let keepalive: NodeJS.Timeout | undefined;
+    const drop = (): void => {
+      if (keepalive) clearInterval(keepalive);
+      if (this.sessions[i] === s) this.sessions[i] = undefined;
+    };
+    const ka = this.o.keepalive;
+    if (ka && ka.timeMs > 0) {
+      keepalive = setInterval(() => { if (ka.withoutCalls || (this.calls.get(s) ?? 0) > 0) this.probe(s, ka.timeoutMs); }, ka.timeMs);
+      keepalive.unref();
+    }
     // errors reach the calls on the session as stream errors; this listener keeps one from being
     // thrown as an uncaught 'error' event and forgets the session so the next call reconnects
     s.on('error', drop);
@@ -132,6 +145,7 @@ export class GrpcChannel {
       try {
         session = this.session();
         stream = session.request(headers);
+        this.calls.set(session, (this.calls.get(session) ?? 0) + 1);
       } catch (err) {
         // invalid metadata is caught by the config schema; what is left here will not fix itself
         bodySent();
@@ -182,6 +196,7 @@ export class GrpcChannel {
         if ((err as { code?: string }).code === 'ERR_HTTP2_OUT_OF_STREAMS') session.close();
       });
       stream.on('close', () => {
+        this.calls.set(session, (this.calls.get(session) ?? 1) - 1);
         if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         // a stream that never got an id never handed the body to HTTP/2; otherwise the write's
@@ -210,11 +225,11 @@ export class GrpcChannel {
   }
 
   /** Drops `session` unless it answers a PING in time (it is still connecting: it gets no longer). */
-  private probe(session: http2.ClientHttp2Session): void {
+  private probe(session: http2.ClientHttp2Session, timeoutMs = PING_TIMEOUT_MS): void {
     if (session.destroyed || this.probing.has(session)) return;
     this.probing.add(session);
     const dead = (why: string): void => { this.probing.delete(session); session.destroy(new Error(why)); };
-    const timer = setTimeout(() => dead(`no answer to a PING within ${PING_TIMEOUT_MS} ms`), PING_TIMEOUT_MS);
+    const timer = setTimeout(() => dead(`no answer to a PING within ${timeoutMs} ms`), timeoutMs);
     timer.unref();
     const answered = (err: Error | null): void => {
       clearTimeout(timer);

@@ -34,7 +34,11 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
     retry: cfg.retry_on_failure,
     queue: cfg.sending_queue,
     async start() {
-      channel = new GrpcChannel({ authority: target, secure, tls: secure ? tlsOptions(cfg) : undefined, headers, gzip: cfg.compression === 'gzip', connections: cfg.num_connections });
+      const ka = cfg.keepalive;
+      channel = new GrpcChannel({
+        authority: target, secure, tls: secure ? tlsOptions(cfg) : undefined, headers, gzip: cfg.compression === 'gzip', connections: cfg.num_connections,
+        keepalive: ka ? { timeMs: parseDuration(ka.time), timeoutMs: parseDuration(ka.timeout), withoutCalls: ka.permit_without_stream } : undefined,
+      });
     },
     async shutdown() {
       channel?.close();

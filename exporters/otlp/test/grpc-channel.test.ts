@@ -30,6 +30,26 @@ async function rawHttp2(respond: (stream: http2.ServerHttp2Stream, headers: http
   return { port: (server.address() as AddressInfo).port, close: () => new Promise((r) => { for (const s of sessions) s.destroy(); server.close(() => r()); }) };
 }
 
+/** A TCP proxy to `port` whose connections can go silent: a frozen one swallows bytes both ways and stays open. */
+async function freezableProxy(port: number): Promise<{ port: number; conns: { client: net.Socket; upstream: net.Socket; frozen: boolean }[]; close: () => void }> {
+  const conns: { client: net.Socket; upstream: net.Socket; frozen: boolean }[] = [];
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    const c = { client, upstream, frozen: false };
+    conns.push(c);
+    client.on('data', (d) => { if (!c.frozen) upstream.write(d); });
+    upstream.on('data', (d) => { if (!c.frozen) client.write(d); });
+    client.on('error', () => {}); upstream.on('error', () => {});
+    client.on('close', () => upstream.destroy()); upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  return {
+    port: (proxy.address() as AddressInfo).port,
+    conns,
+    close: () => { for (const c of conns) { c.client.destroy(); c.upstream.destroy(); } proxy.close(); },
+  };
+}
+
 function channel(port: number, o: { gzip?: boolean; headers?: Record<string, string> } = {}): GrpcChannel {
   return new GrpcChannel({ authority: `127.0.0.1:${port}`, secure: false, headers: o.headers ?? {}, gzip: o.gzip ?? false, connections: 2 });
 }
@@ -125,19 +145,9 @@ describe('otlp exporter: gRPC over node:http2 (GrpcChannel)', () => {
 
   it('a connection whose peer went silent (TCP open, nothing answered) is dropped after a missed deadline; the next call reconnects', async () => {
     const s = await grpcJsServer((_c, cb) => cb(null, Buffer.from('alive')));
-    // a TCP proxy that can go silent: frozen connections swallow bytes both ways and stay open
-    const conns: { client: net.Socket; upstream: net.Socket; frozen: boolean }[] = [];
-    const proxy = net.createServer((client) => {
-      const upstream = net.connect(s.port, '127.0.0.1');
-      const c = { client, upstream, frozen: false };
-      conns.push(c);
-      client.on('data', (d) => { if (!c.frozen) upstream.write(d); });
-      upstream.on('data', (d) => { if (!c.frozen) client.write(d); });
-      client.on('error', () => {}); upstream.on('error', () => {});
-      client.on('close', () => upstream.destroy()); upstream.on('close', () => client.destroy());
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const ch = new GrpcChannel({ authority: `127.0.0.1:${(proxy.address() as AddressInfo).port}`, secure: false, headers: {}, gzip: false, connections: 1 });
+    const proxy = await freezableProxy(s.port);
+    const conns = proxy.conns;
+    const ch = new GrpcChannel({ authority: `127.0.0.1:${proxy.port}`, secure: false, headers: {}, gzip: false, connections: 1 });
     try {
       assert.equal((await ch.unary(TRACES, Buffer.from('x'), 1000, undefined, () => {})).toString(), 'alive');
       for (const c of conns) c.frozen = true;
@@ -150,7 +160,26 @@ describe('otlp exporter: gRPC over node:http2 (GrpcChannel)', () => {
       assert.equal(conns.length, 2);
     } finally {
       ch.close();
-      for (const c of conns) { c.client.destroy(); c.upstream.destroy(); }
+      proxy.close();
+      await s.close();
+    }
+  });
+
+  it('keepalive: PINGs find a silent connection with no call in flight (permit_without_stream); without it an idle connection is left alone', async () => {
+    const s = await grpcJsServer((_c, cb) => cb(null, Buffer.from('alive')));
+    const proxy = await freezableProxy(s.port);
+    const channels = [true, false].map((withoutCalls) => new GrpcChannel({
+      authority: `127.0.0.1:${proxy.port}`, secure: false, headers: {}, gzip: false, connections: 1, keepalive: { timeMs: 100, timeoutMs: 200, withoutCalls },
+    }));
+    try {
+      for (const ch of channels) assert.equal((await ch.unary(TRACES, Buffer.from('x'), 1000, undefined, () => {})).toString(), 'alive');
+      assert.equal(proxy.conns.length, 2);
+      for (const c of proxy.conns) c.frozen = true;
+      await new Promise((r) => setTimeout(r, 800));
+      assert.ok(proxy.conns[0]!.client.destroyed, 'the PINGed connection was found dead and closed');
+      assert.ok(!proxy.conns[1]!.client.destroyed, 'no PING without a call in flight');
+    } finally {
+      for (const ch of channels) ch.close();
       proxy.close();
       await s.close();
     }
