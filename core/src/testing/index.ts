@@ -204,5 +204,6 @@ export function resolveYaml(text: string, factories: AnyFactory[], file = 'test.
   mergeYamlText(loaded, text, file);
   return resolveConfig(loaded, registry);
 }
+export { freezableProxy, type ProxiedConnection } from './proxy';
 export { TestStorageClient, TestStorageExtension } from './storage';
 export { FakeTopology, PAYMENT_CONTAINER, PAYMENT_POD, POSTGRES_SVC } from './topology';

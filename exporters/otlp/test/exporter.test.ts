@@ -200,6 +200,25 @@ service: { pipelines: { traces: { receivers: [otlp], exporters: [otlp] } } }
     assert.match(issues[0]!.message, /"x tenant" is not a valid key/);
   });
 
+  it('accepts the OpenTelemetry Collector keepalive sections of the otlp receiver and exporter as written', () => {
+    const { config, issues } = resolveYaml(`receivers:
+  otlp:
+    protocols:
+      grpc:
+        keepalive:
+          server_parameters: { max_connection_idle: 11s, max_connection_age: 12s, max_connection_age_grace: 5s, time: 30s, timeout: 5s }
+          enforcement_policy: { min_time: 10s, permit_without_stream: true }
+exporters:
+  otlp:
+    endpoint: collector:4317
+    keepalive: { time: 20s, timeout: 4s, permit_without_stream: true }
+service: { pipelines: { traces: { receivers: [otlp], exporters: [otlp] } } }
+`, [receiverFactory, otlpExporterFactory], 'keepalive.yaml');
+    assert.deepEqual(issues, []);
+    const exporter = config!.exporters.get('otlp')!.config as { keepalive: unknown };
+    assert.deepEqual(exporter.keepalive, { time: '20s', timeout: '4s', permit_without_stream: true });
+  });
+
   it('sends the configured headers', async () => {
     let seen: http.IncomingHttpHeaders = {};
     const server = http.createServer((req, res) => { seen = req.headers; req.resume(); req.on('end', () => res.writeHead(200).end()); });

@@ -1,10 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
-import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { isPermanent } from '@tapio/core';
-import { testBatch, testContext, validConfig } from '@tapio/core/testing';
+import { freezableProxy, testBatch, testContext, validConfig } from '@tapio/core/testing';
 import { encodePartialSuccess } from '@tapio/receiver-otlp';
 import { GrpcCallError, GrpcChannel, STATUS } from '../src/grpc-channel';
 import { otlpExporterFactory } from '../src/index';
@@ -28,26 +27,6 @@ async function rawHttp2(respond: (stream: http2.ServerHttp2Stream, headers: http
   server.on('stream', (stream, headers) => { stream.on('error', () => {}); stream.resume(); stream.on('end', () => respond(stream, headers)); });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { port: (server.address() as AddressInfo).port, close: () => new Promise((r) => { for (const s of sessions) s.destroy(); server.close(() => r()); }) };
-}
-
-/** A TCP proxy to `port` whose connections can go silent: a frozen one swallows bytes both ways and stays open. */
-async function freezableProxy(port: number): Promise<{ port: number; conns: { client: net.Socket; upstream: net.Socket; frozen: boolean }[]; close: () => void }> {
-  const conns: { client: net.Socket; upstream: net.Socket; frozen: boolean }[] = [];
-  const proxy = net.createServer((client) => {
-    const upstream = net.connect(port, '127.0.0.1');
-    const c = { client, upstream, frozen: false };
-    conns.push(c);
-    client.on('data', (d) => { if (!c.frozen) upstream.write(d); });
-    upstream.on('data', (d) => { if (!c.frozen) client.write(d); });
-    client.on('error', () => {}); upstream.on('error', () => {});
-    client.on('close', () => upstream.destroy()); upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  return {
-    port: (proxy.address() as AddressInfo).port,
-    conns,
-    close: () => { for (const c of conns) { c.client.destroy(); c.upstream.destroy(); } proxy.close(); },
-  };
 }
 
 function channel(port: number, o: { gzip?: boolean; headers?: Record<string, string> } = {}): GrpcChannel {

@@ -13,6 +13,11 @@ export interface GrpcServerConfig {
   max_concurrent_streams?: number;
   /** HTTP/2 receive window per stream and connection (bytes); Node's own default is 64 KiB. */
   initial_window_size?: number;
+  /** configgrpc's server keepalive: durations such as "30s"; what is absent is off. */
+  keepalive?: {
+    server_parameters?: { max_connection_idle?: string; max_connection_age?: string; max_connection_age_grace?: string; time?: string; timeout: string };
+    enforcement_policy?: { min_time: string; permit_without_stream: boolean };
+  };
   tls?: TlsServerConfig;
 }
 
@@ -45,6 +50,35 @@ const TLS_SCHEMA = {
     cert_file: { type: 'string', description: 'PEM certificate' },
     key_file: { type: 'string', description: 'PEM private key', 'x-secret': true },
     client_ca_file: { type: 'string', description: 'CA that client certificates must chain to (mTLS)' },
+  },
+};
+
+const DURATION = { type: 'string', format: 'duration' };
+
+/** The OpenTelemetry Collector's gRPC server `keepalive` section, same names and meaning. */
+const KEEPALIVE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    server_parameters: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        max_connection_idle: { ...DURATION, description: 'GOAWAY a connection that had no call for this long' },
+        max_connection_age: { ...DURATION, description: 'GOAWAY a connection this old (±10 % jitter), so clients reconnect and rebalance' },
+        max_connection_age_grace: { ...DURATION, description: 'after max_connection_age, cut the connection this long after its GOAWAY; unset: calls may finish however long they take' },
+        time: { ...DURATION, description: 'PING the client this often' },
+        timeout: { ...DURATION, default: '20s', description: 'close a connection whose client does not answer a PING within this' },
+      },
+    },
+    enforcement_policy: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        min_time: { ...DURATION, default: '5m', description: 'clients that PING more often (three times) get GOAWAY too_many_pings' },
+        permit_without_stream: { type: 'boolean', default: false, description: 'allow PINGs while the client has no call in flight' },
+      },
+    },
   },
 };
 
@@ -82,6 +116,7 @@ export const configSchema: JsonSchema = {
             max_recv_msg_size_mib: { type: 'number', exclusiveMinimum: 0, default: 4 },
             max_concurrent_streams: { type: 'integer', minimum: 1 },
             initial_window_size: { type: 'integer', minimum: 65535, maximum: 2147483647, default: 16777216, description: "HTTP/2 receive window in bytes (Node's default is 64 KiB); large windows keep MB-sized batches from another collector flowing" },
+            keepalive: KEEPALIVE_SCHEMA,
             tls: TLS_SCHEMA,
           },
         },

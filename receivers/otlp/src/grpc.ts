@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { splitHostPort, type Logger } from '@tapio/core';
+import { parseDuration, splitHostPort, type Logger } from '@tapio/core';
 import { encodePartialSuccess, encodeRpcStatus, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
 import type { GrpcServerConfig } from './config';
 import type { ExportHandler, Outcome } from './handler';
 import { inflateCapped, InflateError } from './inflate';
+import { applyServerKeepalive, type ServerKeepalive } from './keepalive';
 
 /** gRPC status codes this server answers with. */
 export const GRPC_STATUS = { OK: 0, INVALID_ARGUMENT: 3, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14 } as const;
@@ -35,8 +36,11 @@ export class OtlpGrpcServer {
   private readonly maxBytes: number;
   port = 0;
 
+  private readonly keepalive: ServerKeepalive | undefined;
+
   constructor(private readonly cfg: GrpcServerConfig, private readonly handler: ExportHandler, private readonly logger: Logger) {
     this.maxBytes = Math.floor(cfg.max_recv_msg_size_mib * 1024 * 1024);
+    this.keepalive = serverKeepalive(cfg.keepalive);
     for (const signal of ['traces', 'metrics', 'logs'] as OtlpSignal[]) this.routes.set(SIGNAL_INFO[signal].grpcPath, signal);
   }
 
@@ -52,6 +56,7 @@ export class OtlpGrpcServer {
       this.sessions.add(session);
       session.on('close', () => this.sessions.delete(session));
       session.on('error', () => { /* a client that went away; its streams are closed */ });
+      if (this.keepalive) applyServerKeepalive(session, this.keepalive);
       // the window setting applies to streams; the connection's own window is set here
       if (this.cfg.initial_window_size) {
         try { session.setLocalWindowSize(this.cfg.initial_window_size); } catch { /* closed already */ }
@@ -149,6 +154,21 @@ export class OtlpGrpcServer {
     }
     for (const s of this.sessions) s.destroy();
   }
+}
+
+/** The config's keepalive section in milliseconds; undefined when nothing in it is on. */
+function serverKeepalive(k: GrpcServerConfig['keepalive']): ServerKeepalive | undefined {
+  if (!k?.server_parameters && !k?.enforcement_policy) return undefined;
+  const p = k.server_parameters;
+  const ms = (d: string | undefined): number | undefined => (d === undefined ? undefined : parseDuration(d));
+  return {
+    maxConnectionIdleMs: ms(p?.max_connection_idle),
+    maxConnectionAgeMs: ms(p?.max_connection_age),
+    maxConnectionAgeGraceMs: ms(p?.max_connection_age_grace),
+    timeMs: ms(p?.time),
+    timeoutMs: ms(p?.timeout) ?? 20_000,
+    enforcement: k.enforcement_policy ? { minTimeMs: parseDuration(k.enforcement_policy.min_time), permitWithoutStream: k.enforcement_policy.permit_without_stream } : undefined,
+  };
 }
 
 /** MessageReader's answer when admission refused the message. */

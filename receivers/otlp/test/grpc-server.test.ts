@@ -4,7 +4,7 @@ import * as zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { PermanentError, type Batch, type Consumer } from '@tapio/core';
-import { SinkConsumer } from '@tapio/core/testing';
+import { freezableProxy, SinkConsumer } from '@tapio/core/testing';
 import { sdkSpans } from './fixtures';
 import { grpcCall, post, startReceiver, TRACES_PATH, type Running } from './helpers';
 
@@ -178,6 +178,117 @@ describe('otlp receiver: the gRPC front (node:http2)', () => {
       for (const w of waiting) w();
       await r.receiver.shutdown();
     }
+  });
+
+  describe('keepalive, as configgrpc: server_parameters and enforcement_policy', () => {
+    const until = async (cond: () => boolean, ms: number): Promise<boolean> => {
+      for (const end = Date.now() + ms; !cond() && Date.now() < end;) await new Promise((res) => setTimeout(res, 10));
+      return cond();
+    };
+
+    it('max_connection_age sends GOAWAY while a call is in flight; the call still completes; the grace then cuts what is left', async () => {
+      const waiting: (() => void)[] = [];
+      const blocking: Consumer = { consume: () => new Promise<void>((resolve) => { waiting.push(resolve); }) };
+      const r = await startReceiver({ http: undefined, grpc: { endpoint: '127.0.0.1:0', keepalive: { server_parameters: { max_connection_age: '300ms', max_connection_age_grace: '700ms' } } } }, blocking);
+      try {
+        const session = http2.connect(`http://127.0.0.1:${r.grpcPort}`);
+        let goaway = false;
+        session.on('goaway', () => { goaway = true; });
+        session.on('error', () => {});
+        const req = session.request({ ':method': 'POST', ':path': TRACES_PATH, 'content-type': 'application/grpc', te: 'trailers' });
+        let status: string | undefined;
+        req.on('trailers', (t) => { status = t['grpc-status'] as string; });
+        req.on('error', () => {});
+        req.resume();
+        req.end(frame(valid));
+        assert.ok(await until(() => goaway, 2000), 'GOAWAY after max_connection_age');
+        assert.equal(waiting.length, 1, 'the call was still in flight');
+        waiting.shift()!();
+        assert.ok(await until(() => status !== undefined, 2000));
+        assert.equal(status, '0', 'the call in flight finished after the GOAWAY');
+        // a call held past the grace is cut: it ends without a status, age (270-330 ms) + grace (700 ms) after connecting
+        const stuck = http2.connect(`http://127.0.0.1:${r.grpcPort}`);
+        stuck.on('error', () => {});
+        const t0 = Date.now();
+        const call = stuck.request({ ':method': 'POST', ':path': TRACES_PATH, 'content-type': 'application/grpc', te: 'trailers' });
+        let stuckStatus: string | undefined;
+        call.on('trailers', (t) => { stuckStatus = t['grpc-status'] as string; });
+        call.on('error', () => {});
+        call.resume();
+        const cut = new Promise<number>((res) => call.on('close', () => res(Date.now() - t0)));
+        call.end(frame(valid));
+        const after = await cut;
+        assert.equal(stuckStatus, undefined, 'the held call got no status: it was cut');
+        assert.ok(after >= 900 && after < 3000, `cut ${after} ms after connecting`);
+        session.destroy();
+      } finally {
+        for (const w of waiting) w();
+        await r.receiver.shutdown();
+      }
+    });
+
+    it('max_connection_idle closes a connection that has made no call for that long', async () => {
+      const r = await startReceiver({ http: undefined, grpc: { endpoint: '127.0.0.1:0', keepalive: { server_parameters: { max_connection_idle: '200ms' } } } });
+      try {
+        const session = http2.connect(`http://127.0.0.1:${r.grpcPort}`);
+        session.on('error', () => {});
+        const t0 = Date.now();
+        assert.equal((await rawCall(r.grpcPort, [frame(valid)])).grpcStatus, '0');
+        let closedAt = 0;
+        session.on('close', () => { closedAt = Date.now(); });
+        assert.ok(await until(() => closedAt > 0, 2000), 'the idle connection was closed');
+        assert.ok(closedAt - t0 >= 150, `closed after ${closedAt - t0} ms`);
+      } finally { await r.receiver.shutdown(); }
+    });
+
+    it('time/timeout: a client that stops answering PINGs is disconnected', async () => {
+      const r = await startReceiver({ http: undefined, grpc: { endpoint: '127.0.0.1:0', keepalive: { server_parameters: { time: '100ms', timeout: '200ms' } } } });
+      const proxy = await freezableProxy(r.grpcPort);
+      try {
+        assert.equal((await rawCall(proxy.port, [frame(valid)])).grpcStatus, '0');
+        const live = http2.connect(`http://127.0.0.1:${proxy.port}`);
+        live.on('error', () => {});
+        await new Promise((res) => live.once('connect', res));
+        await new Promise((res) => setTimeout(res, 400));
+        assert.ok(!live.destroyed && !live.closed, 'a client that answers PINGs stays connected');
+        for (const c of proxy.conns) c.frozen = true;
+        assert.ok(await until(() => proxy.conns.every((c) => c.upstream.destroyed), 2000), 'the receiver closed the silent connections');
+        live.destroy();
+      } finally {
+        proxy.close();
+        await r.receiver.shutdown();
+      }
+    });
+
+    it('enforcement_policy: a client that PINGs more often than min_time gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings"', async () => {
+      const r = await startReceiver({ http: undefined, grpc: { endpoint: '127.0.0.1:0', keepalive: { enforcement_policy: { min_time: '1s' } } } });
+      try {
+        const session = http2.connect(`http://127.0.0.1:${r.grpcPort}`);
+        session.on('error', () => {});
+        const away = new Promise<{ code: number; data: string }>((res) => session.on('goaway', (code, _last, data) => res({ code, data: data?.toString() ?? '' })));
+        await new Promise((res) => session.once('connect', res));
+        for (let i = 0; i < 5 && !session.destroyed; i++) {
+          session.ping(() => {});
+          await new Promise((res) => setTimeout(res, 20));
+        }
+        const g = await away;
+        assert.equal(g.code, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        assert.equal(g.data, 'too_many_pings');
+        session.destroy();
+        // without the policy, the same PINGs are fine
+        const lenient = await startReceiver({ http: undefined });
+        try {
+          const s2 = http2.connect(`http://127.0.0.1:${lenient.grpcPort}`);
+          let told = false;
+          s2.on('goaway', () => { told = true; });
+          await new Promise((res) => s2.once('connect', res));
+          for (let i = 0; i < 5; i++) { s2.ping(() => {}); await new Promise((res) => setTimeout(res, 20)); }
+          await new Promise((res) => setTimeout(res, 100));
+          assert.equal(told, false);
+          s2.destroy();
+        } finally { await lenient.receiver.shutdown(); }
+      } finally { await r.receiver.shutdown(); }
+    });
   });
 
   it('an error message with non-ASCII text reaches the client as it was written', async () => {
