@@ -51,6 +51,48 @@ describe('otlp over TLS: receiver with a certificate, exporters trusting its CA'
     assert.equal(sink.events.length, 3);
   });
 
+  it('otlp (gRPC) fails the certificate check without the CA, and skips it with insecure_skip_verify', async () => {
+    const make = async (tls: Record<string, unknown>) => {
+      const e = await otlpExporterFactory.create(testContext('otlp', 'exporter'), validConfig(otlpExporterFactory, {
+        endpoint: `https://localhost:${receiver.grpc!.port}`, tls, sending_queue: { enabled: false }, retry_on_failure: { enabled: false },
+      }) as never);
+      await e.start({} as never);
+      return e;
+    };
+    const untrusted = await make({});
+    await assert.rejects(untrusted.consume(testBatch(1, 'span')), /certificate/);
+    await untrusted.shutdown();
+    assert.equal(sink.events.length, 0);
+    const skipping = await make({ insecure_skip_verify: true });
+    await skipping.consume(testBatch(2, 'span'));
+    await skipping.shutdown();
+    assert.equal(sink.events.length, 2);
+  });
+
+  it('mTLS: a receiver with client_ca_file takes the gRPC exporter that presents its certificate, and refuses one that does not', async () => {
+    const tls = { cert_file: pem!.cert, key_file: pem!.key, client_ca_file: pem!.cert };
+    const cfg = validConfig(receiverFactory, { protocols: { grpc: { endpoint: '127.0.0.1:0', tls } } });
+    const strict = (await receiverFactory.create(testContext('otlp/mtls', 'receiver'), cfg as never, sink)) as OtlpReceiver;
+    await strict.start();
+    try {
+      const make = async (client: Record<string, unknown>) => {
+        const e = await otlpExporterFactory.create(testContext('otlp', 'exporter'), validConfig(otlpExporterFactory, {
+          endpoint: `https://localhost:${strict.grpc!.port}`, tls: { ca_file: pem!.cert, ...client }, sending_queue: { enabled: false }, retry_on_failure: { enabled: false },
+        }) as never);
+        await e.start({} as never);
+        return e;
+      };
+      const anonymous = await make({});
+      await assert.rejects(anonymous.consume(testBatch(1, 'span')), /certificate required/);
+      await anonymous.shutdown();
+      assert.equal(sink.events.length, 0);
+      const known = await make({ cert_file: pem!.cert, key_file: pem!.key });
+      await known.consume(testBatch(3, 'span'));
+      await known.shutdown();
+      assert.equal(sink.events.length, 3);
+    } finally { await strict.shutdown(); }
+  });
+
   it('otlphttp delivers over HTTPS when given the CA, and fails the certificate check without it', async () => {
     const ok = await otlpHttpExporterFactory.create(testContext('otlphttp', 'exporter'), validConfig(otlpHttpExporterFactory, {
       endpoint: `https://localhost:${receiver.http!.port}`, tls: { ca_file: pem!.cert }, sending_queue: { enabled: false },
