@@ -7,6 +7,8 @@ export interface TlsClientConfig {
   ca_file?: string;
   cert_file?: string;
   key_file?: string;
+  min_version?: string;
+  max_version?: string;
 }
 
 export interface CommonConfig {
@@ -42,6 +44,8 @@ const TLS_SCHEMA = {
     ca_file: { type: 'string' },
     cert_file: { type: 'string' },
     key_file: { type: 'string', 'x-secret': true },
+    min_version: { enum: ['1.0', '1.1', '1.2', '1.3'], default: '1.2', description: 'oldest TLS version offered (as configtls)' },
+    max_version: { enum: ['1.0', '1.1', '1.2', '1.3'], description: 'newest TLS version offered; unset: the newest Node supports' },
   },
 };
 

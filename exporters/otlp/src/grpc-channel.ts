@@ -1,4 +1,5 @@
 import * as http2 from 'node:http2';
+import type * as tls from 'node:tls';
 import * as zlib from 'node:zlib';
 
 /** gRPC status codes this client produces or reads (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
@@ -21,7 +22,7 @@ export interface ChannelOptions {
   authority: string;
   secure: boolean;
   /** TLS client options (CA, client certificate, verification) when `secure`. */
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean; minVersion?: tls.SecureVersion; maxVersion?: tls.SecureVersion };
   /** Extra request headers (gRPC metadata), names in lower case. */
   headers: Record<string, string>;
   gzip: boolean;

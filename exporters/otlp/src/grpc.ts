@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import { createSendingExporter, parseDuration, PermanentError, RetryableError, type Batch, type ComponentContext, type Exporter } from '@tapio/core';
-import { decodeRetryDelayMs, otlpProfile, SIGNAL_INFO, traceExported, traceExportStart } from '@tapio/receiver-otlp';
+import { decodeRetryDelayMs, otlpProfile, SIGNAL_INFO, tlsVersion, traceExported, traceExportStart } from '@tapio/receiver-otlp';
 import type { OtlpGrpcExporterConfig } from './config';
-import { GrpcCallError, GrpcChannel, STATUS, STATUS_NAME } from './grpc-channel';
+import { GrpcCallError, GrpcChannel, STATUS, STATUS_NAME, type ChannelOptions } from './grpc-channel';
 import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
 
 /** gRPC codes OTLP says to retry; RESOURCE_EXHAUSTED only when the server sent RetryInfo. */
@@ -74,8 +74,11 @@ function parseTarget(endpoint: string, insecure: boolean | undefined): { target:
   return { target: endpoint, secure: insecure === undefined ? !local : !insecure };
 }
 
-function tlsOptions(cfg: OtlpGrpcExporterConfig): { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean } {
+function tlsOptions(cfg: OtlpGrpcExporterConfig): ChannelOptions['tls'] {
   const t = cfg.tls ?? {};
   const read = (f?: string): Buffer | undefined => (f ? fs.readFileSync(f) : undefined);
-  return { ca: read(t.ca_file), cert: read(t.cert_file), key: read(t.key_file), rejectUnauthorized: !t.insecure_skip_verify };
+  return {
+    ca: read(t.ca_file), cert: read(t.cert_file), key: read(t.key_file), rejectUnauthorized: !t.insecure_skip_verify,
+    minVersion: tlsVersion(t.min_version), maxVersion: tlsVersion(t.max_version),
+  };
 }

@@ -4,7 +4,7 @@ import * as https from 'node:https';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { createSendingExporter, parseDuration, PermanentError, RetryableError, type Batch, type ComponentContext, type Exporter } from '@tapio/core';
-import { otlpProfile, protoToJson, SIGNAL_INFO, type OtlpSignal } from '@tapio/receiver-otlp';
+import { otlpProfile, protoToJson, SIGNAL_INFO, tlsVersion, type OtlpSignal } from '@tapio/receiver-otlp';
 import type { OtlpHttpExporterConfig } from './config';
 import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
 
@@ -79,7 +79,10 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     queue: cfg.sending_queue,
     async start() {
       agent = secure
-        ? new https.Agent({ ...agentOptions, ca: read(t.ca_file), cert: read(t.cert_file), key: read(t.key_file), rejectUnauthorized: !t.insecure_skip_verify })
+        ? new https.Agent({
+          ...agentOptions, ca: read(t.ca_file), cert: read(t.cert_file), key: read(t.key_file), rejectUnauthorized: !t.insecure_skip_verify,
+          minVersion: tlsVersion(t.min_version), maxVersion: tlsVersion(t.max_version),
+        })
         : new http.Agent(agentOptions);
     },
     async shutdown() { agent?.destroy(); agent = undefined; },

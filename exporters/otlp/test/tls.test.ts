@@ -93,6 +93,35 @@ describe('otlp over TLS: receiver with a certificate, exporters trusting its CA'
     } finally { await strict.shutdown(); }
   });
 
+  it('min_version / max_version: a receiver that wants TLS 1.3 refuses exporters capped at 1.2 (both protocols) and takes the others', async () => {
+    const tls = { cert_file: pem!.cert, key_file: pem!.key, min_version: '1.3' };
+    const cfg = validConfig(receiverFactory, { protocols: { grpc: { endpoint: '127.0.0.1:0', tls }, http: { endpoint: '127.0.0.1:0', tls } } });
+    const modern = (await receiverFactory.create(testContext('otlp/tls13', 'receiver'), cfg as never, sink)) as OtlpReceiver;
+    await modern.start();
+    try {
+      for (const [factory, endpoint, kind] of [
+        [otlpExporterFactory, `https://localhost:${modern.grpc!.port}`, 'span'],
+        [otlpHttpExporterFactory, `https://localhost:${modern.http!.port}`, 'log'],
+      ] as const) {
+        const make = async (maxVersion: string) => {
+          const e = await factory.create(testContext(factory.type, 'exporter'), validConfig(factory, {
+            endpoint, tls: { ca_file: pem!.cert, max_version: maxVersion }, sending_queue: { enabled: false }, retry_on_failure: { enabled: false },
+          }) as never);
+          await e.start({} as never);
+          return e;
+        };
+        const old = await make('1.2');
+        await assert.rejects(old.consume(testBatch(1, kind)), /protocol version|version/i);
+        await old.shutdown();
+        const current = await make('1.3');
+        const before = sink.events.length;
+        await current.consume(testBatch(2, kind));
+        await current.shutdown();
+        assert.equal(sink.events.length, before + 2, `${factory.type} over TLS 1.3`);
+      }
+    } finally { await modern.shutdown(); }
+  });
+
   it('otlphttp delivers over HTTPS when given the CA, and fails the certificate check without it', async () => {
     const ok = await otlpHttpExporterFactory.create(testContext('otlphttp', 'exporter'), validConfig(otlpHttpExporterFactory, {
       endpoint: `https://localhost:${receiver.http!.port}`, tls: { ca_file: pem!.cert }, sending_queue: { enabled: false },

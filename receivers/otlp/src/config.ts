@@ -5,6 +5,8 @@ export interface TlsServerConfig {
   key_file?: string;
   /** When set, clients must present a certificate signed by this CA (mTLS). */
   client_ca_file?: string;
+  min_version?: string;
+  max_version?: string;
 }
 
 export interface GrpcServerConfig {
@@ -50,6 +52,8 @@ const TLS_SCHEMA = {
     cert_file: { type: 'string', description: 'PEM certificate' },
     key_file: { type: 'string', description: 'PEM private key', 'x-secret': true },
     client_ca_file: { type: 'string', description: 'CA that client certificates must chain to (mTLS)' },
+    min_version: { enum: ['1.0', '1.1', '1.2', '1.3'], default: '1.2', description: 'oldest TLS version accepted (as configtls)' },
+    max_version: { enum: ['1.0', '1.1', '1.2', '1.3'], description: 'newest TLS version offered; unset: the newest Node supports' },
   },
 };
 

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { parseDuration, splitHostPort, type Logger } from '@tapio/core';
@@ -7,6 +6,7 @@ import type { GrpcServerConfig } from './config';
 import type { ExportHandler, Outcome } from './handler';
 import { inflateCapped, InflateError } from './inflate';
 import { applyServerKeepalive, type ServerKeepalive } from './keepalive';
+import { serverTlsOptions } from './tls';
 
 /** gRPC status codes this server answers with. */
 export const GRPC_STATUS = { OK: 0, INVALID_ARGUMENT: 3, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14 } as const;
@@ -279,12 +279,5 @@ function percentEncode(s: string): string {
 }
 
 function tlsOptions(cfg: GrpcServerConfig): http2.SecureServerOptions {
-  const t = cfg.tls!;
-  const ca = t.client_ca_file ? fs.readFileSync(t.client_ca_file) : undefined;
-  return {
-    cert: fs.readFileSync(t.cert_file!), key: fs.readFileSync(t.key_file!),
-    // mTLS: with a client CA, clients must present a certificate that chains to it
-    ...(ca ? { ca, requestCert: true, rejectUnauthorized: true } : {}),
-    ALPNProtocols: ['h2'],
-  };
+  return { ...serverTlsOptions(cfg.tls!), ALPNProtocols: ['h2'] };
 }

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +8,7 @@ import { encodePartialSuccess, encodeRpcStatus, SIGNAL_INFO, type OtlpSignal } f
 import type { HttpServerConfig } from './config';
 import type { ExportHandler, Outcome } from './handler';
 import { inflateCapped, InflateError } from './inflate';
+import { serverTlsOptions } from './tls';
 
 const PROTOBUF = 'application/x-protobuf';
 const JSON_TYPE = 'application/json';
@@ -40,10 +40,7 @@ export class OtlpHttpServer {
   async start(): Promise<void> {
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => this.onRequest(req, res);
     const server = this.cfg.tls
-      ? https.createServer({
-        cert: fs.readFileSync(this.cfg.tls.cert_file!), key: fs.readFileSync(this.cfg.tls.key_file!),
-        ...(this.cfg.tls.client_ca_file ? { ca: fs.readFileSync(this.cfg.tls.client_ca_file), requestCert: true, rejectUnauthorized: true } : {}),
-      }, onRequest)
+      ? https.createServer(serverTlsOptions(this.cfg.tls), onRequest)
       : http.createServer(onRequest);
     server.keepAliveTimeout = 65_000;
     const { host, port } = splitHostPort(this.cfg.endpoint);

@@ -4,6 +4,7 @@ import { OtlpReceiver } from './receiver';
 
 export type { GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, TlsServerConfig } from './config';
 export { OtlpReceiver } from './receiver';
+export { tlsVersion } from './tls';
 export { ExportHandler, type Outcome } from './handler';
 export { DecodePool, DecodeWorkerError } from './decode-pool';
 export { cpuMicros, otlpProfile, SAMPLE_EVERY, traceDecoded, traceExported, traceExportStart, wallMs } from './profile';
