@@ -65,6 +65,9 @@ function hostCpu() {
   } catch { return undefined; }
 }
 
+/** The highest host steal time of any phase run (trials and probes included). */
+let maxStealPct = 0;
+
 async function phase(name, lg, sink, col, o, brief = false) {
   const done = lg.ask({ ...o, spansPerRequest: SPANS_PER_REQUEST }, 'done');
   await sleep(WARM_MS);
@@ -104,6 +107,7 @@ async function phase(name, lg, sink, col, o, brief = false) {
     stages: c.stages,
     sendWallMsPerExport: +(p.sendNs / 1e6 / Math.max(1, p.exported / SPANS_PER_REQUEST)).toFixed(2),
   };
+  if (out.hostStealPct > maxStealPct) maxStealPct = out.hostStealPct;
   if (brief) {
     process.stdout.write(`${name.padEnd(24)} ${String(out.spansPerSec).padStart(8)} spans/s  collector CPU ${out.collectorCpuPct}%  p50 ${out.p50ms} ms  p99 ${out.p99ms} ms (stages ${out.stages.ingressP99Ms} / ${out.stages.waitP99Ms} / ${out.stages.exportP99Ms})  refused ${out.refused}  host steal ${out.hostStealPct}%\n`);
     return out;
@@ -210,7 +214,7 @@ async function main() {
     grpc_p99_ms_at_80pct_trials: g80.p99Trials, http_p99_ms_at_80pct_trials: h80.p99Trials,
     grpc_p99_ms_at_80pct_closed_max: g80c.p99ms, http_p99_ms_at_80pct_closed_max: h80c.p99ms,
     grpc_p99_ms_at_132k: gT.p99ms, http_p99_ms_at_132k: hT.p99ms, grpc_p99_ms_at_132k_trials: gT.p99Trials, http_p99_ms_at_132k_trials: hT.p99Trials,
-    host_steal_pct_max: Math.max(...results.map((r) => r.hostStealPct)),
+    host_steal_pct_max: maxStealPct,
     overload_offered_spans_per_s: Math.round(g.spansPerSec * 1.5), overload_spans_per_s: over.spansPerSec, overload_refused_requests: over.refused, overload_p99_ms: over.p99ms, overload_rss_mib: over.rssMiB,
     peak_rss_mib: Math.max(...results.map((r) => r.rssMiB)),
     collector_cpu_us_per_span_grpc: g.totalUsPerSpan, collector_cpu_us_per_span_http: h.totalUsPerSpan,
