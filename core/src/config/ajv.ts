@@ -45,12 +45,9 @@ export function explainAjvErrors(errors: ErrorObject[] | null | undefined, schem
     let onValue = true;
     if (e.propertyName !== undefined) {
       parts.push(e.propertyName);
-      const out0 = { parts, message: `"${e.propertyName}" is not a valid key: it ${e.message ?? `fails ${e.keyword}`}`, onValue: false };
-      const k = parts.join('.') + '|' + out0.message;
-      if (!seen.has(k)) { seen.add(k); out.push(out0); }
-      continue;
-    }
-    switch (e.keyword) {
+      onValue = false;
+      message = `"${e.propertyName}" is not a valid key: it ${e.message ?? `fails ${e.keyword}`}`;
+    } else switch (e.keyword) {
       case 'additionalProperties': {
         const key = (e.params as { additionalProperty: string }).additionalProperty;
         parts.push(key);

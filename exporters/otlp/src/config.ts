@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import type * as tls from 'node:tls';
+import { TLS_VERSION_SCHEMA, tlsVersion } from '@tapio/receiver-otlp';
 import { QUEUE_SCHEMA, RETRY_SCHEMA, TIMEOUT_SCHEMA, type JsonSchema, type RawQueue, type RawRetry } from '@tapio/core';
 
 export interface TlsClientConfig {
@@ -35,6 +38,15 @@ export interface OtlpHttpExporterConfig extends CommonConfig {
   logs_endpoint?: string;
 }
 
+/** Node TLS client options from the `tls` section (both exporters). */
+export function clientTlsOptions(t: TlsClientConfig = {}): { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean; minVersion?: tls.SecureVersion; maxVersion?: tls.SecureVersion } {
+  const read = (f?: string): Buffer | undefined => (f ? fs.readFileSync(f) : undefined);
+  return {
+    ca: read(t.ca_file), cert: read(t.cert_file), key: read(t.key_file), rejectUnauthorized: !t.insecure_skip_verify,
+    minVersion: tlsVersion(t.min_version), maxVersion: tlsVersion(t.max_version),
+  };
+}
+
 const TLS_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -44,8 +56,8 @@ const TLS_SCHEMA = {
     ca_file: { type: 'string' },
     cert_file: { type: 'string' },
     key_file: { type: 'string', 'x-secret': true },
-    min_version: { enum: ['1.0', '1.1', '1.2', '1.3'], default: '1.2', description: 'oldest TLS version offered (as configtls)' },
-    max_version: { enum: ['1.0', '1.1', '1.2', '1.3'], description: 'newest TLS version offered; unset: the newest Node supports' },
+    min_version: { ...TLS_VERSION_SCHEMA, default: '1.2', description: 'oldest TLS version offered (as configtls)' },
+    max_version: { ...TLS_VERSION_SCHEMA, description: 'newest TLS version offered; unset: the newest Node supports' },
   },
 };
 

@@ -1,19 +1,15 @@
 import * as http2 from 'node:http2';
-import type * as tls from 'node:tls';
 import * as zlib from 'node:zlib';
+import { promisify } from 'node:util';
+import { GRPC_STATUS, GRPC_STATUS_NAME, inflateCapped } from '@tapio/receiver-otlp';
+import type { clientTlsOptions } from './config';
 
-/** gRPC status codes this client produces or reads (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
-export const STATUS = {
-  OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, ALREADY_EXISTS: 6, PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, ABORTED: 10, OUT_OF_RANGE: 11, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14,
-  DATA_LOSS: 15, UNAUTHENTICATED: 16,
-} as const;
-export const STATUS_NAME: Record<number, string> = Object.fromEntries(Object.entries(STATUS).map(([k, v]) => [v, k]));
+const gzip = promisify(zlib.gzip);
 
 /** A call that ended with a non-OK status: the code, the server's message and its google.rpc.Status details, if any. */
 export class GrpcCallError extends Error {
   constructor(readonly code: number, readonly details: string, readonly statusDetails?: Buffer) {
-    super(`${STATUS_NAME[code] ?? code} ${details}`);
+    super(`${GRPC_STATUS_NAME[code] ?? code} ${details}`);
   }
 }
 
@@ -22,7 +18,7 @@ export interface ChannelOptions {
   authority: string;
   secure: boolean;
   /** TLS client options (CA, client certificate, verification) when `secure`. */
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean; minVersion?: tls.SecureVersion; maxVersion?: tls.SecureVersion };
+  tls?: ReturnType<typeof clientTlsOptions>;
   /** Extra request headers (gRPC metadata), names in lower case. */
   headers: Record<string, string>;
   gzip: boolean;
@@ -33,22 +29,22 @@ export interface ChannelOptions {
 
 /** A server answer with no grpc-status: its HTTP status mapped as gRPC specifies (doc/http-grpc-status-mapping.md). */
 function codeForHttpStatus(status: number): number {
-  if (status === 400) return STATUS.INTERNAL;
-  if (status === 401) return STATUS.UNAUTHENTICATED;
-  if (status === 403) return STATUS.PERMISSION_DENIED;
-  if (status === 404) return STATUS.UNIMPLEMENTED;
-  if (status === 429 || status === 502 || status === 503 || status === 504) return STATUS.UNAVAILABLE;
-  return STATUS.UNKNOWN;
+  if (status === 400) return GRPC_STATUS.INTERNAL;
+  if (status === 401) return GRPC_STATUS.UNAUTHENTICATED;
+  if (status === 403) return GRPC_STATUS.PERMISSION_DENIED;
+  if (status === 404) return GRPC_STATUS.UNIMPLEMENTED;
+  if (status === 429 || status === 502 || status === 503 || status === 504) return GRPC_STATUS.UNAVAILABLE;
+  return GRPC_STATUS.UNKNOWN;
 }
 
 /** A stream reset by the peer before it gave a status (as grpc-js maps RST_STREAM codes). */
 function codeForRst(rst: number): number {
   const c = http2.constants;
-  if (rst === c.NGHTTP2_REFUSED_STREAM) return STATUS.UNAVAILABLE;
-  if (rst === c.NGHTTP2_CANCEL) return STATUS.CANCELLED;
-  if (rst === c.NGHTTP2_ENHANCE_YOUR_CALM) return STATUS.RESOURCE_EXHAUSTED;
-  if (rst === c.NGHTTP2_INADEQUATE_SECURITY) return STATUS.PERMISSION_DENIED;
-  return STATUS.INTERNAL;
+  if (rst === c.NGHTTP2_REFUSED_STREAM) return GRPC_STATUS.UNAVAILABLE;
+  if (rst === c.NGHTTP2_CANCEL) return GRPC_STATUS.CANCELLED;
+  if (rst === c.NGHTTP2_ENHANCE_YOUR_CALM) return GRPC_STATUS.RESOURCE_EXHAUSTED;
+  if (rst === c.NGHTTP2_INADEQUATE_SECURITY) return GRPC_STATUS.PERMISSION_DENIED;
+  return GRPC_STATUS.INTERNAL;
 }
 
 /** grpc-timeout: at most 8 digits, so long deadlines go out in coarser units. */
@@ -124,9 +120,9 @@ export class GrpcChannel {
   async unary(path: string, body: Buffer, deadlineMs: number, signal: AbortSignal | undefined, onBodySent: () => void): Promise<Buffer> {
     let payload = body;
     if (this.o.gzip) {
-      try { payload = await gzipAsync(body); } finally { onBodySent(); }
+      try { payload = await gzip(body); } finally { onBodySent(); }
     }
-    if (this.closed) { if (!this.o.gzip) onBodySent(); throw new GrpcCallError(STATUS.UNAVAILABLE, 'channel closed'); }
+    if (this.closed) { if (!this.o.gzip) onBodySent(); throw new GrpcCallError(GRPC_STATUS.UNAVAILABLE, 'channel closed'); }
     return this.call(path, payload, deadlineMs, signal, this.o.gzip ? undefined : onBodySent);
   }
 
@@ -150,7 +146,7 @@ export class GrpcChannel {
       } catch (err) {
         // invalid metadata is caught by the config schema; what is left here will not fix itself
         bodySent();
-        reject(new GrpcCallError(STATUS.INTERNAL, `cannot start the call: ${(err as Error).message}`));
+        reject(new GrpcCallError(GRPC_STATUS.INTERNAL, `cannot start the call: ${(err as Error).message}`));
         return;
       }
       let httpStatus = 0;
@@ -175,10 +171,10 @@ export class GrpcChannel {
         stream.close(rst);
       };
       const timer = deadlineMs ? setTimeout(() => {
-        endCall(STATUS.DEADLINE_EXCEEDED, `deadline of ${deadlineMs} ms exceeded`, http2.constants.NGHTTP2_CANCEL);
+        endCall(GRPC_STATUS.DEADLINE_EXCEEDED, `deadline of ${deadlineMs} ms exceeded`, http2.constants.NGHTTP2_CANCEL);
         this.probe(session);
       }, deadlineMs) : undefined;
-      const onAbort = (): void => endCall(STATUS.CANCELLED, 'cancelled', http2.constants.NGHTTP2_CANCEL);
+      const onAbort = (): void => endCall(GRPC_STATUS.CANCELLED, 'cancelled', http2.constants.NGHTTP2_CANCEL);
       signal?.addEventListener('abort', onAbort, { once: true });
       stream.on('response', (h) => {
         httpStatus = Number(h[':status']);
@@ -188,7 +184,7 @@ export class GrpcChannel {
       stream.on('data', (c: Buffer) => {
         received += c.length;
         if (received <= MAX_RESPONSE_BYTES) chunks.push(c);
-        else endCall(STATUS.RESOURCE_EXHAUSTED, `response larger than ${MAX_RESPONSE_BYTES} bytes`, http2.constants.NGHTTP2_CANCEL);
+        else endCall(GRPC_STATUS.RESOURCE_EXHAUSTED, `response larger than ${MAX_RESPONSE_BYTES} bytes`, http2.constants.NGHTTP2_CANCEL);
       });
       stream.on('trailers', readStatus);
       stream.on('error', (err) => {
@@ -207,12 +203,12 @@ export class GrpcChannel {
         if (ended) { reject(new GrpcCallError(ended.code, ended.message)); return; }
         if (grpcStatus === undefined) {
           if (httpStatus && httpStatus !== 200) reject(new GrpcCallError(codeForHttpStatus(httpStatus), `HTTP ${httpStatus} without grpc-status`));
-          else if (streamError) reject(new GrpcCallError(STATUS.UNAVAILABLE, streamError.message));
+          else if (streamError) reject(new GrpcCallError(GRPC_STATUS.UNAVAILABLE, streamError.message));
           else if (stream.rstCode) reject(new GrpcCallError(codeForRst(stream.rstCode), `stream reset by the server (HTTP/2 code ${stream.rstCode})`));
-          else reject(new GrpcCallError(STATUS.UNKNOWN, 'the server closed the call without a grpc-status'));
+          else reject(new GrpcCallError(GRPC_STATUS.UNKNOWN, 'the server closed the call without a grpc-status'));
           return;
         }
-        if (grpcStatus !== STATUS.OK) { reject(new GrpcCallError(grpcStatus, grpcMessage, details)); return; }
+        if (grpcStatus !== GRPC_STATUS.OK) { reject(new GrpcCallError(grpcStatus, grpcMessage, details)); return; }
         readResponse(Buffer.concat(chunks), responseEncoding).then(resolve, reject);
       });
       const prefix = Buffer.allocUnsafe(5);
@@ -251,18 +247,18 @@ export class GrpcChannel {
   }
 }
 
-function gzipAsync(b: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => zlib.gzip(b, (err, out) => (err ? reject(err) : resolve(out))));
-}
-
 /** The response message out of its length-prefixed frame (empty when the server sent none). */
 async function readResponse(framed: Buffer, encoding: string): Promise<Buffer> {
   if (framed.length === 0) return framed;
-  if (framed.length < 5 || framed.length < 5 + framed.readUInt32BE(1)) throw new GrpcCallError(STATUS.INTERNAL, 'truncated response message');
+  if (framed.length < 5 || framed.length < 5 + framed.readUInt32BE(1)) throw new GrpcCallError(GRPC_STATUS.INTERNAL, 'truncated response message');
   const message = framed.subarray(5, 5 + framed.readUInt32BE(1));
   if (framed[0] !== 1) return message;
-  if (encoding !== 'gzip' && encoding !== 'deflate') throw new GrpcCallError(STATUS.INTERNAL, `compressed response with unsupported grpc-encoding "${encoding}"`);
-  return new Promise((resolve, reject) => (encoding === 'gzip' ? zlib.gunzip : zlib.inflate)(message, { maxOutputLength: MAX_RESPONSE_BYTES }, (err, out) => (err ? reject(new GrpcCallError(STATUS.INTERNAL, `unreadable compressed response: ${err.message}`)) : resolve(out))));
+  if (encoding !== 'gzip' && encoding !== 'deflate') throw new GrpcCallError(GRPC_STATUS.INTERNAL, `compressed response with unsupported grpc-encoding "${encoding}"`);
+  try {
+    return await inflateCapped(message, encoding, MAX_RESPONSE_BYTES);
+  } catch (err) {
+    throw new GrpcCallError(GRPC_STATUS.INTERNAL, `unreadable compressed response: ${(err as Error).message}`);
+  }
 }
 
 /** grpc-message is percent-encoded UTF-8. */

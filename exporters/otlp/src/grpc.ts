@@ -1,12 +1,11 @@
-import * as fs from 'node:fs';
 import { createSendingExporter, parseDuration, PermanentError, RetryableError, type Batch, type ComponentContext, type Exporter } from '@tapio/core';
-import { decodeRetryDelayMs, otlpProfile, SIGNAL_INFO, tlsVersion, traceExported, traceExportStart } from '@tapio/receiver-otlp';
-import type { OtlpGrpcExporterConfig } from './config';
-import { GrpcCallError, GrpcChannel, STATUS, STATUS_NAME, type ChannelOptions } from './grpc-channel';
+import { decodeRetryDelayMs, GRPC_STATUS, GRPC_STATUS_NAME, otlpProfile, SIGNAL_INFO, traceExported, traceExportStart } from '@tapio/receiver-otlp';
+import { clientTlsOptions, type OtlpGrpcExporterConfig } from './config';
+import { GrpcCallError, GrpcChannel } from './grpc-channel';
 import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
 
 /** gRPC codes OTLP says to retry; RESOURCE_EXHAUSTED only when the server sent RetryInfo. */
-const RETRYABLE = new Set<number>([STATUS.CANCELLED, STATUS.DEADLINE_EXCEEDED, STATUS.ABORTED, STATUS.OUT_OF_RANGE, STATUS.UNAVAILABLE, STATUS.DATA_LOSS]);
+const RETRYABLE = new Set<number>([GRPC_STATUS.CANCELLED, GRPC_STATUS.DEADLINE_EXCEEDED, GRPC_STATUS.ABORTED, GRPC_STATUS.OUT_OF_RANGE, GRPC_STATUS.UNAVAILABLE, GRPC_STATUS.DATA_LOSS]);
 
 export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterConfig): Exporter {
   const timeoutMs = parseDuration(cfg.timeout);
@@ -36,7 +35,7 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
     async start() {
       const ka = cfg.keepalive;
       channel = new GrpcChannel({
-        authority: target, secure, tls: secure ? tlsOptions(cfg) : undefined, headers, gzip: cfg.compression === 'gzip', connections: cfg.num_connections,
+        authority: target, secure, tls: secure ? clientTlsOptions(cfg.tls) : undefined, headers, gzip: cfg.compression === 'gzip', connections: cfg.num_connections,
         keepalive: ka ? { timeMs: parseDuration(ka.time), timeoutMs: parseDuration(ka.timeout), withoutCalls: ka.permit_without_stream } : undefined,
       });
     },
@@ -58,8 +57,8 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
 function classify(err: unknown): Error {
   if (!(err instanceof GrpcCallError)) return new RetryableError(`OTLP/gRPC export failed: ${(err as Error).message}`);
   const retryAfterMs = err.statusDetails ? decodeRetryDelayMs(err.statusDetails) : undefined;
-  const message = `OTLP/gRPC export failed: ${STATUS_NAME[err.code] ?? err.code} ${err.details}`;
-  if (RETRYABLE.has(err.code) || (err.code === STATUS.RESOURCE_EXHAUSTED && retryAfterMs !== undefined)) {
+  const message = `OTLP/gRPC export failed: ${GRPC_STATUS_NAME[err.code] ?? err.code} ${err.details}`;
+  if (RETRYABLE.has(err.code) || (err.code === GRPC_STATUS.RESOURCE_EXHAUSTED && retryAfterMs !== undefined)) {
     return new RetryableError(message, { retryAfterMs });
   }
   return new PermanentError(message);
@@ -74,11 +73,3 @@ function parseTarget(endpoint: string, insecure: boolean | undefined): { target:
   return { target: endpoint, secure: insecure === undefined ? !local : !insecure };
 }
 
-function tlsOptions(cfg: OtlpGrpcExporterConfig): ChannelOptions['tls'] {
-  const t = cfg.tls ?? {};
-  const read = (f?: string): Buffer | undefined => (f ? fs.readFileSync(f) : undefined);
-  return {
-    ca: read(t.ca_file), cert: read(t.cert_file), key: read(t.key_file), rejectUnauthorized: !t.insecure_skip_verify,
-    minVersion: tlsVersion(t.min_version), maxVersion: tlsVersion(t.max_version),
-  };
-}

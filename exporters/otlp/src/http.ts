@@ -1,11 +1,10 @@
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { createSendingExporter, parseDuration, PermanentError, RetryableError, type Batch, type ComponentContext, type Exporter } from '@tapio/core';
-import { otlpProfile, protoToJson, SIGNAL_INFO, tlsVersion, type OtlpSignal } from '@tapio/receiver-otlp';
-import type { OtlpHttpExporterConfig } from './config';
+import { otlpProfile, protoToJson, SIGNAL_INFO, type OtlpSignal } from '@tapio/receiver-otlp';
+import { clientTlsOptions, type OtlpHttpExporterConfig } from './config';
 import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
 
 const gzip = promisify(zlib.gzip);
@@ -22,7 +21,6 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     logs: new URL(cfg.logs_endpoint ?? base + SIGNAL_INFO.logs.httpPath),
   };
   const secure = urls.traces.protocol === 'https:';
-  const t = cfg.tls ?? {};
   const agentOptions = { keepAlive: true, maxSockets: cfg.num_connections, scheduling: 'fifo' as const };
   let agent: http.Agent | undefined;
   const contentType = cfg.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
@@ -79,10 +77,7 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     queue: cfg.sending_queue,
     async start() {
       agent = secure
-        ? new https.Agent({
-          ...agentOptions, ca: read(t.ca_file), cert: read(t.cert_file), key: read(t.key_file), rejectUnauthorized: !t.insecure_skip_verify,
-          minVersion: tlsVersion(t.min_version), maxVersion: tlsVersion(t.max_version),
-        })
+        ? new https.Agent({ ...agentOptions, ...clientTlsOptions(cfg.tls) })
         : new http.Agent(agentOptions);
     },
     async shutdown() { agent?.destroy(); agent = undefined; },
@@ -92,10 +87,6 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
       if (otlpProfile.enabled) otlpProfile.exported += batch.events.length;
     },
   });
-}
-
-function read(f?: string): Buffer | undefined {
-  return f ? fs.readFileSync(f) : undefined;
 }
 
 function safeJson(b: Buffer): Record<string, unknown> | undefined {

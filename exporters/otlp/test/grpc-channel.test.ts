@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { isPermanent } from '@tapio/core';
 import { freezableProxy, testBatch, testContext, validConfig } from '@tapio/core/testing';
-import { encodePartialSuccess } from '@tapio/receiver-otlp';
-import { GrpcCallError, GrpcChannel, STATUS } from '../src/grpc-channel';
+import { encodePartialSuccess, GRPC_STATUS } from '@tapio/receiver-otlp';
+import { GrpcCallError, GrpcChannel } from '../src/grpc-channel';
 import { otlpExporterFactory } from '../src/index';
 
 const TRACES = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
@@ -65,7 +65,7 @@ describe('otlp exporter: gRPC over node:http2 (GrpcChannel)', () => {
     try {
       const ch = channel(s.port);
       const err = await callError(ch.unary(TRACES, Buffer.from('x'), 5000, undefined, () => {}));
-      assert.equal(err.code, STATUS.UNAVAILABLE);
+      assert.equal(err.code, GRPC_STATUS.UNAVAILABLE);
       assert.equal(err.details, 'busy: 50 % full');
       assert.deepEqual([...err.statusDetails!], [8, 14]);
       ch.close();
@@ -79,12 +79,12 @@ describe('otlp exporter: gRPC over node:http2 (GrpcChannel)', () => {
     try {
       const ch = channel(s.port);
       const t0 = Date.now();
-      assert.equal((await callError(ch.unary(TRACES, Buffer.from('x'), 150, undefined, () => {}))).code, STATUS.DEADLINE_EXCEEDED);
+      assert.equal((await callError(ch.unary(TRACES, Buffer.from('x'), 150, undefined, () => {}))).code, GRPC_STATUS.DEADLINE_EXCEEDED);
       assert.ok(Date.now() - t0 < 2000, 'the deadline ended the call');
       assert.equal(timeoutHeader, '150m', 'the server is told the deadline');
       const abort = new AbortController();
       setTimeout(() => abort.abort(), 50);
-      assert.equal((await callError(ch.unary(TRACES, Buffer.from('x'), 0, abort.signal, () => {}))).code, STATUS.CANCELLED);
+      assert.equal((await callError(ch.unary(TRACES, Buffer.from('x'), 0, abort.signal, () => {}))).code, GRPC_STATUS.CANCELLED);
       ch.close();
     } finally { await s.close(); }
   });
@@ -97,11 +97,11 @@ describe('otlp exporter: gRPC over node:http2 (GrpcChannel)', () => {
     });
     try {
       const ch = channel(s.port);
-      assert.equal((await callError(ch.unary(TRACES, Buffer.from('x'), 5000, undefined, () => {}))).code, STATUS.UNAVAILABLE);
+      assert.equal((await callError(ch.unary(TRACES, Buffer.from('x'), 5000, undefined, () => {}))).code, GRPC_STATUS.UNAVAILABLE);
       answer = 404;
-      assert.equal((await callError(ch.unary(TRACES, Buffer.from('x'), 5000, undefined, () => {}))).code, STATUS.UNIMPLEMENTED);
+      assert.equal((await callError(ch.unary(TRACES, Buffer.from('x'), 5000, undefined, () => {}))).code, GRPC_STATUS.UNIMPLEMENTED);
       answer = 0;
-      assert.equal((await callError(ch.unary(TRACES, Buffer.from('x'), 5000, undefined, () => {}))).code, STATUS.UNAVAILABLE);
+      assert.equal((await callError(ch.unary(TRACES, Buffer.from('x'), 5000, undefined, () => {}))).code, GRPC_STATUS.UNAVAILABLE);
       ch.close();
     } finally { await s.close(); }
   });
@@ -112,7 +112,7 @@ describe('otlp exporter: gRPC over node:http2 (GrpcChannel)', () => {
     await s.close();
     const ch = channel(port);
     let released = 0;
-    assert.equal((await callError(ch.unary(TRACES, Buffer.from('x'), 2000, undefined, () => released++))).code, STATUS.UNAVAILABLE);
+    assert.equal((await callError(ch.unary(TRACES, Buffer.from('x'), 2000, undefined, () => released++))).code, GRPC_STATUS.UNAVAILABLE);
     assert.equal(released, 1, 'the body is handed back when the call fails before it was sent');
     const again = await grpcJsServer((_c, cb) => cb(null, Buffer.from('back')), port);
     try {
@@ -130,7 +130,7 @@ describe('otlp exporter: gRPC over node:http2 (GrpcChannel)', () => {
     try {
       assert.equal((await ch.unary(TRACES, Buffer.from('x'), 1000, undefined, () => {})).toString(), 'alive');
       for (const c of conns) c.frozen = true;
-      assert.equal((await callError(ch.unary(TRACES, Buffer.from('x'), 200, undefined, () => {}))).code, STATUS.DEADLINE_EXCEEDED);
+      assert.equal((await callError(ch.unary(TRACES, Buffer.from('x'), 200, undefined, () => {}))).code, GRPC_STATUS.DEADLINE_EXCEEDED);
       // the PING gets no answer either; after PING_TIMEOUT_MS the connection is dropped
       await new Promise((r) => setTimeout(r, 2300));
       assert.ok(conns[0]!.client.destroyed, 'the silent connection was closed');

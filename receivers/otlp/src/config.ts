@@ -1,4 +1,5 @@
 import type { JsonSchema } from '@tapio/core';
+import { TLS_VERSION_SCHEMA } from './tls';
 
 export interface TlsServerConfig {
   cert_file?: string;
@@ -52,8 +53,8 @@ const TLS_SCHEMA = {
     cert_file: { type: 'string', description: 'PEM certificate' },
     key_file: { type: 'string', description: 'PEM private key', 'x-secret': true },
     client_ca_file: { type: 'string', description: 'CA that client certificates must chain to (mTLS)' },
-    min_version: { enum: ['1.0', '1.1', '1.2', '1.3'], default: '1.2', description: 'oldest TLS version accepted (as configtls)' },
-    max_version: { enum: ['1.0', '1.1', '1.2', '1.3'], description: 'newest TLS version offered; unset: the newest Node supports' },
+    min_version: { ...TLS_VERSION_SCHEMA, default: '1.2', description: 'oldest TLS version accepted (as configtls)' },
+    max_version: { ...TLS_VERSION_SCHEMA, description: 'newest TLS version offered; unset: the newest Node supports' },
   },
 };
 

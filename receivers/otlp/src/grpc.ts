@@ -1,15 +1,13 @@
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { parseDuration, splitHostPort, type Logger } from '@tapio/core';
-import { encodePartialSuccess, encodeRpcStatus, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
+import { encodePartialSuccess, encodeRpcStatus, GRPC_STATUS, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
 import type { GrpcServerConfig } from './config';
 import type { ExportHandler, Outcome } from './handler';
 import { inflateCapped, InflateError } from './inflate';
 import { applyServerKeepalive, type ServerKeepalive } from './keepalive';
 import { serverTlsOptions } from './tls';
 
-/** gRPC status codes this server answers with. */
-export const GRPC_STATUS = { OK: 0, INVALID_ARGUMENT: 3, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14 } as const;
 
 const ACCEPT_ENCODING = 'identity,deflate,gzip';
 

@@ -49,9 +49,10 @@ export class ExportHandler {
    * Admission for a request whose size is known before its body is read (gRPC's length prefix):
    * reserves `bytes` of the limit, or refuses (counted) so the caller can answer UNAVAILABLE
    * without buffering the body. A reservation is handed to export() or given back (unreserve).
+   * `held`: bytes the asking request has reserved already, which do not make it "not alone".
    */
-  reserve(bytes: number): boolean {
-    if (!this.admits(bytes)) { this.refusals(1); return false; }
+  reserve(bytes: number, held = 0): boolean {
+    if (!this.admits(bytes, held)) { this.refusals(1); return false; }
     this.inflightBytes += bytes;
     return true;
   }
@@ -65,12 +66,9 @@ export class ExportHandler {
     return { status: 'unavailable', message: `receiver busy: ${Math.round(this.inflightBytes / 1048576)} MiB of requests in flight (admission.request_limit_mib)`, retryAfterMs: ADMISSION_RETRY_AFTER_MS };
   }
 
-  /**
-   * One request alone is always admitted, however large (the size limits apply to it instead).
-   * `own`: bytes the asking request holds already, which do not make it "not alone".
-   */
-  private admits(bytes: number, own = 0): boolean {
-    return this.inflightBytes - own === 0 || this.inflightBytes + bytes <= this.requestLimitBytes;
+  /** One request alone is always admitted, however large (the size limits apply to it instead). */
+  private admits(bytes: number, held: number): boolean {
+    return this.inflightBytes - held === 0 || this.inflightBytes + bytes <= this.requestLimitBytes;
   }
 
   /**
@@ -87,8 +85,7 @@ export class ExportHandler {
     try {
       const extra = body.length - reserved;
       if (extra > 0) {
-        if (!this.admits(extra, reserved)) { this.refusals(1); return this.busy(); }
-        this.inflightBytes += extra;
+        if (!this.reserve(extra, reserved)) return this.busy();
         reserved = body.length;
       }
       return await this.decodeAndConsume(signal, body, owned);

@@ -4,13 +4,14 @@ import { OtlpReceiver } from './receiver';
 
 export type { GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, TlsServerConfig } from './config';
 export { OtlpReceiver } from './receiver';
-export { tlsVersion } from './tls';
+export { TLS_VERSION_SCHEMA, tlsVersion } from './tls';
+export { inflateCapped, InflateError } from './inflate';
 export { ExportHandler, type Outcome } from './handler';
 export { DecodePool, DecodeWorkerError } from './decode-pool';
 export { cpuMicros, otlpProfile, SAMPLE_EVERY, traceDecoded, traceExported, traceExportStart, wallMs } from './profile';
 export {
   decodeLogs, decodeMetrics, decodeRetryDelayMs, decodeTraces, encodeLogs, encodeMetrics, encodePartialSuccess, encodeRpcStatus,
-  encodeTraces, jsonToProto, MalformedError, OtlpSpanEvent, protoToJson, Reader, severityFromNumber, SIGNAL_INFO, splitBySignal, uint64String, Writer,
+  encodeTraces, GRPC_STATUS, GRPC_STATUS_NAME, jsonToProto, MalformedError, OtlpSpanEvent, protoToJson, Reader, severityFromNumber, SIGNAL_INFO, splitBySignal, uint64String, Writer,
   type AttributeType, type AttributeTypes, type DecodeResult, type JsonAnyValue, type OtlpMessage, type OtlpSignal, type PointJson,
   type ResourceMeta, type ScopeInfo,
 } from './codec/index';

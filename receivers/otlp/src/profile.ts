@@ -66,7 +66,6 @@ export function traceExported(start: number): void {
   if (otlpProfile.exportMs.length < MAX_LATENCY_SAMPLES) otlpProfile.exportMs.push(wallMs() - start);
 }
 
-
 /** CPU time of this process so far, in µs (user + system). */
 export function cpuMicros(): number {
   const u = process.cpuUsage();

@@ -2,6 +2,9 @@ import * as fs from 'node:fs';
 import type * as tls from 'node:tls';
 import type { TlsServerConfig } from './config';
 
+/** configtls's `min_version` / `max_version` values. */
+export const TLS_VERSION_SCHEMA = { enum: ['1.0', '1.1', '1.2', '1.3'] };
+
 /** configtls's `min_version` / `max_version` ("1.2") in Node's terms ("TLSv1.2"). */
 export function tlsVersion(v: string | undefined): tls.SecureVersion | undefined {
   return v === undefined ? undefined : (`TLSv${v}` as tls.SecureVersion);

@@ -2,6 +2,16 @@ import { Writer } from './writer';
 
 export type OtlpSignal = 'traces' | 'metrics' | 'logs';
 
+/** gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html), for the receiver and the exporter. */
+export const GRPC_STATUS = {
+  OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, ALREADY_EXISTS: 6, PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, ABORTED: 10, OUT_OF_RANGE: 11, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14,
+  DATA_LOSS: 15, UNAUTHENTICATED: 16,
+} as const;
+
+/** A status code's name, e.g. 14 → UNAVAILABLE. */
+export const GRPC_STATUS_NAME: Record<number, string> = Object.fromEntries(Object.entries(GRPC_STATUS).map(([k, v]) => [v, k]));
+
 /** Per-signal names: gRPC method path, HTTP path, partial-success field. */
 export const SIGNAL_INFO: Record<OtlpSignal, { grpcPath: string; httpPath: string; rejectedField: string; request: 'ExportTraceServiceRequest' | 'ExportMetricsServiceRequest' | 'ExportLogsServiceRequest'; response: 'ExportTraceServiceResponse' | 'ExportMetricsServiceResponse' | 'ExportLogsServiceResponse' }> = {
   traces: { grpcPath: '/opentelemetry.proto.collector.trace.v1.TraceService/Export', httpPath: '/v1/traces', rejectedField: 'rejectedSpans', request: 'ExportTraceServiceRequest', response: 'ExportTraceServiceResponse' },
