@@ -2,10 +2,12 @@
 // Benchmark load generator (its own process): sends pre-encoded OTLP trace requests over gRPC
 // or HTTP, either as fast as the collector answers (closed loop, `concurrency` requests in
 // flight) or at a fixed rate (open loop). The first span of every request carries the send
-// time as its start time, so the sink can measure end-to-end latency.
+// time as its start time and a marker trace id (otlp-stamp.js), so the sink can measure
+// end-to-end latency.
 const http = require('node:http');
 const http2 = require('node:http2');
 const { jsonToProto } = require('../../receivers/otlp/dist/src/index.js');
+const { STAMP_TRACE_ID } = require('./otlp-stamp.js');
 
 const now = () => performance.timeOrigin + performance.now();
 const MARK = 0x0123456789abcdefn; // placeholder start time, found and patched per request
@@ -42,6 +44,7 @@ function request(spansPerRequest, seed) {
   let traceId = hex(0, 32);
   for (let i = 0; i < spansPerRequest; i++) { if (i % 8 === 0) traceId = hex(0, 32); spans.push(span(i + seed, traceId)); }
   spans[0].startTimeUnixNano = MARK.toString();
+  spans[0].traceId = STAMP_TRACE_ID;
   const doc = { resourceSpans: [{
     resource: { attributes: [
       { key: 'service.name', value: { stringValue: 'items' } }, { key: 'service.version', value: { stringValue: '4.2.0' } },

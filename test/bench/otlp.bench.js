@@ -38,6 +38,15 @@ const TRIALS = quick ? 1 : 3;
 // the load generator's agent and that wait would count as collector latency.
 const HTTP_RATE_CONNECTIONS = Number(process.env.BENCH_OTLP_HTTP_CONNECTIONS || 64);
 
+/**
+ * The collector's V8 flag from README ("Running it"). V8 starts a mark-compact when the old
+ * generation plus the ArrayBuffer bytes allocated since the last one reach a limit that, for
+ * this ~15 MB heap, is 40-75 MB; request buffers (~85 MB/s at 170k spans/s) reached it 3-4
+ * times a second. A floor of 128 MB: 0.9-1.3 mark-compacts/s, major GC pauses 21-23 → 6-10 ms
+ * per second, collector CPU 69-73 → 62-66 % at 170k spans/s (4 interleaved rounds).
+ */
+const GC_FLAGS = '--initial-old-space-size=128';
+
 function freePort() {
   return new Promise((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
 }
@@ -105,6 +114,8 @@ async function phase(name, lg, sink, col, o, brief = false) {
     restUsPerSpan: +((c.cpuMs * 1000) / Math.max(1, s.spans) - p.decodeCpuUs / Math.max(1, p.decodeSampledEvents) - p.encodeCpuUs / Math.max(1, p.encodeSampledEvents)).toFixed(2),
     totalUsPerSpan: +((c.cpuMs * 1000) / Math.max(1, s.spans)).toFixed(2),
     stages: c.stages,
+    // the collector's GC pauses per second of the phase: minor (scavenge), major (mark-compact) and how many majors
+    gcMinorMsPerSec: +(c.gc.minorMs / seconds).toFixed(1), gcMajorMsPerSec: +(c.gc.majorMs / seconds).toFixed(1), gcMajorPerSec: +(c.gc.major / seconds).toFixed(1), gcMaxPauseMs: +c.gc.maxMs.toFixed(1),
     sendWallMsPerExport: +(p.sendNs / 1e6 / Math.max(1, p.exported / SPANS_PER_REQUEST)).toFixed(2),
   };
   if (out.hostStealPct > maxStealPct) maxStealPct = out.hostStealPct;
@@ -114,7 +125,7 @@ async function phase(name, lg, sink, col, o, brief = false) {
   }
   process.stdout.write(`${name.padEnd(24)} ${String(out.spansPerSec).padStart(8)} spans/s  ${String(out.spansPerCpuSec).padStart(8)} spans/CPU-s  collector CPU ${out.collectorCpuPct}%  ` +
     `p50 ${out.p50ms} ms  p99 ${out.p99ms} ms  RSS ${out.rssMiB} MiB  load generator CPU ${out.loadgenCpuPct}%  sink CPU ${out.sinkCpuPct}%  host steal ${out.hostStealPct}%  refused ${out.refused}  errors ${out.errors}\n` +
-    `${''.padEnd(24)} collector CPU per span ${out.totalUsPerSpan} µs = decode ${out.decodeUsPerSpan} + encode ${out.encodeUsPerSpan} + rest ${out.restUsPerSpan} (transport, batch, queue, GC); export round trip ${out.sendWallMsPerExport} ms; p99 by stage: load generator → decoded ${out.stages.ingressP99Ms} ms, decoded → export (batch + queue) ${out.stages.waitP99Ms} ms, export round trip ${out.stages.exportP99Ms} ms; event-loop delay p99: collector ${out.collectorLoopDelayP99Ms} ms (max ${out.collectorLoopDelayMaxMs}), load generator ${out.loadgenLoopDelayP99Ms} ms, sink ${out.sinkLoopDelayP99Ms} ms\n`);
+    `${''.padEnd(24)} collector CPU per span ${out.totalUsPerSpan} µs = decode ${out.decodeUsPerSpan} + encode ${out.encodeUsPerSpan} + rest ${out.restUsPerSpan} (transport, batch, queue, GC); export round trip ${out.sendWallMsPerExport} ms; p99 by stage: load generator → decoded ${out.stages.ingressP99Ms} ms, decoded → export (batch + queue) ${out.stages.waitP99Ms} ms, export round trip ${out.stages.exportP99Ms} ms; event-loop delay p99: collector ${out.collectorLoopDelayP99Ms} ms (max ${out.collectorLoopDelayMaxMs}), load generator ${out.loadgenLoopDelayP99Ms} ms, sink ${out.sinkLoopDelayP99Ms} ms; collector GC pauses per s: minor ${out.gcMinorMsPerSec} ms, major ${out.gcMajorMsPerSec} ms (${out.gcMajorPerSec}/s), longest ${out.gcMaxPauseMs} ms\n`);
   return out;
 }
 
@@ -148,7 +159,9 @@ async function sustainedMax(name, lg, sink, col, protocol, target, closedMax) {
 
 async function main() {
   process.stdout.write(`OTLP bench on ${os.cpus().length} cores (${os.cpus()[0].model}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
-  const sink = child('otlp-sink.js');
+  // BENCH_OTLP_SINK_NODE_FLAGS / BENCH_OTLP_LOADGEN_NODE_FLAGS: node flags for those two (e.g. --cpu-prof)
+  const flags = (name) => (process.env[name] ? process.env[name].split(' ').filter(Boolean) : []);
+  const sink = child('otlp-sink.js', [], flags('BENCH_OTLP_SINK_NODE_FLAGS'));
   const { port: sinkPort } = await sink.wait('ready');
   const grpcPort = await freePort();
   const httpPort = await freePort();
@@ -160,9 +173,10 @@ async function main() {
     // BENCH_OTLP_CPUPROF=<dir>: a V8 CPU profile of the collector, for a per-function view
     // BENCH_OTLP_NODE_FLAGS: extra node flags for the collector (e.g. --max-semi-space-size=64)
     [...(process.env.BENCH_OTLP_CPUPROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_OTLP_CPUPROF] : []),
-      ...(process.env.BENCH_OTLP_NODE_FLAGS ? process.env.BENCH_OTLP_NODE_FLAGS.split(' ') : [])]);
+      // as `npm start` runs it (README, "Running it"): fewer mark-compacts for external memory
+      GC_FLAGS, ...flags('BENCH_OTLP_NODE_FLAGS')]);
   const { batch } = await col.wait('ready');
-  const lg = child('otlp-loadgen.js');
+  const lg = child('otlp-loadgen.js', [], flags('BENCH_OTLP_LOADGEN_NODE_FLAGS'));
   await lg.wait('ready');
   process.stdout.write(`collector: otlp (decode_workers: ${decodeWorkers}) → ${batch ? 'batch → ' : ''}otlp exporter (queue: 4 consumers, 4 connections); ${SPANS_PER_REQUEST} spans per request\n`);
   const results = [];
