@@ -89,11 +89,20 @@ function gathered(chunks, size) {
   return gather.subarray(0, size);
 }
 
+/** Per export: headers → last byte (how long the body took to arrive), in ms. */
+let receiveMs = [];
+let streamsOpen = 0;
+let maxStreamsOpen = 0;
+
 server.on('stream', (stream, headers) => {
   const chunks = [];
   let size = 0;
+  const tHeaders = now();
+  if (++streamsOpen > maxStreamsOpen) maxStreamsOpen = streamsOpen;
+  stream.on('close', () => streamsOpen--);
   stream.on('data', (c) => { chunks.push(c); size += c.length; });
   stream.on('end', () => {
+    receiveMs.push(now() - tHeaders);
     const body = gathered(chunks, size);
     if (headers[':path'] === '/opentelemetry.proto.collector.trace.v1.TraceService/Export' && body.length >= 5 && body[0] === 0) {
       requests++;
@@ -108,11 +117,11 @@ server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.a
 // the bench process died (crash, Ctrl-C): do not linger, an orphan's timers would disturb later runs
 process.on('disconnect', () => process.exit(0));
 process.on('message', (m) => {
-  if (m.type === 'reset') { spans = 0; requests = 0; latencies = []; cpu0 = process.cpuUsage(); loopDelay.reset(); t0 = now(); process.send({ type: 'reset-done', at: t0 }); }
+  if (m.type === 'reset') { spans = 0; requests = 0; latencies = []; receiveMs = []; maxStreamsOpen = streamsOpen; cpu0 = process.cpuUsage(); loopDelay.reset(); t0 = now(); process.send({ type: 'reset-done', at: t0 }); }
   if (m.type === 'stats') {
     const cpu = process.cpuUsage(cpu0);
     const at = now();
-    process.send({ type: 'stats', spans, requests, latencies, at, cpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (at - t0)) * 100), loopDelayP99Ms: loopDelay.percentile(99) / 1e6 });
+    process.send({ type: 'stats', spans, requests, latencies, at, cpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (at - t0)) * 100), loopDelayP99Ms: loopDelay.percentile(99) / 1e6, receiveMs, maxStreamsOpen });
   }
   if (m.type === 'exit') { server.close(); process.exit(0); }
 });

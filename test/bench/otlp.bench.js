@@ -104,6 +104,8 @@ async function phase(name, lg, sink, col, o, brief = false) {
     collectorLoopDelayMaxMs: +c.loopDelayMaxMs.toFixed(1),
     loadgenLoopDelayP99Ms: +result.loopDelayP99Ms.toFixed(1),
     sinkLoopDelayP99Ms: +s.loopDelayP99Ms.toFixed(1),
+    // how long an export's body took to arrive at the sink (its headers to its last byte), and the most exports arriving at once
+    sinkReceiveP50Ms: +pct(s.receiveMs.sort((a, b) => a - b), 0.5).toFixed(1), sinkReceiveP99Ms: +pct(s.receiveMs, 0.99).toFixed(1), sinkMaxConcurrentExports: s.maxStreamsOpen,
     // share of the host's CPU time stolen by the hypervisor during the phase: a tail that comes with high steal is the host's, not the collector's
     hostStealPct: host0 && host1 ? +((100 * (host1.steal - host0.steal)) / Math.max(1, host1.total - host0.total)).toFixed(1) : NaN,
     refused: result.counts.refused,
@@ -125,7 +127,7 @@ async function phase(name, lg, sink, col, o, brief = false) {
   }
   process.stdout.write(`${name.padEnd(24)} ${String(out.spansPerSec).padStart(8)} spans/s  ${String(out.spansPerCpuSec).padStart(8)} spans/CPU-s  collector CPU ${out.collectorCpuPct}%  ` +
     `p50 ${out.p50ms} ms  p99 ${out.p99ms} ms  RSS ${out.rssMiB} MiB  load generator CPU ${out.loadgenCpuPct}%  sink CPU ${out.sinkCpuPct}%  host steal ${out.hostStealPct}%  refused ${out.refused}  errors ${out.errors}\n` +
-    `${''.padEnd(24)} collector CPU per span ${out.totalUsPerSpan} µs = decode ${out.decodeUsPerSpan} + encode ${out.encodeUsPerSpan} + rest ${out.restUsPerSpan} (transport, batch, queue, GC); export round trip ${out.sendWallMsPerExport} ms; p99 by stage: load generator → decoded ${out.stages.ingressP99Ms} ms, decoded → export (batch + queue) ${out.stages.waitP99Ms} ms, export round trip ${out.stages.exportP99Ms} ms; event-loop delay p99: collector ${out.collectorLoopDelayP99Ms} ms (max ${out.collectorLoopDelayMaxMs}), load generator ${out.loadgenLoopDelayP99Ms} ms, sink ${out.sinkLoopDelayP99Ms} ms; collector GC pauses per s: minor ${out.gcMinorMsPerSec} ms, major ${out.gcMajorMsPerSec} ms (${out.gcMajorPerSec}/s), longest ${out.gcMaxPauseMs} ms\n`);
+    `${''.padEnd(24)} collector CPU per span ${out.totalUsPerSpan} µs = decode ${out.decodeUsPerSpan} + encode ${out.encodeUsPerSpan} + rest ${out.restUsPerSpan} (transport, batch, queue, GC); export round trip ${out.sendWallMsPerExport} ms; p99 by stage: load generator → decoded ${out.stages.ingressP99Ms} ms, decoded → export (batch + queue) ${out.stages.waitP99Ms} ms, export round trip ${out.stages.exportP99Ms} ms (of which arriving at the sink: p50 ${out.sinkReceiveP50Ms} / p99 ${out.sinkReceiveP99Ms} ms, up to ${out.sinkMaxConcurrentExports} at once); event-loop delay p99: collector ${out.collectorLoopDelayP99Ms} ms (max ${out.collectorLoopDelayMaxMs}), load generator ${out.loadgenLoopDelayP99Ms} ms, sink ${out.sinkLoopDelayP99Ms} ms; collector GC pauses per s: minor ${out.gcMinorMsPerSec} ms, major ${out.gcMajorMsPerSec} ms (${out.gcMajorPerSec}/s), longest ${out.gcMaxPauseMs} ms\n`);
   return out;
 }
 
