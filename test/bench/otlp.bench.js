@@ -136,7 +136,7 @@ async function trials(name, lg, sink, col, o) {
   const runs = [];
   for (let i = 0; i < TRIALS; i++) runs.push(await phase(TRIALS > 1 ? `${name} #${i + 1}` : name, lg, sink, col, o));
   const median = runs.slice().sort((a, b) => a.p99ms - b.p99ms)[Math.floor(runs.length / 2)];
-  return { ...median, p99Trials: runs.map((r) => r.p99ms) };
+  return { ...median, p99Trials: runs.map((r) => r.p99ms), stealTrials: runs.map((r) => r.hostStealPct) };
 }
 
 /** Options for an open-loop phase: `rate` spans/s over gRPC (8 connections) or HTTP. */
@@ -228,6 +228,8 @@ async function main() {
     grpc_spans_per_cpu_s: g.spansPerCpuSec, http_spans_per_cpu_s: h.spansPerCpuSec,
     grpc_p50_ms_at_80pct: g80.p50ms, grpc_p99_ms_at_80pct: g80.p99ms, http_p50_ms_at_80pct: h80.p50ms, http_p99_ms_at_80pct: h80.p99ms,
     grpc_p99_ms_at_80pct_trials: g80.p99Trials, http_p99_ms_at_80pct_trials: h80.p99Trials,
+    // the host's steal % in each of those trials, same order: a trial's tail follows it closely
+    grpc_steal_pct_at_80pct_trials: g80.stealTrials, http_steal_pct_at_80pct_trials: h80.stealTrials,
     grpc_p99_ms_at_80pct_closed_max: g80c.p99ms, http_p99_ms_at_80pct_closed_max: h80c.p99ms,
     grpc_p99_ms_at_132k: gT.p99ms, http_p99_ms_at_132k: hT.p99ms, grpc_p99_ms_at_132k_trials: gT.p99Trials, http_p99_ms_at_132k_trials: hT.p99Trials,
     host_steal_pct_max: maxStealPct,
