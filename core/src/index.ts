@@ -16,6 +16,10 @@ export type {
 export { COMPONENT_KINDS, SIGNALS } from './component/types';
 export { defineExporter, defineExtension, defineProcessor, defineReceiver, isFactory, stabilityFor, supportedSignals } from './component/define';
 export { defineSimpleProcessor, type SimpleProcessorOptions } from './component/helpers';
+export {
+  AUTH_CONFIG_SCHEMA, AuthenticationError, constantTimeEqual, headerValue, isClientAuthenticator, isServerAuthenticator, resolveClientAuthenticator, resolveServerAuthenticator,
+  type AuthConfig, type ClientAuthenticator, type RequestHeaders, type ServerAuthenticator,
+} from './component/auth';
 
 export {
   ConfigError, describeError, ErrorCodes, formatConfigIssue, isPermanent, isRetryable, PermanentError, RetryableError, TapioError,

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import type * as tls from 'node:tls';
 import { TLS_VERSION_SCHEMA, tlsVersion } from '@tapio/receiver-otlp';
-import { QUEUE_SCHEMA, RETRY_SCHEMA, TIMEOUT_SCHEMA, type JsonSchema, type RawQueue, type RawRetry } from '@tapio/core';
+import { AUTH_CONFIG_SCHEMA, QUEUE_SCHEMA, RETRY_SCHEMA, TIMEOUT_SCHEMA, type AuthConfig, type JsonSchema, type RawQueue, type RawRetry } from '@tapio/core';
 
 export interface TlsClientConfig {
   /** Plain text (no TLS). The gRPC exporter's default follows the endpoint: http:// or no scheme on localhost is insecure. */
@@ -24,6 +24,8 @@ export interface CommonConfig {
   retry_on_failure: RawRetry;
   /** Parallel connections to the endpoint (Tapio extension; one HTTP/2 connection caps throughput). */
   num_connections: number;
+  /** An authenticator extension that signs every request (bearertokenauth, basicauth). */
+  auth?: AuthConfig;
 }
 
 export interface OtlpGrpcExporterConfig extends CommonConfig {
@@ -72,6 +74,7 @@ function common(defaultEndpoint: string): Record<string, unknown> {
     sending_queue: QUEUE_SCHEMA,
     retry_on_failure: RETRY_SCHEMA,
     num_connections: { type: 'integer', minimum: 1, maximum: 64, default: 1 },
+    auth: AUTH_CONFIG_SCHEMA,
   };
 }
 

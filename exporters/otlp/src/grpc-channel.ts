@@ -21,6 +21,8 @@ export interface ChannelOptions {
   tls?: ReturnType<typeof clientTlsOptions>;
   /** Extra request headers (gRPC metadata), names in lower case. */
   headers: Record<string, string>;
+  /** Headers asked for on every call (an authenticator's, which may rotate), names in lower case. */
+  callHeaders?: () => Record<string, string>;
   gzip: boolean;
   connections: number;
   /** PING each connection every `timeMs` (only while calls are in flight unless `withoutCalls`); no answer within `timeoutMs` drops it. */
@@ -132,6 +134,7 @@ export class GrpcChannel {
       const bodySent = (): void => { if (!sent) { sent = true; onBodySent?.(); } };
       const headers: http2.OutgoingHttpHeaders = {
         ...this.o.headers,
+        ...this.o.callHeaders?.(),
         ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers',
         'user-agent': 'tapio-otlp-exporter/0.1 (node:http2)', 'grpc-accept-encoding': 'identity,gzip',
       };

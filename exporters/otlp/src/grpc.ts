@@ -1,4 +1,4 @@
-import { createSendingExporter, parseDuration, PermanentError, RetryableError, type Batch, type ComponentContext, type Exporter } from '@tapio/core';
+import { createSendingExporter, parseDuration, PermanentError, resolveClientAuthenticator, RetryableError, type Batch, type ComponentContext, type Exporter } from '@tapio/core';
 import { decodeRetryDelayMs, GRPC_STATUS, GRPC_STATUS_NAME, otlpProfile, SIGNAL_INFO, traceExported, traceExportStart } from '@tapio/receiver-otlp';
 import { clientTlsOptions, type OtlpGrpcExporterConfig } from './config';
 import { GrpcCallError, GrpcChannel } from './grpc-channel';
@@ -32,10 +32,12 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
     timeoutMs: 0, // the call's deadline is the per-attempt timeout
     retry: cfg.retry_on_failure,
     queue: cfg.sending_queue,
-    async start() {
+    async start(host) {
       const ka = cfg.keepalive;
+      const auth = resolveClientAuthenticator(host, cfg.auth, 'auth');
       channel = new GrpcChannel({
         authority: target, secure, tls: secure ? clientTlsOptions(cfg.tls) : undefined, headers, gzip: cfg.compression === 'gzip', connections: cfg.num_connections,
+        callHeaders: auth && (() => auth.requestHeaders()),
         keepalive: ka ? { timeMs: parseDuration(ka.time), timeoutMs: parseDuration(ka.timeout), withoutCalls: ka.permit_without_stream } : undefined,
       });
     },

@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
-import { createSendingExporter, parseDuration, PermanentError, RetryableError, type Batch, type ComponentContext, type Exporter } from '@tapio/core';
+import { createSendingExporter, parseDuration, PermanentError, resolveClientAuthenticator, RetryableError, type Batch, type ClientAuthenticator, type ComponentContext, type Exporter } from '@tapio/core';
 import { otlpProfile, protoToJson, SIGNAL_INFO, type OtlpSignal } from '@tapio/receiver-otlp';
 import { clientTlsOptions, type OtlpHttpExporterConfig } from './config';
 import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
@@ -23,6 +23,7 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
   const secure = urls.traces.protocol === 'https:';
   const agentOptions = { keepAlive: true, maxSockets: cfg.num_connections, scheduling: 'fifo' as const };
   let agent: http.Agent | undefined;
+  let auth: ClientAuthenticator | undefined;
   const contentType = cfg.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
 
   async function post(req: SignalRequest): Promise<void> {
@@ -36,7 +37,7 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
   async function postBody(req: SignalRequest): Promise<void> {
     let body: Buffer = req.body;
     if (cfg.encoding === 'json') body = Buffer.from(JSON.stringify(protoToJson(SIGNAL_INFO[req.signal].request, body)));
-    const headers: Record<string, string | number> = { ...cfg.headers, 'Content-Type': contentType };
+    const headers: Record<string, string | number> = { ...cfg.headers, ...auth?.requestHeaders(), 'Content-Type': contentType };
     if (cfg.compression === 'gzip') { body = await gzip(body); headers['Content-Encoding'] = 'gzip'; }
     headers['Content-Length'] = body.length;
     const url = urls[req.signal];
@@ -75,7 +76,8 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     timeoutMs: 0, // the request timeout is the per-attempt timeout
     retry: cfg.retry_on_failure,
     queue: cfg.sending_queue,
-    async start() {
+    async start(host) {
+      auth = resolveClientAuthenticator(host, cfg.auth, 'auth');
       agent = secure
         ? new https.Agent({ ...agentOptions, ...clientTlsOptions(cfg.tls) })
         : new http.Agent(agentOptions);

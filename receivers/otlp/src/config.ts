@@ -1,4 +1,4 @@
-import type { JsonSchema } from '@tapio/core';
+import { AUTH_CONFIG_SCHEMA, type AuthConfig, type JsonSchema } from '@tapio/core';
 import { TLS_VERSION_SCHEMA } from './tls';
 
 export interface TlsServerConfig {
@@ -22,6 +22,8 @@ export interface GrpcServerConfig {
     enforcement_policy?: { min_time: string; permit_without_stream: boolean };
   };
   tls?: TlsServerConfig;
+  /** An authenticator extension every call must pass (UNAUTHENTICATED otherwise). */
+  auth?: AuthConfig;
 }
 
 export interface HttpServerConfig {
@@ -32,6 +34,8 @@ export interface HttpServerConfig {
   logs_url_path: string;
   cors?: { allowed_origins?: string[]; allowed_headers?: string[]; max_age?: number };
   tls?: TlsServerConfig;
+  /** An authenticator extension every request must pass (401 otherwise; CORS preflights need none). */
+  auth?: AuthConfig;
 }
 
 export interface OtlpReceiverConfig {
@@ -123,6 +127,7 @@ export const configSchema: JsonSchema = {
             initial_window_size: { type: 'integer', minimum: 65535, maximum: 2147483647, default: 16777216, description: "HTTP/2 receive window in bytes (Node's default is 64 KiB); large windows keep MB-sized batches from another collector flowing" },
             keepalive: KEEPALIVE_SCHEMA,
             tls: TLS_SCHEMA,
+            auth: AUTH_CONFIG_SCHEMA,
           },
         },
         http: {
@@ -148,6 +153,7 @@ export const configSchema: JsonSchema = {
               },
             },
             tls: TLS_SCHEMA,
+            auth: AUTH_CONFIG_SCHEMA,
           },
         },
       },

@@ -1,6 +1,6 @@
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { parseDuration, splitHostPort, type Logger } from '@tapio/core';
+import { AuthenticationError, parseDuration, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
 import { encodePartialSuccess, encodeRpcStatus, GRPC_STATUS, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
 import type { GrpcServerConfig } from './config';
 import type { ExportHandler, Outcome } from './handler';
@@ -35,8 +35,10 @@ export class OtlpGrpcServer {
   port = 0;
 
   private readonly keepalive: ServerKeepalive | undefined;
+  /** Set by the receiver from `auth` before start(); every call must pass it. */
+  authenticator: ServerAuthenticator | undefined;
 
-  constructor(private readonly cfg: GrpcServerConfig, private readonly handler: ExportHandler, private readonly logger: Logger) {
+  constructor(readonly cfg: GrpcServerConfig, private readonly handler: ExportHandler, private readonly logger: Logger) {
     this.maxBytes = Math.floor(cfg.max_recv_msg_size_mib * 1024 * 1024);
     this.keepalive = serverKeepalive(cfg.keepalive);
     for (const signal of ['traces', 'metrics', 'logs'] as OtlpSignal[]) this.routes.set(SIGNAL_INFO[signal].grpcPath, signal);
@@ -82,6 +84,18 @@ export class OtlpGrpcServer {
       answer(stream, GRPC_STATUS.UNIMPLEMENTED, `unsupported grpc-encoding "${encoding}"; supported: ${ACCEPT_ENCODING}`);
       return;
     }
+    if (this.authenticator) {
+      let pending: void | Promise<void>;
+      try { pending = this.authenticator.authenticate(headers); } catch (err) { unauthenticated(stream, err); return; }
+      // the body waits in the stream (no 'data' listener yet) until the check is done
+      if (pending) { pending.then(() => this.serve(stream, signal, encoding), (err: unknown) => unauthenticated(stream, err)); return; }
+    }
+    this.serve(stream, signal, encoding);
+  }
+
+  /** The call once it passed the checks above: admission, reading the message, export, answer. */
+  private serve(stream: http2.ServerHttp2Stream, signal: OtlpSignal, encoding: string): void {
+    if (stream.destroyed) return;
     // Admission from the length prefix, before the body is buffered: under overload a refused
     // call costs 5 bytes of reading, not its whole message held in memory.
     let reserved = 0;
@@ -256,6 +270,13 @@ function respond(stream: http2.ServerHttp2Stream, o: CallOutcome): void {
 function refuse(stream: http2.ServerHttp2Stream, o: Outcome | { status: 'failed'; code: number; message: string }): void {
   if (o.status === 'failed') answer(stream, o.code, o.message);
   else respond(stream, o);
+  if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+}
+
+/** UNAUTHENTICATED for a call the authenticator refused; its unread body is not wanted. */
+function unauthenticated(stream: http2.ServerHttp2Stream, err: unknown): void {
+  const message = err instanceof AuthenticationError ? err.message : `authentication failed: ${(err as Error).message}`;
+  answer(stream, GRPC_STATUS.UNAUTHENTICATED, message);
   if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
 }
 

@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { parseByteSize, splitHostPort, type Logger } from '@tapio/core';
+import { AuthenticationError, parseByteSize, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
 import { jsonToProto, protoToJson } from './codec/json';
 import { MalformedError } from './codec/reader';
 import { encodePartialSuccess, encodeRpcStatus, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
@@ -16,6 +16,7 @@ const JSON_TYPE = 'application/json';
 // gRPC codes used in google.rpc.Status bodies
 const CODE_INVALID_ARGUMENT = 3;
 const CODE_UNAVAILABLE = 14;
+const CODE_UNAUTHENTICATED = 16;
 
 class HttpError extends Error {
   constructor(readonly statusCode: number, message: string) { super(message); }
@@ -28,8 +29,10 @@ export class OtlpHttpServer {
   private readonly maxBody: number;
   private readonly origins: RegExp[];
   port = 0;
+  /** Set by the receiver from `auth` before start(); every request but CORS preflights must pass it. */
+  authenticator: ServerAuthenticator | undefined;
 
-  constructor(private readonly cfg: HttpServerConfig, private readonly handler: ExportHandler, private readonly logger: Logger) {
+  constructor(readonly cfg: HttpServerConfig, private readonly handler: ExportHandler, private readonly logger: Logger) {
     this.routes.set(cfg.traces_url_path, 'traces');
     this.routes.set(cfg.metrics_url_path, 'metrics');
     this.routes.set(cfg.logs_url_path, 'logs');
@@ -72,6 +75,23 @@ export class OtlpHttpServer {
       res.writeHead(origin === undefined ? 405 : 403).end();
       return;
     }
+    if (this.authenticator) {
+      let pending: void | Promise<void>;
+      try { pending = this.authenticator.authenticate(req.headers); } catch (err) { this.unauthorized(req, res, err); return; }
+      // the body waits unread (no 'data' listener yet) until the check is done
+      if (pending) { pending.then(() => this.serve(req, res), (err: unknown) => this.unauthorized(req, res, err)); return; }
+    }
+    this.serve(req, res);
+  }
+
+  private unauthorized(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
+    const message = err instanceof AuthenticationError ? err.message : `authentication failed: ${(err as Error).message}`;
+    const ctype = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === PROTOBUF ? PROTOBUF : JSON_TYPE;
+    this.fail(req, res, 401, ctype, message);
+  }
+
+  /** A request past CORS and authentication: routing, checks, admission, body, export, answer. */
+  private serve(req: http.IncomingMessage, res: http.ServerResponse): void {
     const q = req.url!.indexOf('?');
     const signal = this.routes.get(q < 0 ? req.url! : req.url!.slice(0, q));
     if (!signal) { this.fail(req, res, 404, JSON_TYPE, `no OTLP endpoint at ${req.url}`); return; }
@@ -160,7 +180,7 @@ export class OtlpHttpServer {
   /** An error answer: a google.rpc.Status in the request's encoding, as the OTLP spec asks. */
   private fail(req: http.IncomingMessage, res: http.ServerResponse, statusCode: number, ctype: string, message: string, retryAfterMs?: number): void {
     if (res.headersSent) return;
-    const code = statusCode === 503 ? CODE_UNAVAILABLE : CODE_INVALID_ARGUMENT;
+    const code = statusCode === 503 ? CODE_UNAVAILABLE : statusCode === 401 ? CODE_UNAUTHENTICATED : CODE_INVALID_ARGUMENT;
     const body = ctype === PROTOBUF ? encodeRpcStatus(code, message, retryAfterMs) : JSON.stringify({ code, message });
     // Stop reading a body we refused: close the connection rather than drain a huge upload.
     const unread = !req.complete;

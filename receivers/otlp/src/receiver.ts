@@ -1,4 +1,4 @@
-import type { ComponentContext, Consumer, Receiver } from '@tapio/core';
+import { resolveServerAuthenticator, type AuthConfig, type ComponentContext, type Consumer, type Host, type Receiver, type ServerAuthenticator } from '@tapio/core';
 import type { GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig } from './config';
 import { OtlpGrpcServer } from './grpc';
 import { DecodePool } from './decode-pool';
@@ -28,8 +28,11 @@ export class OtlpReceiver implements Receiver {
     if ('http' in p) this.http = new OtlpHttpServer({ ...HTTP_DEFAULTS, ...(p.http ?? {}) }, this.handler, ctx.logger);
   }
 
-  async start(): Promise<void> {
+  async start(host?: Host): Promise<void> {
     try {
+      // extensions start first, so the authenticators are there to be found
+      if (this.grpc) this.grpc.authenticator = authenticatorFor(host, this.grpc.cfg.auth, 'protocols.grpc.auth');
+      if (this.http) this.http.authenticator = authenticatorFor(host, this.http.cfg.auth, 'protocols.http.auth');
       await this.grpc?.start();
       await this.http?.start();
     } catch (err) {
@@ -44,4 +47,11 @@ export class OtlpReceiver implements Receiver {
     await Promise.all([this.grpc?.shutdown(), this.http?.shutdown()]);
     await this.pool?.close();
   }
+}
+
+function authenticatorFor(host: Host | undefined, auth: AuthConfig | undefined, where: string): ServerAuthenticator | undefined {
+  if (!auth) return undefined;
+  // never serve unauthenticated because the caller had no extensions to offer
+  if (!host) throw new Error(`${where}: the authenticator needs the collector's extensions (start(host))`);
+  return resolveServerAuthenticator(host, auth, where);
 }

@@ -1,0 +1,84 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Host } from './types';
+
+/**
+ * Authentication as the OpenTelemetry Collector's configauth: an extension (bearertokenauth,
+ * basicauth…) does the checking or the signing, and a receiver or exporter names it in its
+ * `auth: { authenticator: <extension id> }`.
+ */
+
+/** A request's headers (gRPC metadata or HTTP headers), names in lower case. */
+export type RequestHeaders = Record<string, string | string[] | undefined>;
+
+/** Why a request was refused; the receiver answers UNAUTHENTICATED / 401 with this message. */
+export class AuthenticationError extends Error {}
+
+/** Checks incoming requests (receivers). */
+export interface ServerAuthenticator {
+  /**
+   * Accepts the request by returning (or resolving), refuses it by throwing (or rejecting) an
+   * AuthenticationError. Synchronous when it can be: it runs for every request.
+   */
+  authenticate(headers: RequestHeaders): void | Promise<void>;
+}
+
+/** Signs outgoing requests (exporters). */
+export interface ClientAuthenticator {
+  /** Headers to add to the next request, names in lower case; read per request (tokens rotate). */
+  requestHeaders(): Record<string, string>;
+}
+
+export interface AuthConfig {
+  /** Id of an authenticator extension listed in service.extensions, e.g. `bearertokenauth/in`. */
+  authenticator: string;
+}
+
+/** The `auth` section of a receiver protocol or an exporter. */
+export const AUTH_CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['authenticator'],
+  properties: {
+    authenticator: { type: 'string', minLength: 1, description: 'id of an authenticator extension in service.extensions (bearertokenauth, basicauth)' },
+  },
+};
+
+export function isServerAuthenticator(x: unknown): x is ServerAuthenticator {
+  return typeof (x as ServerAuthenticator | undefined)?.authenticate === 'function';
+}
+
+export function isClientAuthenticator(x: unknown): x is ClientAuthenticator {
+  return typeof (x as ClientAuthenticator | undefined)?.requestHeaders === 'function';
+}
+
+/** The server authenticator `auth` names; `where` is the config path for the error (`protocols.grpc.auth`). */
+export function resolveServerAuthenticator(host: Host, auth: AuthConfig | undefined, where: string): ServerAuthenticator | undefined {
+  if (!auth) return undefined;
+  const ext = host.getExtension<unknown>(auth.authenticator);
+  if (!ext) throw new Error(`${where}.authenticator: no extension "${auth.authenticator}" is configured in service.extensions`);
+  if (!isServerAuthenticator(ext)) throw new Error(`${where}.authenticator: extension "${auth.authenticator}" cannot authenticate incoming requests`);
+  return ext;
+}
+
+/** The client authenticator `auth` names; `where` is the config path for the error (`auth`). */
+export function resolveClientAuthenticator(host: Host, auth: AuthConfig | undefined, where: string): ClientAuthenticator | undefined {
+  if (!auth) return undefined;
+  const ext = host.getExtension<unknown>(auth.authenticator);
+  if (!ext) throw new Error(`${where}.authenticator: no extension "${auth.authenticator}" is configured in service.extensions`);
+  if (!isClientAuthenticator(ext)) throw new Error(`${where}.authenticator: extension "${auth.authenticator}" cannot sign outgoing requests`);
+  return ext;
+}
+
+/** A header's single value (the first when a client repeated it). */
+export function headerValue(headers: RequestHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * Equal strings, in time that does not depend on where they differ (for secrets). Both sides are
+ * hashed first: timingSafeEqual needs equal lengths, and comparing lengths would leak the secret's.
+ */
+export function constantTimeEqual(a: string, b: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+}

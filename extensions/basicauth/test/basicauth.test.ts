@@ -1,0 +1,94 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AuthenticationError } from '@tapio/core';
+import { conformance, validConfig } from '@tapio/core/testing';
+import factory, { BasicAuth, type BasicAuthConfig } from '../src/index';
+
+conformance(factory, { config: { htpasswd: { inline: 'user:password' } } });
+
+const basic = (user: string, password: string): { authorization: string } => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+
+async function accepts(auth: BasicAuth, headers: Record<string, string>): Promise<boolean> {
+  try { await auth.authenticate(headers); return true; } catch (err) {
+    assert.ok(err instanceof AuthenticationError, `expected an AuthenticationError, got ${(err as Error).message}`);
+    return false;
+  }
+}
+
+async function started(cfg: BasicAuthConfig): Promise<BasicAuth> {
+  const auth = factory.create({} as never, validConfig(factory, cfg as Record<string, unknown>) as BasicAuthConfig) as BasicAuth;
+  await auth.start();
+  return auth;
+}
+
+/** Entries as Apache's htpasswd writes them: the reference our verification must agree with. */
+function htpasswdLine(flag: string, user: string, password: string): string {
+  return execFileSync('htpasswd', [`-nb${flag}`, user, password], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+}
+
+describe('basicauth extension', () => {
+  describe('with entries from Apache htpasswd', function () {
+    let file: string;
+    before(function () {
+      try { execFileSync('htpasswd', ['-nbB', 'x', 'y'], { stdio: 'ignore' }); } catch {
+        // .ci/setup.d/auth.sh installs apache2-utils
+        this.skip();
+      }
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'basicauth-'));
+      file = path.join(dir, '.htpasswd');
+      fs.writeFileSync(file, ['# made by htpasswd', htpasswdLine('B', 'alice', 's3cret'), htpasswdLine('m', 'bob', 'hunter2'), htpasswdLine('s', 'carol', 'pa:ss'), ''].join('\n'));
+    });
+
+    it('accepts the right password for bcrypt, apr1-MD5 and SHA-1 entries and refuses wrong ones', async () => {
+      const auth = await started({ htpasswd: { file } });
+      assert.equal(await accepts(auth, basic('alice', 's3cret')), true);
+      assert.equal(await accepts(auth, basic('bob', 'hunter2')), true);
+      assert.equal(await accepts(auth, basic('carol', 'pa:ss')), true, 'a password may contain a colon');
+      assert.equal(await accepts(auth, basic('alice', 's3cret!')), false);
+      assert.equal(await accepts(auth, basic('bob', 'hunter')), false);
+      assert.equal(await accepts(auth, basic('carol', 'pa')), false);
+      assert.equal(await accepts(auth, basic('mallory', 's3cret')), false, 'unknown user');
+    });
+
+    it('inline entries add to the file (plain text as in the Collector example)', async () => {
+      const auth = await started({ htpasswd: { file, inline: 'dave:plain-pw' } });
+      assert.equal(await accepts(auth, basic('dave', 'plain-pw')), true);
+      assert.equal(await accepts(auth, basic('dave', 'plain')), false);
+      assert.equal(await accepts(auth, basic('alice', 's3cret')), true);
+    });
+
+    it('a credential checked once is answered from memory: no second bcrypt', async () => {
+      const auth = await started({ htpasswd: { file } });
+      const first = auth.authenticate(basic('alice', 's3cret'));
+      assert.ok(first instanceof Promise, 'the first check runs bcrypt');
+      await first;
+      assert.equal(auth.authenticate(basic('alice', 's3cret')), undefined, 'the second is synchronous');
+      await assert.rejects(async () => auth.authenticate(basic('alice', 'wrong')), AuthenticationError, 'a wrong password is never cached as right');
+    });
+  });
+
+  it('refuses a missing, non-Basic or malformed Authorization header with a reason', async () => {
+    const auth = await started({ htpasswd: { inline: 'u:p' } });
+    assert.throws(() => auth.authenticate({}), /missing the Authorization header/);
+    assert.throws(() => auth.authenticate({ authorization: 'Bearer abc' }), /not Basic credentials/);
+    assert.throws(() => auth.authenticate({ authorization: `Basic ${Buffer.from('no-colon').toString('base64')}` }), /malformed/);
+  });
+
+  it('client_auth sends the Basic header, which its server side accepts', async () => {
+    const client = await started({ client_auth: { username: 'collector-a', password: 'p@ss word' } });
+    const headers = client.requestHeaders();
+    assert.equal(Buffer.from(headers.authorization!.replace(/^Basic /, ''), 'base64').toString(), 'collector-a:p@ss word');
+    const server = await started({ htpasswd: { inline: 'collector-a:p@ss word' } });
+    assert.equal(await accepts(server, headers), true);
+  });
+
+  it('the config needs htpasswd or client_auth, and a bad htpasswd line names its line', async () => {
+    assert.match(factory.validate!({} as BasicAuthConfig).map((p) => p.message).join(), /htpasswd .*or client_auth/);
+    assert.match(factory.validate!({ htpasswd: {} } as BasicAuthConfig).map((p) => p.message).join(), /htpasswd.file or htpasswd.inline/);
+    await assert.rejects(started({ htpasswd: { inline: 'good:pw\nno-colon-here' } }), /htpasswd.inline:2: expected "user:password-hash"/);
+    await assert.rejects(started({ htpasswd: { file: '/nonexistent/.htpasswd' } }), /cannot read htpasswd.file \/nonexistent\/.htpasswd/);
+  });
+});

@@ -1,0 +1,107 @@
+import * as fs from 'node:fs';
+import {
+  AuthenticationError, constantTimeEqual, defineExtension, headerValue,
+  type ClientAuthenticator, type Extension, type Logger, type RequestHeaders, type ServerAuthenticator,
+} from '@tapio/core';
+
+export interface BearerTokenAuthConfig {
+  /** Header that carries the token. */
+  header: string;
+  /** Prefix before the token ("Bearer"); empty: the header is the token alone. */
+  scheme: string;
+  token?: string;
+  /** Server side: every token accepted. */
+  tokens?: string[];
+  /** A file holding the token, read again when it changes (a rotated Kubernetes secret). */
+  filename?: string;
+}
+
+/** How often the token file is checked for a new token. */
+const FILE_POLL_MS = 1000;
+
+/**
+ * One extension, both directions: a receiver that names it accepts only requests whose header
+ * is `<scheme> <token>` for one of its tokens; an exporter that names it sends that header.
+ */
+export class BearerTokenAuth implements Extension, ServerAuthenticator, ClientAuthenticator {
+  private readonly headerName: string;
+  private accepted: string[] = [];
+  private outgoing: Record<string, string> = {};
+  private watching = false;
+
+  constructor(private readonly cfg: BearerTokenAuthConfig, private readonly logger: Logger) {
+    this.headerName = cfg.header.toLowerCase();
+  }
+
+  async start(): Promise<void> {
+    if (this.cfg.filename) {
+      this.useTokens([readToken(this.cfg.filename)]);
+      // stat polling follows the path, so it also sees a Kubernetes secret's symlink swap
+      fs.watchFile(this.cfg.filename, { persistent: false, interval: FILE_POLL_MS }, () => this.reload());
+      this.watching = true;
+    } else {
+      this.useTokens([...(this.cfg.token !== undefined ? [this.cfg.token] : []), ...(this.cfg.tokens ?? [])]);
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.watching && this.cfg.filename) fs.unwatchFile(this.cfg.filename);
+    this.watching = false;
+  }
+
+  authenticate(headers: RequestHeaders): void {
+    const got = headerValue(headers, this.headerName);
+    if (got === undefined) throw new AuthenticationError(`missing the ${this.cfg.header} header`);
+    for (const want of this.accepted) if (constantTimeEqual(got, want)) return;
+    throw new AuthenticationError(`the ${this.cfg.header} header does not carry a valid token`);
+  }
+
+  requestHeaders(): Record<string, string> {
+    return this.outgoing;
+  }
+
+  private useTokens(tokens: string[]): void {
+    this.accepted = tokens.map((t) => (this.cfg.scheme ? `${this.cfg.scheme} ${t}` : t));
+    this.outgoing = this.accepted.length ? { [this.headerName]: this.accepted[0]! } : {};
+  }
+
+  /** A changed token file: the new token from now on; an unreadable or empty one keeps the old. */
+  private reload(): void {
+    try {
+      this.useTokens([readToken(this.cfg.filename!)]);
+      this.logger.info({ filename: this.cfg.filename }, 'bearer token reloaded');
+    } catch (err) {
+      this.logger.warn({ filename: this.cfg.filename, err: (err as Error).message }, 'bearer token file unreadable; keeping the previous token');
+    }
+  }
+}
+
+function readToken(filename: string): string {
+  const token = fs.readFileSync(filename, 'utf8').trim();
+  if (!token) throw new Error(`token file ${filename} is empty`);
+  return token;
+}
+
+export default defineExtension<BearerTokenAuthConfig>({
+  type: 'bearertokenauth',
+  stability: 'beta',
+  configSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      header: { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", default: 'Authorization' },
+      scheme: { type: 'string', default: 'Bearer' },
+      token: { type: 'string', minLength: 1, 'x-secret': true },
+      tokens: { type: 'array', items: { type: 'string', minLength: 1, 'x-secret': true } },
+      filename: { type: 'string', minLength: 1 },
+    },
+  },
+  createDefaultConfig: () => ({ header: 'Authorization', scheme: 'Bearer' }),
+  validate(config) {
+    const sources = [config.token !== undefined, (config.tokens?.length ?? 0) > 0, config.filename !== undefined].filter(Boolean).length;
+    if (sources === 0) return [{ message: 'set one of token, tokens or filename' }];
+    if (config.filename !== undefined && sources > 1) return [{ path: ['filename'], message: 'filename cannot be combined with token or tokens' }];
+    return [];
+  },
+  create: (ctx, config) => new BearerTokenAuth(config, ctx.logger),
+});
