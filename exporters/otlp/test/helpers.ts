@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import { Collector, createLogger, type UnifiedEvent } from '@tapio/core';
+import { Collector, createLogger, type AnyFactory, type UnifiedEvent } from '@tapio/core';
 import { resolveYaml, SinkConsumer, testContext, validConfig } from '@tapio/core/testing';
 import receiverFactory, { encodeLogs, encodeMetrics, encodeTraces, protoToJson, type OtlpReceiver } from '@tapio/receiver-otlp';
 import { normalize } from '@tapio/receiver-otlp/dist/test/normalize';
@@ -27,9 +27,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A whole collector ("tapio A") from YAML, with the OTLP components registered. */
-export async function startCollector(yaml: string): Promise<Collector> {
-  const { config, issues } = resolveYaml(yaml, [receiverFactory, otlpExporterFactory, otlpHttpExporterFactory], 'chain.yaml');
+/** A whole collector ("tapio A") from YAML, with the OTLP components (and `extra`) registered. */
+export async function startCollector(yaml: string, extra: AnyFactory[] = []): Promise<Collector> {
+  const { config, issues } = resolveYaml(yaml, [receiverFactory, otlpExporterFactory, otlpHttpExporterFactory, ...extra], 'chain.yaml');
   if (!config) throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
   const collector = new Collector({ logger: createLogger((process.env.TAPIO_TEST_LOG ?? 'silent') as 'silent') });
   await collector.start(config);
