@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadConfigSources, resolveConfig, Registry, defineProcessor, formatConfigIssue } from '../src/index';
+import { AUTH_CONFIG_SCHEMA, loadConfigSources, resolveConfig, Registry, defineExtension, defineProcessor, formatConfigIssue } from '../src/index';
 import { resolveYaml, testReceiverFactory, testSinkExporterFactory } from '../src/testing/index';
 
 const batchLike = defineProcessor<{ timeout: string; send_batch_size: number; token?: string }>({
@@ -19,7 +19,21 @@ const batchLike = defineProcessor<{ timeout: string; send_batch_size: number; to
   createDefaultConfig: () => ({ timeout: '200ms', send_batch_size: 8192 }),
   create: () => { throw new Error('not used'); },
 });
-const factories = [testReceiverFactory, testSinkExporterFactory, batchLike];
+/** A processor that names extensions: an authenticator and (in a list) storages. */
+const refsLike = defineProcessor<Record<string, unknown>>({
+  type: 'refslike',
+  stability: { traces: 'beta' },
+  configSchema: {
+    type: 'object', additionalProperties: false,
+    properties: { auth: AUTH_CONFIG_SCHEMA, stores: { type: 'array', items: { type: 'string', 'x-extension-ref': true } } },
+  },
+  create: () => { throw new Error('not used'); },
+});
+const someExtension = defineExtension<Record<string, never>>({
+  type: 'someext', stability: 'beta', configSchema: { type: 'object', additionalProperties: false, properties: {} },
+  create: () => ({ async start() {}, async shutdown() {} }),
+});
+const factories = [testReceiverFactory, testSinkExporterFactory, batchLike, refsLike, someExtension];
 
 function tmpFile(name: string, text: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapio-config-'));
@@ -61,6 +75,34 @@ describe('config', () => {
     assert.ok(lines.includes(`processors.batchlike/fast.timeout (${rel}:5:14): must be a duration like 200ms, 5s or 1m`), lines.join('\n'));
     assert.ok(lines.includes(`processors.batchlike/fast.send_batch_sise (${rel}:6:5): unknown key "send_batch_sise"; did you mean "send_batch_size"?`), lines.join('\n'));
     assert.ok(lines.includes(`service.pipelines.traces.exporters.0 (${rel}:14:19): exporter "testsnk" is not defined under exporters; did you mean "testsink"?`), lines.join('\n'));
+  });
+
+  it('checks settings that name an extension against service.extensions, with the value\'s file:line:col', () => {
+    const file = tmpFile('refs.yaml', [
+      'extensions:',
+      '  someext/auth:',
+      '  someext/store:',
+      'receivers:',
+      '  testpush:',
+      'processors:',
+      '  refslike:',
+      '    auth: { authenticator: someext/auht }', // 8: typo
+      '    stores: [someext/auth, someext/store]', // 9: the second is defined but not listed
+      'exporters:',
+      '  testsink:',
+      'service:',
+      '  extensions: [someext/auth]',
+      '  pipelines:',
+      '    traces: { receivers: [testpush], processors: [refslike], exporters: [testsink] }',
+      '',
+    ].join('\n'));
+    const { config, issues } = resolveFiles([file]);
+    assert.equal(config, undefined);
+    const lines = issues.map(formatConfigIssue);
+    assert.deepEqual(lines, [
+      `processors.refslike.auth.authenticator (${file}:8:28): no extension "someext/auht" is defined under extensions; did you mean "someext/auth"?`,
+      `processors.refslike.stores.1 (${file}:9:28): extension "someext/store" is defined but not listed in service.extensions`,
+    ]);
   });
 
   it('names unknown component types, lists the known ones and suggests the closest', () => {

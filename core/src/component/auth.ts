@@ -39,7 +39,7 @@ export const AUTH_CONFIG_SCHEMA = {
   additionalProperties: false,
   required: ['authenticator'],
   properties: {
-    authenticator: { type: 'string', minLength: 1, description: 'id of an authenticator extension in service.extensions (bearertokenauth, basicauth)' },
+    authenticator: { type: 'string', minLength: 1, 'x-extension-ref': true, description: 'id of an authenticator extension in service.extensions (bearertokenauth, basicauth)' },
   },
 };
 

@@ -6,7 +6,7 @@ import { isByteSize, isDuration } from './duration';
 /**
  * One ajv for all component schemas: every error (allErrors), defaults filled from the schema
  * (useDefaults), and Tapio's formats `duration` (200ms, 5s) and `byte-size` (64MiB).
- * `x-secret: true` marks values that print-config redacts.
+ * `x-secret: true` marks values that print-config redacts; `x-extension-ref: true` marks strings that name an extension (see refs.ts).
  */
 export function createAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true });
@@ -14,6 +14,7 @@ export function createAjv(): Ajv {
   ajv.addFormat('duration', { type: 'string', validate: isDuration });
   ajv.addFormat('byte-size', { type: 'string', validate: isByteSize });
   ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
+  ajv.addKeyword({ keyword: 'x-extension-ref', schemaType: 'boolean' });
   return ajv;
 }
 

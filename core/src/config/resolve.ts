@@ -4,6 +4,7 @@ import { stabilityFor, supportedSignals } from '../component/define';
 import type { ConfigIssue } from '../errors';
 import type { Registry } from '../plugins/registry';
 import { closest, compileSchema, explainAjvErrors } from './ajv';
+import { checkExtensionRefs } from './refs';
 import { deepMerge, isPlainObject, locate, type LoadedConfig } from './source';
 
 export interface ComponentConfig {
@@ -100,6 +101,7 @@ export function resolveConfig(loaded: LoadedConfig, registry: Registry): { confi
       }
     }
     resolveServiceExtensions(service.extensions, sections, serviceExtensions, issue);
+    checkExtensionRefs(sections, SECTION_KIND, serviceExtensions, [...sections.extension.keys()], issue);
     resolvePipelines(service.pipelines, sections, pipelines, issue, invalid);
     telemetry = resolveTelemetry(service.telemetry, issue);
   }

@@ -27,7 +27,7 @@ export const QUEUE_SCHEMA = {
     /** The newer OpenTelemetry Collector name of `blocking`; either one set to true blocks. */
     block_on_overflow: { type: 'boolean', default: false },
     /** Id of a storage extension (file_storage) for a persistent queue. */
-    storage: { type: 'string' },
+    storage: { type: 'string', 'x-extension-ref': true },
     /** Tapio addition: how long shutdown keeps delivering queued batches before it stops (persistent: the rest stays stored). */
     drain_timeout: { type: 'string', format: 'duration', default: '10s' },
   },

@@ -50,7 +50,7 @@ export const configSchema: JsonSchema = {
     },
     compression: { enum: ['none', 'gzip'], default: 'none' },
     flush_interval: { type: 'string', format: 'duration', default: '1s' },
-    storage: { type: 'string', minLength: 1 },
+    storage: { type: 'string', minLength: 1, 'x-extension-ref': true },
     sending_queue: { ...QUEUE_SCHEMA, properties: { ...(QUEUE_SCHEMA.properties as object), enabled: { type: 'boolean', default: false } } },
     retry_on_failure: RETRY_SCHEMA,
   },

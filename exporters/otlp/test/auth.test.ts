@@ -130,7 +130,7 @@ service:
     }
   });
 
-  it('an authenticator that is not in service.extensions stops the start with the config path', async () => {
+  it('an authenticator that is not in service.extensions is a config error with the config path', async () => {
     const port = await freePort();
     await assert.rejects(startCollector(`
 extensions:
@@ -146,6 +146,6 @@ service:
   telemetry: { metrics: { address: localhost:0 } }
   pipelines:
     traces: { receivers: [otlp], exporters: [testsink] }
-`, AUTH_FACTORIES), /protocols\.grpc\.auth\.authenticator: no extension "bearertokenauth\/typo" is configured in service\.extensions/);
+`, AUTH_FACTORIES), /receivers\.otlp\.protocols\.grpc\.auth\.authenticator: no extension "bearertokenauth\/typo" is defined under extensions; did you mean "bearertokenauth\/in"\?/);
   });
 });

@@ -55,7 +55,7 @@ export const configSchema: JsonSchema = {
     },
     encoding: { enum: [...ENCODINGS], default: 'utf-8' },
     compression: { enum: ['', 'gzip'], default: '' },
-    storage: { type: 'string', minLength: 1, description: 'Id of a storage extension (file_storage) for checkpoints' },
+    storage: { type: 'string', minLength: 1, 'x-extension-ref': true, description: 'Id of a storage extension (file_storage) for checkpoints' },
     include_file_path: { type: 'boolean', default: true },
     include_file_name: { type: 'boolean', default: true },
     max_batch_size: { type: 'integer', minimum: 1, default: 1000 },

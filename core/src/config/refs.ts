@@ -1,0 +1,38 @@
+import type { ComponentKind } from '../component/types';
+import { closest } from './ajv';
+import { isPlainObject } from './source';
+
+/** A component's resolved settings, as refs needs them. */
+interface Configured { factory: { configSchema: Record<string, unknown> }; config: Record<string, unknown> }
+
+type IssueFn = (parts: (string | number)[], message: string, onValue?: boolean) => void;
+
+/**
+ * Settings whose schema says `x-extension-ref: true` name an extension (an authenticator, a
+ * storage). They are checked when the config is validated, with the value's file:line:col, so
+ * `tapio validate` catches a typo that would otherwise only fail the start.
+ */
+export function checkExtensionRefs(sections: Record<string, Map<string, Configured>>, sectionKind: Record<string, ComponentKind>, serviceExtensions: string[], defined: string[], issue: IssueFn): void {
+  for (const [section, kind] of Object.entries(sectionKind)) {
+    for (const [id, cc] of sections[kind] ?? []) walk(cc.factory.configSchema, cc.config, [section, id]);
+  }
+
+  function walk(schema: Record<string, unknown> | undefined, value: unknown, path: (string | number)[]): void {
+    if (!schema || value === undefined || value === null) return;
+    if (schema['x-extension-ref'] === true && typeof value === 'string') {
+      if (serviceExtensions.includes(value)) return;
+      if (defined.includes(value)) issue(path, `extension "${value}" is defined but not listed in service.extensions`, true);
+      else {
+        const near = closest(value, defined);
+        issue(path, `no extension "${value}" is defined under extensions` + (near ? `; did you mean "${near}"?` : ''), true);
+      }
+      return;
+    }
+    const props = schema.properties as Record<string, Record<string, unknown>> | undefined;
+    if (props && isPlainObject(value)) {
+      for (const [k, sub] of Object.entries(props)) if (k in value) walk(sub, (value as Record<string, unknown>)[k], [...path, k]);
+    }
+    const items = schema.items as Record<string, unknown> | undefined;
+    if (items && Array.isArray(value)) value.forEach((v, i) => walk(items, v, [...path, i]));
+  }
+}
