@@ -53,19 +53,19 @@ export function isClientAuthenticator(x: unknown): x is ClientAuthenticator {
 
 /** The server authenticator `auth` names; `where` is the config path for the error (`protocols.grpc.auth`). */
 export function resolveServerAuthenticator(host: Host, auth: AuthConfig | undefined, where: string): ServerAuthenticator | undefined {
-  if (!auth) return undefined;
-  const ext = host.getExtension<unknown>(auth.authenticator);
-  if (!ext) throw new Error(`${where}.authenticator: no extension "${auth.authenticator}" is configured in service.extensions`);
-  if (!isServerAuthenticator(ext)) throw new Error(`${where}.authenticator: extension "${auth.authenticator}" cannot authenticate incoming requests`);
-  return ext;
+  return resolveAuthenticator(host, auth, where, isServerAuthenticator, 'authenticate incoming requests');
 }
 
 /** The client authenticator `auth` names; `where` is the config path for the error (`auth`). */
 export function resolveClientAuthenticator(host: Host, auth: AuthConfig | undefined, where: string): ClientAuthenticator | undefined {
+  return resolveAuthenticator(host, auth, where, isClientAuthenticator, 'sign outgoing requests');
+}
+
+function resolveAuthenticator<T>(host: Host, auth: AuthConfig | undefined, where: string, is: (x: unknown) => x is T, ability: string): T | undefined {
   if (!auth) return undefined;
   const ext = host.getExtension<unknown>(auth.authenticator);
   if (!ext) throw new Error(`${where}.authenticator: no extension "${auth.authenticator}" is configured in service.extensions`);
-  if (!isClientAuthenticator(ext)) throw new Error(`${where}.authenticator: extension "${auth.authenticator}" cannot sign outgoing requests`);
+  if (!is(ext)) throw new Error(`${where}.authenticator: extension "${auth.authenticator}" cannot ${ability}`);
   return ext;
 }
 
