@@ -16,7 +16,7 @@ export interface BearerTokenAuthConfig {
   filename?: string;
 }
 
-/** How often the token file is checked for a new token. */
+/** How often the token file is read for a new token. */
 const FILE_POLL_MS = 1000;
 
 /**
@@ -27,7 +27,9 @@ export class BearerTokenAuth implements Extension, ServerAuthenticator, ClientAu
   private readonly headerName: string;
   private accepted: string[] = [];
   private outgoing: Record<string, string> = {};
-  private watching = false;
+  private poll: NodeJS.Timeout | undefined;
+  private fileToken: string | undefined;
+  private lastProblem: string | undefined;
 
   constructor(private readonly cfg: BearerTokenAuthConfig, private readonly logger: Logger) {
     this.headerName = cfg.header.toLowerCase();
@@ -35,18 +37,19 @@ export class BearerTokenAuth implements Extension, ServerAuthenticator, ClientAu
 
   async start(): Promise<void> {
     if (this.cfg.filename) {
-      this.useTokens([readToken(this.cfg.filename)]);
-      // stat polling follows the path, so it also sees a Kubernetes secret's symlink swap
-      fs.watchFile(this.cfg.filename, { persistent: false, interval: FILE_POLL_MS }, () => this.reload());
-      this.watching = true;
+      this.fileToken = readToken(this.cfg.filename);
+      this.useTokens([this.fileToken]);
+      // The file is read again, not stat'ed: a rewrite of the same size within one timestamp tick
+      // looks unchanged to stat. Reading by path also follows a Kubernetes secret's symlink swap.
+      this.poll = setInterval(() => this.reload(), FILE_POLL_MS).unref();
     } else {
       this.useTokens([...(this.cfg.token !== undefined ? [this.cfg.token] : []), ...(this.cfg.tokens ?? [])]);
     }
   }
 
   async shutdown(): Promise<void> {
-    if (this.watching && this.cfg.filename) fs.unwatchFile(this.cfg.filename);
-    this.watching = false;
+    clearInterval(this.poll);
+    this.poll = undefined;
   }
 
   authenticate(headers: RequestHeaders): void {
@@ -65,14 +68,22 @@ export class BearerTokenAuth implements Extension, ServerAuthenticator, ClientAu
     this.outgoing = this.accepted.length ? { [this.headerName]: this.accepted[0]! } : {};
   }
 
-  /** A changed token file: the new token from now on; an unreadable or empty one keeps the old. */
+  /** A changed token file: the new token from now on; an unreadable or empty one keeps the old (warned once per change). */
   private reload(): void {
+    let token: string;
     try {
-      this.useTokens([readToken(this.cfg.filename!)]);
-      this.logger.info({ filename: this.cfg.filename }, 'bearer token reloaded');
+      token = readToken(this.cfg.filename!);
     } catch (err) {
-      this.logger.warn({ filename: this.cfg.filename, err: (err as Error).message }, 'bearer token file unreadable; keeping the previous token');
+      const message = (err as Error).message;
+      if (message !== this.lastProblem) this.logger.warn({ filename: this.cfg.filename, err: message }, 'bearer token file unreadable; keeping the previous token');
+      this.lastProblem = message;
+      return;
     }
+    this.lastProblem = undefined;
+    if (token === this.fileToken) return;
+    this.fileToken = token;
+    this.useTokens([token]);
+    this.logger.info({ filename: this.cfg.filename }, 'bearer token reloaded');
   }
 }
 

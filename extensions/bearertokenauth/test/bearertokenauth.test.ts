@@ -60,6 +60,23 @@ describe('bearertokenauth extension', () => {
     }
   });
 
+  it('two instances on one token file: shutting one down leaves the other following it', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bearer-')), 'token');
+    fs.writeFileSync(file, 'v1');
+    const a = make({ filename: file });
+    const b = make({ filename: file });
+    await a.start();
+    await b.start();
+    try {
+      await a.shutdown();
+      fs.writeFileSync(file, 'v2');
+      await waitFor('the second instance to see the new token', () => b.requestHeaders().authorization === 'Bearer v2');
+      assert.equal(a.requestHeaders().authorization, 'Bearer v1', 'the stopped one no longer follows the file');
+    } finally {
+      await b.shutdown();
+    }
+  });
+
   it('the config names one token source', () => {
     assert.match(factory.validate!({ header: 'Authorization', scheme: 'Bearer' }).map((p) => p.message).join(), /one of token, tokens or filename/);
     assert.deepEqual(factory.validate!({ header: 'Authorization', scheme: 'Bearer', token: 'a', filename: '/x' }).map((p) => p.path), [['filename']]);
