@@ -20,12 +20,16 @@ export interface ServerAuthenticator {
    * AuthenticationError. Synchronous when it can be: it runs for every request.
    */
   authenticate(headers: RequestHeaders): void | Promise<void>;
+  /** Why this instance cannot check requests (e.g. basicauth without htpasswd); undefined when it can. */
+  serverConfigProblem?(): string | undefined;
 }
 
 /** Signs outgoing requests (exporters). */
 export interface ClientAuthenticator {
   /** Headers to add to the next request, names in lower case; read per request (tokens rotate). */
   requestHeaders(): Record<string, string>;
+  /** Why this instance cannot sign requests (e.g. basicauth without client_auth); undefined when it can. */
+  clientConfigProblem?(): string | undefined;
 }
 
 export interface AuthConfig {
@@ -53,12 +57,18 @@ export function isClientAuthenticator(x: unknown): x is ClientAuthenticator {
 
 /** The server authenticator `auth` names; `where` is the config path for the error (`protocols.grpc.auth`). */
 export function resolveServerAuthenticator(host: Host, auth: AuthConfig | undefined, where: string): ServerAuthenticator | undefined {
-  return resolveAuthenticator(host, auth, where, isServerAuthenticator, 'authenticate incoming requests');
+  const a = resolveAuthenticator(host, auth, where, isServerAuthenticator, 'authenticate incoming requests');
+  const problem = a?.serverConfigProblem?.();
+  if (problem) throw new Error(`${where}.authenticator: extension "${auth!.authenticator}" cannot authenticate incoming requests: ${problem}`);
+  return a;
 }
 
 /** The client authenticator `auth` names; `where` is the config path for the error (`auth`). */
 export function resolveClientAuthenticator(host: Host, auth: AuthConfig | undefined, where: string): ClientAuthenticator | undefined {
-  return resolveAuthenticator(host, auth, where, isClientAuthenticator, 'sign outgoing requests');
+  const a = resolveAuthenticator(host, auth, where, isClientAuthenticator, 'sign outgoing requests');
+  const problem = a?.clientConfigProblem?.();
+  if (problem) throw new Error(`${where}.authenticator: extension "${auth!.authenticator}" cannot sign outgoing requests: ${problem}`);
+  return a;
 }
 
 function resolveAuthenticator<T>(host: Host, auth: AuthConfig | undefined, where: string, is: (x: unknown) => x is T, ability: string): T | undefined {

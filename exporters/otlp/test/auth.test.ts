@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import * as http from 'node:http';
 import { Metadata } from '@grpc/grpc-js';
 import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
@@ -25,7 +26,7 @@ receivers:
   otlp:
     protocols:
       grpc: { endpoint: 127.0.0.1:${grpcPort}, auth: { authenticator: bearertokenauth/in } }
-      http: { endpoint: 127.0.0.1:${httpPort}, auth: { authenticator: basicauth/in } }
+      http: { endpoint: 127.0.0.1:${httpPort}, auth: { authenticator: basicauth/in }, cors: { allowed_origins: ["https://app.example.com"] } }
 exporters:
   testsink: {}
 service:
@@ -35,6 +36,18 @@ service:
     traces: { receivers: [otlp], exporters: [testsink] }
     logs: { receivers: [otlp], exporters: [testsink] }
 `, AUTH_FACTORIES);
+}
+
+function request(port: number, method: string, headers: Record<string, string>, body = ''): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/v1/logs', method, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** The SDK's exporters report failures through a callback; the error, or undefined on success. */
@@ -128,6 +141,41 @@ service:
         await a.shutdown();
       }
     }
+  });
+
+  it('a browser\'s CORS preflight needs no credentials; its unauthenticated POST gets 401 it can read', async () => {
+    const origin = 'https://app.example.com';
+    const preflight = await request(httpB, 'OPTIONS', { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers['access-control-allow-origin'], origin);
+    const post = await request(httpB, 'POST', { origin, 'content-type': 'application/json' }, '{"resourceLogs":[]}');
+    assert.equal(post.status, 401);
+    assert.equal(post.headers['access-control-allow-origin'], origin, 'the browser may read the refusal');
+    assert.deepEqual(JSON.parse(post.body), { code: 16, message: 'missing the Authorization header' });
+  });
+
+  it('an extension set up for the other direction fails the start with the reason', async () => {
+    const port = await freePort();
+    const yaml = (receiverAuth: string, exporterAuth: string): string => `
+extensions:
+  basicauth/in:
+    htpasswd: { inline: "u:p" }
+  basicauth/out:
+    client_auth: { username: u, password: p }
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:${port}, auth: { authenticator: ${receiverAuth} } }
+exporters:
+  otlphttp: { endpoint: "http://127.0.0.1:${httpB}", auth: { authenticator: ${exporterAuth} } }
+service:
+  extensions: [basicauth/in, basicauth/out]
+  telemetry: { metrics: { address: localhost:0 } }
+  pipelines:
+    logs: { receivers: [otlp], exporters: [otlphttp] }
+`;
+    await assert.rejects(startCollector(yaml('basicauth/out', 'basicauth/out'), AUTH_FACTORIES), /protocols\.http\.auth\.authenticator: extension "basicauth\/out" cannot authenticate incoming requests: it has no htpasswd section/);
+    await assert.rejects(startCollector(yaml('basicauth/in', 'basicauth/in'), AUTH_FACTORIES), /auth\.authenticator: extension "basicauth\/in" cannot sign outgoing requests: it has no client_auth section/);
   });
 
   it('an authenticator that is not in service.extensions is a config error with the config path', async () => {

@@ -62,6 +62,14 @@ export class BasicAuth implements Extension, ServerAuthenticator, ClientAuthenti
   requestHeaders(): Record<string, string> {
     return this.outgoing;
   }
+
+  serverConfigProblem(): string | undefined {
+    return this.cfg.htpasswd ? undefined : 'it has no htpasswd section';
+  }
+
+  clientConfigProblem(): string | undefined {
+    return this.cfg.client_auth ? undefined : 'it has no client_auth section';
+  }
 }
 
 export default defineExtension<BasicAuthConfig>({
