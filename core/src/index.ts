@@ -17,7 +17,7 @@ export { COMPONENT_KINDS, SIGNALS } from './component/types';
 export { defineExporter, defineExtension, defineProcessor, defineReceiver, isFactory, stabilityFor, supportedSignals } from './component/define';
 export { defineSimpleProcessor, type SimpleProcessorOptions } from './component/helpers';
 export {
-  AUTH_CONFIG_SCHEMA, AuthenticationError, constantTimeEqual, headerValue, isClientAuthenticator, isServerAuthenticator, resolveClientAuthenticator, resolveServerAuthenticator,
+  AUTH_CONFIG_SCHEMA, authenticateRequest, AuthenticationError, constantTimeEqual, headerValue, secretDigest, isClientAuthenticator, isServerAuthenticator, resolveClientAuthenticator, resolveServerAuthenticator,
   type AuthConfig, type ClientAuthenticator, type RequestHeaders, type ServerAuthenticator,
 } from './component/auth';
 

@@ -79,6 +79,23 @@ function resolveAuthenticator<T>(host: Host, auth: AuthConfig | undefined, where
   return ext;
 }
 
+/**
+ * The gate a receiver puts in front of a request: `accept()` once the authenticator let it
+ * through, `refuse(reason)` otherwise. Synchronous when the authenticator answers at once (a
+ * token compare, a cached password), so only slow checks (bcrypt) cost a promise.
+ */
+export function authenticateRequest(auth: ServerAuthenticator, headers: RequestHeaders, accept: () => void, refuse: (reason: string) => void): void {
+  let pending: void | Promise<void>;
+  try { pending = auth.authenticate(headers); } catch (err) { refuse(refusalReason(err)); return; }
+  if (pending) pending.then(accept, (err: unknown) => refuse(refusalReason(err)));
+  else accept();
+}
+
+/** An AuthenticationError says why; anything else is the authenticator failing. */
+function refusalReason(err: unknown): string {
+  return err instanceof AuthenticationError ? err.message : `authentication failed: ${(err as Error).message}`;
+}
+
 /** A header's single value (the first when a client repeated it). */
 export function headerValue(headers: RequestHeaders, name: string): string | undefined {
   const v = headers[name];
@@ -90,5 +107,10 @@ export function headerValue(headers: RequestHeaders, name: string): string | und
  * hashed first: timingSafeEqual needs equal lengths, and comparing lengths would leak the secret's.
  */
 export function constantTimeEqual(a: string, b: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+  return timingSafeEqual(secretDigest(a), secretDigest(b));
+}
+
+/** SHA-256 of a secret, for comparing with timingSafeEqual against digests made once in advance. */
+export function secretDigest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
 }

@@ -1,9 +1,7 @@
 import type { ComponentKind } from '../component/types';
 import { closest } from './ajv';
+import type { ComponentConfig } from './resolve';
 import { isPlainObject } from './source';
-
-/** A component's resolved settings, as refs needs them. */
-interface Configured { factory: { configSchema: Record<string, unknown> }; config: Record<string, unknown> }
 
 type IssueFn = (parts: (string | number)[], message: string, onValue?: boolean) => void;
 
@@ -12,9 +10,9 @@ type IssueFn = (parts: (string | number)[], message: string, onValue?: boolean) 
  * storage). They are checked when the config is validated, with the value's file:line:col, so
  * `tapio validate` catches a typo that would otherwise only fail the start.
  */
-export function checkExtensionRefs(sections: Record<string, Map<string, Configured>>, sectionKind: Record<string, ComponentKind>, serviceExtensions: string[], defined: string[], issue: IssueFn): void {
+export function checkExtensionRefs(sections: Record<ComponentKind, Map<string, ComponentConfig>>, sectionKind: Record<string, ComponentKind>, serviceExtensions: string[], defined: string[], issue: IssueFn): void {
   for (const [section, kind] of Object.entries(sectionKind)) {
-    for (const [id, cc] of sections[kind] ?? []) walk(cc.factory.configSchema, cc.config, [section, id]);
+    for (const [id, cc] of sections[kind]) walk(cc.factory.configSchema as Record<string, unknown>, cc.config, [section, id]);
   }
 
   function walk(schema: Record<string, unknown> | undefined, value: unknown, path: (string | number)[]): void {

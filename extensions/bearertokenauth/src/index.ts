@@ -1,6 +1,7 @@
+import { timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import {
-  AuthenticationError, constantTimeEqual, defineExtension, headerValue,
+  AuthenticationError, defineExtension, headerValue, secretDigest,
   type ClientAuthenticator, type Extension, type Logger, type RequestHeaders, type ServerAuthenticator,
 } from '@tapio/core';
 
@@ -25,7 +26,8 @@ const FILE_POLL_MS = 1000;
  */
 export class BearerTokenAuth implements Extension, ServerAuthenticator, ClientAuthenticator {
   private readonly headerName: string;
-  private accepted: string[] = [];
+  /** SHA-256 of each accepted header value, made once: a request's value is hashed once and compared with each. */
+  private accepted: Buffer[] = [];
   private outgoing: Record<string, string> = {};
   private poll: NodeJS.Timeout | undefined;
   private fileToken: string | undefined;
@@ -55,7 +57,8 @@ export class BearerTokenAuth implements Extension, ServerAuthenticator, ClientAu
   authenticate(headers: RequestHeaders): void {
     const got = headerValue(headers, this.headerName);
     if (got === undefined) throw new AuthenticationError(`missing the ${this.cfg.header} header`);
-    for (const want of this.accepted) if (constantTimeEqual(got, want)) return;
+    const digest = secretDigest(got);
+    for (const want of this.accepted) if (timingSafeEqual(digest, want)) return;
     throw new AuthenticationError(`the ${this.cfg.header} header does not carry a valid token`);
   }
 
@@ -64,8 +67,9 @@ export class BearerTokenAuth implements Extension, ServerAuthenticator, ClientAu
   }
 
   private useTokens(tokens: string[]): void {
-    this.accepted = tokens.map((t) => (this.cfg.scheme ? `${this.cfg.scheme} ${t}` : t));
-    this.outgoing = this.accepted.length ? { [this.headerName]: this.accepted[0]! } : {};
+    const values = tokens.map((t) => (this.cfg.scheme ? `${this.cfg.scheme} ${t}` : t));
+    this.accepted = values.map(secretDigest);
+    this.outgoing = values.length ? { [this.headerName]: values[0]! } : {};
   }
 
   /** A changed token file: the new token from now on; an unreadable or empty one keeps the old (warned once per change). */

@@ -1,6 +1,6 @@
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { AuthenticationError, parseDuration, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
+import { authenticateRequest, parseDuration, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
 import { encodePartialSuccess, encodeRpcStatus, GRPC_STATUS, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
 import type { GrpcServerConfig } from './config';
 import type { ExportHandler, Outcome } from './handler';
@@ -84,13 +84,9 @@ export class OtlpGrpcServer {
       answer(stream, GRPC_STATUS.UNIMPLEMENTED, `unsupported grpc-encoding "${encoding}"; supported: ${ACCEPT_ENCODING}`);
       return;
     }
-    if (this.authenticator) {
-      let pending: void | Promise<void>;
-      try { pending = this.authenticator.authenticate(headers); } catch (err) { unauthenticated(stream, err); return; }
-      // the body waits in the stream (no 'data' listener yet) until the check is done
-      if (pending) { pending.then(() => this.serve(stream, signal, encoding), (err: unknown) => unauthenticated(stream, err)); return; }
-    }
-    this.serve(stream, signal, encoding);
+    // the body waits in the stream (no 'data' listener yet) until the check is done
+    if (this.authenticator) authenticateRequest(this.authenticator, headers, () => this.serve(stream, signal, encoding), (reason) => unauthenticated(stream, reason));
+    else this.serve(stream, signal, encoding);
   }
 
   /** The call once it passed the checks above: admission, reading the message, export, answer. */
@@ -274,9 +270,8 @@ function refuse(stream: http2.ServerHttp2Stream, o: Outcome | { status: 'failed'
 }
 
 /** UNAUTHENTICATED for a call the authenticator refused; its unread body is not wanted. */
-function unauthenticated(stream: http2.ServerHttp2Stream, err: unknown): void {
-  const message = err instanceof AuthenticationError ? err.message : `authentication failed: ${(err as Error).message}`;
-  answer(stream, GRPC_STATUS.UNAUTHENTICATED, message);
+function unauthenticated(stream: http2.ServerHttp2Stream, reason: string): void {
+  answer(stream, GRPC_STATUS.UNAUTHENTICATED, reason);
   if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
 }
 

@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { AuthenticationError, parseByteSize, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
+import { authenticateRequest, parseByteSize, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
 import { jsonToProto, protoToJson } from './codec/json';
 import { MalformedError } from './codec/reader';
 import { encodePartialSuccess, encodeRpcStatus, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
@@ -75,17 +75,12 @@ export class OtlpHttpServer {
       res.writeHead(origin === undefined ? 405 : 403).end();
       return;
     }
-    if (this.authenticator) {
-      let pending: void | Promise<void>;
-      try { pending = this.authenticator.authenticate(req.headers); } catch (err) { this.unauthorized(req, res, err); return; }
-      // the body waits unread (no 'data' listener yet) until the check is done
-      if (pending) { pending.then(() => this.serve(req, res), (err: unknown) => this.unauthorized(req, res, err)); return; }
-    }
-    this.serve(req, res);
+    // the body waits unread (no 'data' listener yet) until the check is done
+    if (this.authenticator) authenticateRequest(this.authenticator, req.headers, () => this.serve(req, res), (reason) => this.unauthorized(req, res, reason));
+    else this.serve(req, res);
   }
 
-  private unauthorized(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
-    const message = err instanceof AuthenticationError ? err.message : `authentication failed: ${(err as Error).message}`;
+  private unauthorized(req: http.IncomingMessage, res: http.ServerResponse, message: string): void {
     const ctype = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === PROTOBUF ? PROTOBUF : JSON_TYPE;
     this.fail(req, res, 401, ctype, message);
   }
