@@ -14,6 +14,7 @@ const batchLike = defineProcessor<{ timeout: string; send_batch_size: number; to
       timeout: { type: 'string', format: 'duration', default: '200ms' },
       send_batch_size: { type: 'integer', minimum: 1, default: 8192 },
       token: { type: 'string', 'x-secret': true },
+      tuning: { type: 'object', properties: { read_buffer_size: { type: 'integer', 'x-no-effect': 'a Go transport buffer' } } },
     },
   },
   createDefaultConfig: () => ({ timeout: '200ms', send_batch_size: 8192 }),
@@ -49,6 +50,22 @@ function resolveFiles(files: string[], sets: string[] = [], env: NodeJS.ProcessE
 }
 
 describe('config', () => {
+  it("takes the Collector's telemetry form: a pull reader's Prometheus host:port, upper-case log level, other readers noted as ignored", () => {
+    const file = tmpFile('telemetry.yaml', 'receivers:\n  testpush:\nexporters:\n  testsink:\nservice:\n  telemetry:\n    logs: { level: DEBUG, encoding: console }\n    metrics:\n      level: detailed\n      readers:\n        - periodic: { exporter: { otlp: { protocol: grpc, endpoint: "http://x:4317" } } }\n        - pull: { exporter: { prometheus: { host: 0.0.0.0, port: 18888 } } }\n  pipelines:\n    traces: { receivers: [testpush], exporters: [testsink] }\n');
+    const { issues, notices, config } = resolveFiles([file]);
+    assert.deepEqual(issues, []);
+    assert.deepEqual(config!.telemetry, { logs: { level: 'debug' }, metrics: { address: '0.0.0.0:18888', level: 'detailed' } });
+    assert.deepEqual(notices.map((n) => n.path).sort(), ['service.telemetry.logs.encoding', 'service.telemetry.metrics.readers.0']);
+  });
+
+  it('accepts a Collector setting that has no effect in Tapio, with a notice at its position (and none for settings left unset)', () => {
+    const file = tmpFile('noeffect.yaml', 'receivers:\n  testpush:\nprocessors:\n  batchlike:\n    tuning:\n      read_buffer_size: 524288\n  batchlike/plain:\nexporters:\n  testsink:\nservice:\n  pipelines:\n    traces: { receivers: [testpush], processors: [batchlike, batchlike/plain], exporters: [testsink] }\n');
+    const { issues, notices } = resolveFiles([file]);
+    assert.deepEqual(issues, []);
+    assert.deepEqual(notices.map((n) => `${n.path}@${n.location?.line}:${n.location?.col}`), ['processors.batchlike.tuning.read_buffer_size@6:25']);
+    assert.match(notices[0]!.message, /no effect in Tapio: a Go transport buffer/);
+  });
+
   it('reports every mistake at once, each with its config path and file:line:col', () => {
     const file = tmpFile('config.yaml', [
       'receivers:',
@@ -151,10 +168,17 @@ describe('config', () => {
     assert.deepEqual(config!.exporters.get('testsink')!.config, { delay_ms: 7 });
   });
 
-  it('reports a missing environment variable and a YAML syntax error with their positions', () => {
-    const file = tmpFile('bad.yaml', 'receivers:\n  testpush:\nprocessors:\n  batchlike:\n    timeout: ${env:NOPE_NOT_SET}\n');
-    const { issues } = resolveFiles([file]);
-    assert.ok(issues.some((i) => i.path === 'processors.batchlike.timeout' && i.location?.line === 5 && /NOPE_NOT_SET is not set/.test(i.message)), JSON.stringify(issues));
+  it('expands an unset environment variable to nothing with a notice (as the Collector), and reports a YAML syntax error with its position', () => {
+    const file = tmpFile('bad.yaml', 'receivers:\n  testpush:\nprocessors:\n  batchlike:\n    token: "t-${env:NOPE_NOT_SET}"\n    timeout: ${env:NOPE_NOT_SET_EITHER}\nexporters:\n  testsink:\nservice:\n  pipelines:\n    traces: { receivers: [testpush], processors: [batchlike], exporters: [testsink] }\n');
+    const { issues, notices } = resolveFiles([file]);
+    assert.ok(notices.some((n) => n.path === 'processors.batchlike.token' && n.location?.line === 5 && /NOPE_NOT_SET is not set.*empty value/.test(n.message)), JSON.stringify(notices));
+    // a whole-value reference yields no value; the setting then fails on its own terms at the same place
+    assert.ok(notices.some((n) => n.path === 'processors.batchlike.timeout' && n.location?.line === 6), JSON.stringify(notices));
+    assert.deepEqual(issues.map((i) => `${i.path}@${i.location?.line}`), ['processors.batchlike.timeout@6'], JSON.stringify(issues));
+    const partial = tmpFile('partial.yaml', 'receivers:\n  testpush:\nprocessors:\n  batchlike:\n    token: "t-${env:NOPE_NOT_SET}"\nexporters:\n  testsink:\nservice:\n  pipelines:\n    traces: { receivers: [testpush], processors: [batchlike], exporters: [testsink] }\n');
+    const ok = resolveFiles([partial]);
+    assert.deepEqual(ok.issues, []);
+    assert.equal(ok.config!.processors.get('batchlike')!.config.token, 't-');
     const syntax = tmpFile('syntax.yaml', 'receivers:\n  testpush: [\n');
     const r2 = resolveFiles([syntax]);
     assert.ok(r2.issues.some((i) => /YAML syntax/.test(i.message) && i.location?.file.endsWith('syntax.yaml')), JSON.stringify(r2.issues));

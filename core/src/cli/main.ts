@@ -4,7 +4,7 @@ import { Collector } from '../collector';
 import { redactSecrets } from '../config/ajv';
 import { stabilityFor, supportedSignals } from '../component/define';
 import { SIGNALS } from '../component/types';
-import { describeError, formatConfigIssue } from '../errors';
+import { describeError, formatConfigIssue, type ConfigIssue } from '../errors';
 import { createLogger } from '../telemetry/logger';
 import { CORE_VERSION } from '../version';
 import { loadAll, loadComponents, pluginCommands, requireValid, type CommonOptions, type DistributionInfo } from './options';
@@ -101,9 +101,15 @@ function printIssues(err: unknown): number {
   return 1;
 }
 
+/** Warnings go to stderr, one per line like the errors, before the verdict. */
+function printNotices(notices: ConfigIssue[]): void {
+  for (const n of notices) process.stderr.write(`warning: ${formatConfigIssue(n)}\n`);
+}
+
 function validate(o: CommonOptions, dist?: DistributionInfo): number {
   try {
     const l = loadAll(o, dist);
+    printNotices(l.notices);
     requireValid(l);
     process.stdout.write(`config is valid: ${l.resolved!.pipelines.size} pipeline(s): ${[...l.resolved!.pipelines.keys()].join(', ')}\n`);
     return 0;
@@ -162,6 +168,7 @@ async function run(o: CommonOptions, dist?: DistributionInfo): Promise<number> {
     return printIssues(err);
   }
   const logger = createLogger(config.telemetry.logs.level);
+  for (const n of l.notices) logger.warn({ setting: n.path, at: n.location ? `${n.location.file}:${n.location.line}:${n.location.col}` : undefined }, n.message);
   const collector = new Collector({ name: l.distName, version: l.distVersion, logger });
   try {
     await collector.start(config);

@@ -28,6 +28,8 @@ export interface Loaded {
   loaded: LoadedConfig;
   resolved?: ResolvedConfig;
   issues: ConfigIssue[];
+  /** Warnings that do not stop the config (unset env variables, settings without effect). */
+  notices: ConfigIssue[];
   distName: string;
   distVersion: string;
 }
@@ -67,6 +69,7 @@ export function loadAll(opts: CommonOptions, dist?: DistributionInfo): Loaded {
     if (opts.set.length) {
       const withSets = loadConfigSources([], opts.set);
       loaded.issues.push(...withSets.issues);
+      loaded.notices.push(...withSets.notices);
       for (const [k, v] of withSets.positions) loaded.positions.set(k, v);
       loaded.raw = deepMerge(loaded.raw, withSets.raw);
     }
@@ -81,9 +84,9 @@ export function loadAll(opts: CommonOptions, dist?: DistributionInfo): Loaded {
       try { loadPlugin(String(spec), registry, base); } catch (err) { loaded.issues.push({ path: `plugins.${i}`, location: loc, message: (err as Error).message }); }
     });
   }
-  const { config, issues } = resolveConfig(loaded, registry);
+  const { config, issues, notices } = resolveConfig(loaded, registry);
   return {
-    registry, manifest, loaded, resolved: config, issues,
+    registry, manifest, loaded, resolved: config, issues, notices,
     distName: dist?.name ?? manifest?.dist.name ?? 'tapio',
     distVersion: dist?.version ?? manifest?.dist.version ?? '0.0.0',
   };

@@ -6,7 +6,8 @@ import { isByteSize, isDuration } from './duration';
 /**
  * One ajv for all component schemas: every error (allErrors), defaults filled from the schema
  * (useDefaults), and Tapio's formats `duration` (200ms, 5s) and `byte-size` (64MiB).
- * `x-secret: true` marks values that print-config redacts; `x-extension-ref: true` marks strings that name an extension (see refs.ts).
+ * `x-secret: true` marks values that print-config redacts; `x-extension-ref: true` marks strings that name an extension (see refs.ts);
+ * `x-no-effect: "why"` marks Collector settings accepted without effect (see no-effect.ts).
  */
 export function createAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true });
@@ -15,6 +16,7 @@ export function createAjv(): Ajv {
   ajv.addFormat('byte-size', { type: 'string', validate: isByteSize });
   ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
   ajv.addKeyword({ keyword: 'x-extension-ref', schemaType: 'boolean' });
+  ajv.addKeyword({ keyword: 'x-no-effect', schemaType: 'string' });
   return ajv;
 }
 

@@ -5,6 +5,7 @@ import type { ConfigIssue } from '../errors';
 import type { Registry } from '../plugins/registry';
 import { closest, compileSchema, explainAjvErrors } from './ajv';
 import { checkExtensionRefs } from './refs';
+import { collectNoEffectNotices } from './no-effect';
 import { deepMerge, isPlainObject, locate, type LoadedConfig } from './source';
 
 export interface ComponentConfig {
@@ -54,12 +55,16 @@ export const DEFAULT_TELEMETRY: TelemetryConfig = {
  * component types (with the known ones and the closest), schema violations per component,
  * pipelines referencing undefined components or components of the wrong kind or signal.
  */
-export function resolveConfig(loaded: LoadedConfig, registry: Registry): { config?: ResolvedConfig; issues: ConfigIssue[] } {
+export function resolveConfig(loaded: LoadedConfig, registry: Registry): { config?: ResolvedConfig; issues: ConfigIssue[]; notices: ConfigIssue[] } {
   const issues: ConfigIssue[] = [...loaded.issues];
   const pos = loaded.positions;
   const raw = loaded.raw;
   const issue = (parts: (string | number)[], message: string, onValue = false): void => {
     issues.push({ path: parts.join('.'), location: locate(pos, parts, onValue), message });
+  };
+  const notices: ConfigIssue[] = [...(loaded.notices ?? [])];
+  const notice = (parts: (string | number)[], message: string): void => {
+    notices.push({ path: parts.join('.'), location: locate(pos, parts, true), message });
   };
   // Ids of components that are defined but invalid: pipelines naming them get no second error.
   const invalid = new Set<string>();
@@ -82,7 +87,12 @@ export function resolveConfig(loaded: LoadedConfig, registry: Registry): { confi
     const effSection: Record<string, unknown> = {};
     for (const [id, settings] of Object.entries(value)) {
       const cc = resolveComponent(kind, section, id, settings, registry, issue);
-      if (cc) { map.set(id, cc); effSection[id] = cc.config; } else invalid.add(`${kind}:${id}`);
+      if (cc) {
+        map.set(id, cc);
+        effSection[id] = cc.config;
+        // the settings as written: defaults filled in by the schema are not the user's doing
+        collectNoEffectNotices(cc.factory.configSchema as Record<string, unknown>, settings, [section, id], notice);
+      } else invalid.add(`${kind}:${id}`);
     }
     effective[section] = effSection;
   }
@@ -103,11 +113,11 @@ export function resolveConfig(loaded: LoadedConfig, registry: Registry): { confi
     resolveServiceExtensions(service.extensions, sections, serviceExtensions, issue);
     checkExtensionRefs(sections, SECTION_KIND, serviceExtensions, [...sections.extension.keys()], issue);
     resolvePipelines(service.pipelines, sections, pipelines, issue, invalid);
-    telemetry = resolveTelemetry(service.telemetry, issue);
+    telemetry = resolveTelemetry(service.telemetry, issue, notice);
   }
-  if (issues.length) return { issues };
+  if (issues.length) return { issues, notices };
   return {
-    issues,
+    issues, notices,
     config: {
       receivers: sections.receiver, processors: sections.processor, exporters: sections.exporter, extensions: sections.extension,
       pipelines, serviceExtensions, telemetry, effective,
@@ -116,6 +126,7 @@ export function resolveConfig(loaded: LoadedConfig, registry: Registry): { confi
 }
 
 type IssueFn = (parts: (string | number)[], message: string, onValue?: boolean) => void;
+type NoticeFn = (parts: (string | number)[], message: string) => void;
 
 function resolveComponent(kind: ComponentKind, section: string, id: string, settings: unknown, registry: Registry, issue: IssueFn): ComponentConfig | undefined {
   const m = ID.exec(id);
@@ -220,7 +231,7 @@ function resolvePipelines(value: unknown, sections: Record<ComponentKind, Map<st
   }
 }
 
-function resolveTelemetry(value: unknown, issue: IssueFn): TelemetryConfig {
+function resolveTelemetry(value: unknown, issue: IssueFn, notice: NoticeFn): TelemetryConfig {
   const t: TelemetryConfig = { logs: { ...DEFAULT_TELEMETRY.logs }, metrics: { ...DEFAULT_TELEMETRY.metrics } };
   if (value === undefined || value === null) return t;
   const validate = compileSchema(TELEMETRY_SCHEMA);
@@ -229,11 +240,32 @@ function resolveTelemetry(value: unknown, issue: IssueFn): TelemetryConfig {
     for (const e of explainAjvErrors(validate.errors, TELEMETRY_SCHEMA)) issue(['service', 'telemetry', ...e.parts], e.message, e.onValue);
     return t;
   }
-  const obj = v as { logs?: Partial<TelemetryConfig['logs']>; metrics?: Partial<TelemetryConfig['metrics']> };
-  Object.assign(t.logs, obj.logs);
-  Object.assign(t.metrics, obj.metrics);
+  collectNoEffectNotices(TELEMETRY_SCHEMA, value, ['service', 'telemetry'], notice);
+  const obj = v as { logs?: { level?: string }; metrics?: { address?: string; level?: TelemetryConfig['metrics']['level']; readers?: MetricReader[] } };
+  // zap levels are case-insensitive in the Collector (INFO, info)
+  if (obj.logs?.level) t.logs.level = obj.logs.level.toLowerCase() as TelemetryConfig['logs']['level'];
+  if (obj.metrics?.level) t.metrics.level = obj.metrics.level;
+  if (obj.metrics?.address) t.metrics.address = obj.metrics.address;
+  // The Collector's newer form (metrics.readers, v0.111+): a pull reader with a Prometheus exporter is our endpoint.
+  const readers = obj.metrics?.readers ?? [];
+  const pullAt = readers.findIndex((r) => r.pull?.exporter?.prometheus);
+  readers.forEach((r, i) => {
+    if (i !== pullAt) notice(['service', 'telemetry', 'metrics', 'readers', i], 'Tapio serves its own metrics from one Prometheus endpoint (the first pull reader); this reader is ignored');
+  });
+  if (pullAt >= 0) {
+    if (obj.metrics?.address) issue(['service', 'telemetry', 'metrics', 'readers'], 'set either metrics.address or a pull reader, not both');
+    const prom = readers[pullAt]!.pull!.exporter!.prometheus!;
+    const host = prom.host ?? 'localhost';
+    t.metrics.address = `${host.includes(':') ? `[${host}]` : host}:${prom.port ?? 8888}`;
+  }
   return t;
 }
+
+interface MetricReader { pull?: { exporter?: { prometheus?: { host?: string; port?: number } } }; periodic?: unknown }
+
+/** Collector telemetry settings Tapio accepts but does not act on (its logger and metrics are its own). */
+const NO_EFFECT_LOGS = 'Tapio writes JSON logs to stderr';
+const NO_EFFECT_TRACES = 'Tapio does not trace itself';
 
 export const TELEMETRY_SCHEMA = {
   type: 'object',
@@ -242,8 +274,16 @@ export const TELEMETRY_SCHEMA = {
     logs: {
       type: 'object', additionalProperties: false,
       properties: {
-        level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] },
-        encoding: { enum: ['json'] },
+        level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'SILENT'] },
+        encoding: { enum: ['json', 'console'], 'x-no-effect': NO_EFFECT_LOGS },
+        development: { type: 'boolean', 'x-no-effect': NO_EFFECT_LOGS },
+        disable_caller: { type: 'boolean', 'x-no-effect': NO_EFFECT_LOGS },
+        disable_stacktrace: { type: 'boolean', 'x-no-effect': NO_EFFECT_LOGS },
+        sampling: { type: 'object', 'x-no-effect': 'Tapio does not sample its own logs' },
+        output_paths: { type: 'array', items: { type: 'string' }, 'x-no-effect': NO_EFFECT_LOGS },
+        error_output_paths: { type: 'array', items: { type: 'string' }, 'x-no-effect': NO_EFFECT_LOGS },
+        initial_fields: { type: 'object', 'x-no-effect': NO_EFFECT_LOGS },
+        processors: { type: 'array', 'x-no-effect': 'Tapio does not export its own logs over OTLP' },
       },
     },
     metrics: {
@@ -251,8 +291,28 @@ export const TELEMETRY_SCHEMA = {
       properties: {
         address: { type: 'string', description: 'host:port of the Prometheus /metrics endpoint; port 0 picks a free one' },
         level: { enum: ['none', 'basic', 'normal', 'detailed'] },
+        readers: {
+          type: 'array',
+          description: 'as the Collector: the first `pull: { exporter: { prometheus: { host, port } } }` reader sets the endpoint',
+          items: {
+            type: 'object', additionalProperties: false,
+            properties: {
+              pull: {
+                type: 'object',
+                properties: {
+                  exporter: {
+                    type: 'object',
+                    properties: { prometheus: { type: 'object', properties: { host: { type: 'string' }, port: { type: 'integer', minimum: 0, maximum: 65535 } } } },
+                  },
+                },
+              },
+              periodic: { type: 'object' },
+            },
+          },
+        },
       },
     },
+    traces: { type: 'object', 'x-no-effect': NO_EFFECT_TRACES },
     resource: { type: 'object' },
   },
 };

@@ -12,6 +12,8 @@ export interface LoadedConfig {
   raw: Record<string, unknown>;
   positions: PositionMap;
   issues: ConfigIssue[];
+  /** Warnings: the config works, but something in it may not do what its author meant. */
+  notices: ConfigIssue[];
   files: string[];
 }
 
@@ -30,7 +32,7 @@ export interface LoadOptions {
 }
 
 export function loadConfigSources(files: string[], sets: string[] = [], env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): LoadedConfig {
-  const out: LoadedConfig = { raw: {}, positions: new Map(), issues: [], files };
+  const out: LoadedConfig = { raw: {}, positions: new Map(), issues: [], notices: [], files };
   for (const file of files) {
     let text: string;
     try {
@@ -119,7 +121,7 @@ function walk(node: YamlNode | null, parts: (string | number)[], ctx: WalkContex
     const v = node.value;
     if (typeof v === 'string' && ctx.expand) {
       const loc = { file: ctx.file, ...posOf(ctx, node.range?.[0]) };
-      return expand(v, joinPath(parts), loc, ctx.dir, ctx.env, ctx.out.issues);
+      return expand(v, joinPath(parts), loc, ctx.dir, ctx.env, ctx.out.issues, ctx.out.notices);
     }
     return v;
   }
@@ -136,9 +138,11 @@ const REF = /\$\$|\$\{([a-z]+):([^}]*)\}/g;
 /**
  * `${env:VAR}`, `${env:VAR:-default}`, `${file:path}` (relative to the config file) and `$$`
  * for a literal `$`. When the whole value is one reference, the result is parsed as YAML so
- * `${env:PORT}` can yield a number, as in the OpenTelemetry Collector.
+ * `${env:PORT}` can yield a number, as in the OpenTelemetry Collector. An unset variable
+ * expands to nothing with a notice, as in the Collector (Helm charts reference variables that
+ * only some environments set); a setting that cannot be empty then fails with its own error.
  */
-export function expand(value: string, cfgPath: string, loc: SourceLocation | undefined, dir: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): unknown {
+export function expand(value: string, cfgPath: string, loc: SourceLocation | undefined, dir: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[], notices: ConfigIssue[] = issues): unknown {
   if (!value.includes('$')) return value;
   let whole = false;
   const replaced = value.replace(REF, (m: string, scheme: string | undefined, arg: string | undefined, offset: number) => {
@@ -155,7 +159,7 @@ export function expand(value: string, cfgPath: string, loc: SourceLocation | und
       const v = env[name];
       if (v === undefined || v === '') {
         if (dflt !== undefined) return dflt;
-        issues.push({ path: cfgPath, location: loc, message: `environment variable ${name} is not set (use \${env:${name}:-default} for a default)` });
+        notices.push({ path: cfgPath, location: loc, message: `environment variable ${name} is not set; ${m} expands to an empty value (use \${env:${name}:-default} for a default)` });
         return '';
       }
       return v;
@@ -214,7 +218,7 @@ function applySet(out: LoadedConfig, set: string, env: NodeJS.ProcessEnv): void 
   } catch {
     value = set.slice(eq + 1);
   }
-  if (typeof value === 'string') value = expand(value, key, { file: '--set', line: 1, col: eq + 2 }, process.cwd(), env, out.issues);
+  if (typeof value === 'string') value = expand(value, key, { file: '--set', line: 1, col: eq + 2 }, process.cwd(), env, out.issues, out.notices);
   let obj: Record<string, unknown> = out.raw;
   for (let i = 0; i < parts.length - 1; i++) {
     const next = obj[parts[i]!];
