@@ -155,6 +155,13 @@ export interface UnifiedEvent {
 /** What flows between components. `signal` is the pipeline signal the batch travels on. */
 export interface Batch {
   events: UnifiedEvent[];
+  /**
+   * Client metadata of the request the events came in with (header names in lower case → values),
+   * set by a receiver with `include_metadata: true`, as the Collector's client.Info. The batch
+   * processor's `metadata_keys` keeps batches of different values apart. A component that builds
+   * new batches passes it on when all their events share it.
+   */
+  metadata?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { cloneEvents } from '../event/builder';
+import { withEvents } from './router';
 import type { Batch } from '../event/types';
 import type { Consumer } from '../component/types';
 
@@ -27,7 +28,7 @@ export class FanOutConsumer implements Consumer {
     const promises: Promise<void>[] = new Array(t.length);
     for (let i = 0; i < t.length; i++) {
       const target = t[i]!;
-      promises[i] = target.consumer.consume(target.mutatesData ? { events: cloneEvents(batch.events) } : batch);
+      promises[i] = target.consumer.consume(target.mutatesData ? withEvents(batch, cloneEvents(batch.events)) : batch);
     }
     return Promise.all(promises).then(() => undefined);
   }

@@ -56,14 +56,14 @@ export class ReceiverRouter implements Consumer {
     if (entries.length === 1) {
       const e = entries[0]!;
       const events = filterForSignal(batch.events, e.signal);
-      return events.length ? e.consumer.consume(events === batch.events ? batch : { events }) : Promise.resolve();
+      return events.length ? e.consumer.consume(events === batch.events ? batch : withEvents(batch, events)) : Promise.resolve();
     }
     const promises: Promise<void>[] = [];
     for (const e of entries) {
       let events = filterForSignal(batch.events, e.signal);
       if (!events.length) continue;
       if (e.mutatesData) events = cloneEvents(events);
-      promises.push(e.consumer.consume({ events }));
+      promises.push(e.consumer.consume(withEvents(batch, events)));
     }
     return Promise.all(promises).then(() => undefined);
   }
@@ -82,6 +82,11 @@ export class ReceiverRouter implements Consumer {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
+}
+
+/** A batch of other events with the same client metadata. */
+export function withEvents(batch: Batch, events: UnifiedEvent[]): Batch {
+  return batch.metadata ? { events, metadata: batch.metadata } : { events };
 }
 
 function filterForSignal(events: UnifiedEvent[], signal: Signal): UnifiedEvent[] {
