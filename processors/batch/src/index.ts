@@ -1,9 +1,9 @@
 import { defineProcessor, parseDuration } from '@tapio/core';
 import { checkConfig, configSchema, createDefaultConfig, type BatchConfig } from './config';
-import { Batcher, type BatcherSettings } from './processor';
+import { BatchProcessor, type BatchProcessorSettings } from './processor';
 
-export { Batcher, configSchema, createDefaultConfig };
-export type { BatchConfig, BatcherSettings };
+export { BatchProcessor, configSchema, createDefaultConfig };
+export type { BatchConfig, BatchProcessorSettings };
 
 export default defineProcessor<BatchConfig>({
   type: 'batch',
@@ -12,10 +12,12 @@ export default defineProcessor<BatchConfig>({
   createDefaultConfig,
   create(ctx, config, next) {
     checkConfig(config);
-    return new Batcher(ctx, {
+    return new BatchProcessor(ctx, {
       sendBatchSize: config.send_batch_size,
       timeoutMs: parseDuration(config.timeout),
       maxSize: config.send_batch_max_size,
+      metadataKeys: (config.metadata_keys ?? []).map((k) => k.toLowerCase()),
+      metadataCardinalityLimit: config.metadata_cardinality_limit,
     }, next);
   },
 });

@@ -1,129 +1,76 @@
-import type { Batch, ComponentContext, Consumer, Processor, UnifiedEvent } from '@tapio/core';
+import { PermanentError, type Batch, type ComponentContext, type Consumer, type Processor } from '@tapio/core';
+import { Shard, type BatcherSettings, type Metadata, type ShardCounters } from './shard';
 
-/** One consume() call waiting for every batch that carries its events to be handed on. */
-interface Waiter {
-  resolve(): void;
-  reject(err: unknown): void;
-  /** Sent batches carrying some of its events that have not settled yet. */
-  parts: number;
-  /** All its events have left the buffer. */
-  taken: boolean;
-  error: unknown;
-}
-
-interface Segment { events: UnifiedEvent[]; offset: number; waiter: Waiter }
-
-export interface BatcherSettings {
-  sendBatchSize: number;
-  timeoutMs: number;
+export interface BatchProcessorSettings extends BatcherSettings {
+  /** Lower-cased client-metadata keys; empty: one shard for everything. */
+  metadataKeys: string[];
   /** 0: no limit. */
-  maxSize: number;
+  metadataCardinalityLimit: number;
 }
 
 /**
- * Buffers events until `sendBatchSize` are there or `timeoutMs` passed since the first one,
- * then hands them on in batches of at most `maxSize`. Back-pressure: a consume() promise
- * settles only when every batch carrying its events was accepted (or refused) downstream, so a
- * slow or failing exporter is felt by the receiver, and an error reaches the client that sent
- * the data instead of being dropped here.
+ * The batch processor. Without `metadata_keys` one shard holds the pending batch. With them,
+ * as the Collector, every distinct combination of those keys' values gets its own shard (own
+ * pending batch, own timer) for the rest of the process lifetime, and what a shard sends carries
+ * just those keys as metadata, so an exporter downstream can act per tenant.
  */
-export class Batcher implements Processor {
+export class BatchProcessor implements Processor {
   readonly capabilities = { mutatesData: false };
-  private segments: Segment[] = [];
-  private buffered = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight = new Set<Promise<void>>();
-  private stopped = false;
-  private readonly sizeTriggered: (n: number) => void;
-  private readonly timeoutTriggered: (n: number) => void;
-  private readonly batchSizes: (n: number) => void;
-  private readonly onTimer = (): void => { this.timer = undefined; this.timeoutTriggered(1); this.flushAll(); };
+  private readonly counters: ShardCounters;
+  private readonly single: Shard | undefined;
+  private readonly shards = new Map<string, Shard>();
+  private readonly refusedForCardinality: (n: number) => void;
 
-  constructor(ctx: ComponentContext, private readonly s: BatcherSettings, private readonly next: Consumer) {
-    this.sizeTriggered = ctx.telemetry.counter('tapio_processor_batch_size_trigger_send', 'Batches sent because send_batch_size was reached');
-    this.timeoutTriggered = ctx.telemetry.counter('tapio_processor_batch_timeout_trigger_send', 'Batches sent because the timeout expired');
-    this.batchSizes = ctx.telemetry.counter('tapio_processor_batch_sent_events', 'Events the batch processor handed on');
+  constructor(ctx: ComponentContext, private readonly s: BatchProcessorSettings, private readonly next: Consumer) {
+    this.counters = {
+      sizeTriggered: ctx.telemetry.counter('tapio_processor_batch_size_trigger_send', 'Batches sent because send_batch_size was reached'),
+      timeoutTriggered: ctx.telemetry.counter('tapio_processor_batch_timeout_trigger_send', 'Batches sent because the timeout expired'),
+      sentEvents: ctx.telemetry.counter('tapio_processor_batch_sent_events', 'Events the batch processor handed on'),
+    };
+    this.refusedForCardinality = ctx.telemetry.counter(
+      'tapio_processor_batch_metadata_cardinality_refused',
+      'Batches refused because their metadata_keys values would exceed metadata_cardinality_limit',
+    );
+    if (s.metadataKeys.length === 0) this.single = new Shard(this.counters, s, next);
+    else ctx.telemetry.gauge('tapio_processor_batch_metadata_cardinality', 'Distinct metadata_keys value combinations (shards) in use', () => this.shards.size);
   }
 
   async start(): Promise<void> {}
 
   consume(batch: Batch): Promise<void> {
-    const n = batch.events.length;
-    if (n === 0) return Promise.resolve();
-    // After shutdown nothing is buffered any more: pass straight through.
-    if (this.stopped) return this.next.consume(batch);
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, parts: 0, taken: false, error: undefined };
-      this.segments.push({ events: batch.events, offset: 0, waiter });
-      this.buffered += n;
-      if (this.s.timeoutMs <= 0) { this.flushAll(); return; }
-      while (this.buffered >= this.s.sendBatchSize) {
-        this.sizeTriggered(1);
-        this.send(this.take(this.s.maxSize > 0 ? Math.min(this.s.maxSize, this.buffered) : this.buffered));
+    if (this.single) return this.single.consume(batch);
+    const picked = pickMetadata(batch.metadata, this.s.metadataKeys);
+    const key = JSON.stringify(this.s.metadataKeys.map((k) => picked[k] ?? null));
+    let shard = this.shards.get(key);
+    if (!shard) {
+      const limit = this.s.metadataCardinalityLimit;
+      if (limit > 0 && this.shards.size >= limit) {
+        this.refusedForCardinality(1);
+        return Promise.reject(new PermanentError(`too many batcher metadata-value combinations: metadata_cardinality_limit (${limit}) reached`));
       }
-      if (this.buffered === 0) { clearTimeout(this.timer); this.timer = undefined; }
-      else if (!this.timer) this.timer = setTimeout(this.onTimer, this.s.timeoutMs);
-    });
+      shard = new Shard(this.counters, this.s, this.next, picked);
+      this.shards.set(key, shard);
+    }
+    return shard.consume(batch);
   }
 
-  /** Flushes what is buffered and waits for everything in flight. Idempotent. */
+  /** Flushes every shard and waits for what is in flight. Idempotent. */
   async shutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.flushAll();
-    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
-  }
-
-  private flushAll(): void {
-    while (this.buffered > 0) this.send(this.take(this.s.maxSize > 0 ? Math.min(this.s.maxSize, this.buffered) : this.buffered));
-  }
-
-  /** Removes `n` events from the front of the buffer, noting whose they were. */
-  private take(n: number): { events: UnifiedEvent[]; waiters: Waiter[] } {
-    const first = this.segments[0]!;
-    // Common case: one whole incoming batch fits exactly; hand its array on without copying.
-    if (first.offset === 0 && first.events.length === n) {
-      this.segments.shift();
-      this.buffered -= n;
-      first.waiter.taken = true;
-      return { events: first.events, waiters: [first.waiter] };
-    }
-    const events: UnifiedEvent[] = new Array(n);
-    const waiters: Waiter[] = [];
-    let filled = 0;
-    while (filled < n) {
-      const seg = this.segments[0]!;
-      const k = Math.min(n - filled, seg.events.length - seg.offset);
-      for (let i = 0; i < k; i++) events[filled + i] = seg.events[seg.offset + i]!;
-      filled += k;
-      seg.offset += k;
-      if (waiters[waiters.length - 1] !== seg.waiter) waiters.push(seg.waiter);
-      if (seg.offset === seg.events.length) { this.segments.shift(); seg.waiter.taken = true; }
-    }
-    this.buffered -= n;
-    return { events, waiters };
-  }
-
-  private send(out: { events: UnifiedEvent[]; waiters: Waiter[] }): void {
-    for (const w of out.waiters) w.parts++;
-    this.batchSizes(out.events.length);
-    let sent: Promise<void>;
-    try { sent = this.next.consume({ events: out.events }); } catch (err) { sent = Promise.reject(err); }
-    const p: Promise<void> = sent.then(
-      () => settle(out.waiters, undefined),
-      (err: unknown) => settle(out.waiters, err ?? new Error('downstream refused the batch')),
-    ).finally(() => { this.inFlight.delete(p); });
-    this.inFlight.add(p);
+    await Promise.all([this.single, ...this.shards.values()].map((s) => s?.shutdown()));
   }
 }
 
-function settle(waiters: Waiter[], err: unknown): void {
-  for (const w of waiters) {
-    if (err !== undefined && w.error === undefined) w.error = err;
-    w.parts--;
-    if (w.parts === 0 && w.taken) {
-      if (w.error !== undefined) w.reject(w.error); else w.resolve();
-    }
+/**
+ * The values of `keys` (lower case) in `metadata`, matching its names case-insensitively. A key
+ * that is absent stays absent, so "unset" and "set to an empty string" are different shards (as
+ * in the Collector).
+ */
+function pickMetadata(metadata: Metadata | undefined, keys: string[]): Record<string, readonly string[]> {
+  const picked: Record<string, readonly string[]> = {};
+  if (!metadata) return picked;
+  for (const [name, values] of Object.entries(metadata)) {
+    const lower = name.toLowerCase();
+    if (keys.includes(lower) && picked[lower] === undefined) picked[lower] = values;
   }
+  return picked;
 }

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { conformance, createComponent, SinkConsumer, testBatch, validConfig } from '@tapio/core/testing';
-import { RetryableError, type Batch, type Consumer, type Processor } from '@tapio/core';
+import { isPermanent, RetryableError, type Batch, type Consumer, type Processor } from '@tapio/core';
 import factory from '../src/index';
 
 conformance(factory);
@@ -99,7 +99,87 @@ describe('batch processor', () => {
     await p.shutdown();
   });
 
+  it('with send_batch_size 0 sends every batch at once, split only by send_batch_max_size (as the Collector)', async () => {
+    const sink = new SinkConsumer();
+    const p = await batcher({ send_batch_size: 0, send_batch_max_size: 4, timeout: '1h' }, sink);
+    await p.consume(testBatch(10));
+    await p.consume(testBatch(2));
+    assert.deepEqual(sink.batches.map((b) => b.events.length), [4, 4, 2, 2], 'nothing waited for the 1h timeout');
+    await p.shutdown();
+  });
+
   it('refuses a config whose max size is below the batch size, naming both keys', async () => {
     await assert.rejects(async () => createComponent(factory, validConfig(factory, { send_batch_size: 100, send_batch_max_size: 10 })), /send_batch_max_size \(10\).*send_batch_size \(100\)/);
+  });
+
+  it('refuses duplicate metadata_keys regardless of case', async () => {
+    await assert.rejects(async () => createComponent(factory, validConfig(factory, { metadata_keys: ['Tenant', 'tenant'] })), /duplicate entry in metadata_keys: "tenant"/);
+  });
+});
+
+const withMetadata = (n: number, metadata: Record<string, string[]>): Batch => ({ ...testBatch(n), metadata });
+
+describe('batch processor with metadata_keys', () => {
+  it('keeps one pending batch per tenant; each sent batch carries only the configured keys', async () => {
+    const sink = new SinkConsumer();
+    const p = await batcher({ send_batch_size: 4, timeout: '1h', metadata_keys: ['X-Tenant'] }, sink);
+    const a1 = p.consume(withMetadata(2, { 'x-tenant': ['a'], authorization: ['Bearer secret'] }));
+    const b1 = p.consume(withMetadata(3, { 'x-tenant': ['b'] }));
+    const a2 = p.consume(withMetadata(2, { 'X-Tenant': ['a'] }));
+    await a1; await a2;
+    assert.equal(sink.batches.length, 1, 'tenant a reached send_batch_size; tenant b (3 events) did not, though 7 events arrived');
+    assert.deepEqual(sink.batches[0]!.events.length, 4);
+    assert.deepEqual(sink.batches[0]!.metadata, { 'x-tenant': ['a'] }, 'the authorization header is not passed on');
+    await p.shutdown();
+    await b1;
+    assert.deepEqual(sink.batches.map((b) => b.metadata), [{ 'x-tenant': ['a'] }, { 'x-tenant': ['b'] }]);
+  });
+
+  it('runs a separate timer per combination', async () => {
+    const sink = new SinkConsumer();
+    const p = await batcher({ send_batch_size: 1000, timeout: '30ms', metadata_keys: ['tenant'] }, sink);
+    const a = p.consume(withMetadata(1, { tenant: ['a'] }));
+    await new Promise((r) => setTimeout(r, 15));
+    const b = p.consume(withMetadata(1, { tenant: ['b'] }));
+    await a;
+    assert.deepEqual(sink.batches.map((x) => x.metadata?.tenant), [['a']], "a's timer fired; b, which arrived 15ms later, is still waiting");
+    await b;
+    assert.deepEqual(sink.batches.map((x) => x.metadata?.tenant), [['a'], ['b']]);
+    await p.shutdown();
+  });
+
+  it('treats unset and empty values as different combinations', async () => {
+    const sink = new SinkConsumer();
+    const p = await batcher({ send_batch_size: 2, timeout: '1h', metadata_keys: ['tenant'] }, sink);
+    const done = [p.consume(testBatch(1)), p.consume(withMetadata(1, { tenant: [''] }))];
+    await new Promise((r) => setImmediate(r));
+    assert.equal(sink.batches.length, 0, 'two events, but in two shards of one each');
+    await p.shutdown();
+    await Promise.all(done);
+    assert.deepEqual(sink.batches.map((b) => b.metadata), [{}, { tenant: [''] }], 'the unset key stays unset downstream');
+  });
+
+  it('refuses a new combination past metadata_cardinality_limit with a permanent error, and keeps serving known ones', async () => {
+    const sink = new SinkConsumer();
+    const p = await batcher({ send_batch_size: 1, timeout: '1h', metadata_keys: ['tenant'], metadata_cardinality_limit: 2 }, sink);
+    await p.consume(withMetadata(1, { tenant: ['a'] }));
+    await p.consume(withMetadata(1, { tenant: ['b'] }));
+    const refused = await p.consume(withMetadata(1, { tenant: ['c'] })).then(() => undefined, (e: unknown) => e);
+    assert.ok(isPermanent(refused), 'permanent: retrying cannot help');
+    assert.match(String(refused), /metadata_cardinality_limit \(2\)/);
+    await p.consume(withMetadata(1, { tenant: ['a'] }));
+    assert.equal(sink.events.length, 3);
+    await p.shutdown();
+  });
+});
+
+describe('batch processor without metadata_keys', () => {
+  it('passes metadata on when every event of a sent batch came with the same, and drops it when they differ', async () => {
+    const sink = new SinkConsumer();
+    const p = await batcher({ send_batch_size: 4, timeout: '1h' }, sink);
+    await Promise.all([p.consume(withMetadata(2, { tenant: ['a'] })), p.consume(withMetadata(2, { tenant: ['a'] }))]);
+    await Promise.all([p.consume(withMetadata(2, { tenant: ['a'] })), p.consume(withMetadata(2, { tenant: ['b'] }))]);
+    assert.deepEqual(sink.batches.map((b) => b.metadata), [{ tenant: ['a'] }, undefined]);
+    await p.shutdown();
   });
 });
