@@ -1,10 +1,9 @@
-import { createSendingExporter, defineExporter, type UnifiedEvent } from '@tapio/core';
+import { createSendingExporter, defineExporter, type Batch, type UnifiedEvent } from '@tapio/core';
+import { configSchema, createDefaultConfig, settingsFrom, type DebugExporterConfig, type DebugSettings } from './config';
+import { PerSecondSampler } from './sampler';
 
-export interface DebugExporterConfig {
-  verbosity: 'basic' | 'normal' | 'detailed';
-  /** stdout (default) or stderr. */
-  output: 'stdout' | 'stderr';
-}
+export { configSchema, createDefaultConfig, PerSecondSampler };
+export type { DebugExporterConfig };
 
 const SEVERITY_WIDTH = 5;
 
@@ -23,31 +22,38 @@ function bodyText(e: UnifiedEvent): string | undefined {
   return typeof b === 'string' ? b : JSON.stringify(b);
 }
 
+function countByKind(batch: Batch): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  for (const e of batch.events) kinds[e.kind] = (kinds[e.kind] ?? 0) + 1;
+  return kinds;
+}
+
+function eventLines(batch: Batch, s: DebugSettings): string {
+  let text = '';
+  for (const e of batch.events) text += (s.verbosity === 'normal' ? formatNormal(e) : JSON.stringify(e)) + '\n';
+  return text;
+}
+
 export default defineExporter<DebugExporterConfig>({
   type: 'debug',
   stability: { traces: 'beta', metrics: 'beta', logs: 'beta', events: 'beta' },
-  configSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      verbosity: { enum: ['basic', 'normal', 'detailed'], default: 'basic', description: 'basic: a count per batch; normal: a line per event; detailed: every field as JSON' },
-      output: { enum: ['stdout', 'stderr'], default: 'stdout' },
-    },
-  },
-  createDefaultConfig: () => ({ verbosity: 'basic', output: 'stdout' }),
+  configSchema,
+  createDefaultConfig,
   create(ctx, config) {
-    const out = config.output === 'stderr' ? process.stderr : process.stdout;
+    const s = settingsFrom(config);
+    const out = s.output === 'stderr' ? process.stderr : process.stdout;
+    // One sampling decision per exported batch: the Collector's sampler sees one log entry per batch.
+    const sampler = new PerSecondSampler(config.sampling_initial, config.sampling_thereafter, () => ctx.clock.nowMs());
     return createSendingExporter(ctx, {
       async send(batch) {
-        if (config.verbosity === 'basic') {
-          const kinds: Record<string, number> = {};
-          for (const e of batch.events) kinds[e.kind] = (kinds[e.kind] ?? 0) + 1;
-          ctx.logger.info({ events: batch.events.length, kinds }, 'batch');
-          return;
+        if (!sampler.admit()) return;
+        const summary = { events: batch.events.length, kinds: countByKind(batch) };
+        if (s.internalLogger) {
+          if (s.verbosity === 'basic') ctx.logger.info(summary, 'batch');
+          else ctx.logger.info(summary, eventLines(batch, s).trimEnd());
+        } else {
+          out.write(s.verbosity === 'basic' ? `batch\t${JSON.stringify(summary)}\n` : eventLines(batch, s));
         }
-        let text = '';
-        for (const e of batch.events) text += (config.verbosity === 'normal' ? formatNormal(e) : JSON.stringify(e)) + '\n';
-        out.write(text);
       },
       retry: { enabled: false },
     });
