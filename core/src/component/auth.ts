@@ -44,6 +44,7 @@ export const AUTH_CONFIG_SCHEMA = {
   required: ['authenticator'],
   properties: {
     authenticator: { type: 'string', minLength: 1, 'x-extension-ref': true, description: 'id of an authenticator extension in service.extensions (bearertokenauth, basicauth)' },
+    request_params: { type: 'array', items: { type: 'string' }, 'x-no-effect': "Tapio's authenticators read headers only" },
   },
 };
 

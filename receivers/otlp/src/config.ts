@@ -1,17 +1,35 @@
 import { AUTH_CONFIG_SCHEMA, type AuthConfig, type JsonSchema } from '@tapio/core';
-import { TLS_VERSION_SCHEMA } from './tls';
+import { CIPHER_SUITES, CURVE_NAMES, TLS_VERSION_SCHEMA } from './tls';
 
 export interface TlsServerConfig {
   cert_file?: string;
   key_file?: string;
+  /** The certificate and key inline (PEM) instead of files. */
+  cert_pem?: string;
+  key_pem?: string;
   /** When set, clients must present a certificate signed by this CA (mTLS). */
   client_ca_file?: string;
+  /** Load client_ca_file again when it changes. */
+  client_ca_file_reload?: boolean;
   min_version?: string;
   max_version?: string;
+  /** Go / IANA names (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256); see tls.ts. */
+  cipher_suites?: string[];
+  /** X25519, P256, P384, P521. */
+  curve_preferences?: string[];
+  /** Read the certificate, key and client CA files again this often (for new connections). */
+  reload_interval?: string;
+  ca_file?: string;
+  ca_pem?: string;
+  include_system_ca_certs_pool?: boolean;
 }
 
 export interface GrpcServerConfig {
   endpoint: string;
+  /** tcp (also tcp4 / tcp6) or unix (endpoint is then a socket path). */
+  transport?: 'tcp' | 'tcp4' | 'tcp6' | 'unix';
+  /** Pass the request's headers on with its events (Batch.metadata), as the Collector's client.Info. */
+  include_metadata?: boolean;
   max_recv_msg_size_mib: number;
   max_concurrent_streams?: number;
   /** HTTP/2 receive window per stream and connection (bytes); Node's own default is 64 KiB. */
@@ -28,6 +46,15 @@ export interface GrpcServerConfig {
 
 export interface HttpServerConfig {
   endpoint: string;
+  include_metadata?: boolean;
+  /** Content-Encodings accepted ("" is none); others get 415. */
+  compression_algorithms?: string[];
+  /** Headers added to every response. */
+  response_headers?: Record<string, string>;
+  read_timeout?: string;
+  read_header_timeout?: string;
+  write_timeout?: string;
+  idle_timeout?: string;
   max_request_body_size: number | string;
   traces_url_path: string;
   metrics_url_path: string;
@@ -48,17 +75,28 @@ export interface OtlpReceiverConfig {
 
 /** host:port, [v6]:port or :port. */
 const HOST_PORT = '^(\\[[^\\]]+\\]|[^:\\[\\]]*):[0-9]{1,5}$';
+/** host:port, or a socket path for transport unix (checked together in validateConfig). */
+const ENDPOINT = '^(/.*|(\\[[^\\]]+\\]|[^:\\[\\]]*):[0-9]{1,5})$';
 
 const TLS_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['cert_file', 'key_file'],
+  description: 'as configtls: a certificate and key (file or inline PEM) are required',
   properties: {
     cert_file: { type: 'string', description: 'PEM certificate' },
     key_file: { type: 'string', description: 'PEM private key', 'x-secret': true },
+    cert_pem: { type: 'string', description: 'PEM certificate inline' },
+    key_pem: { type: 'string', description: 'PEM private key inline', 'x-secret': true },
     client_ca_file: { type: 'string', description: 'CA that client certificates must chain to (mTLS)' },
+    client_ca_file_reload: { type: 'boolean', description: 'load client_ca_file again when it changes' },
     min_version: { ...TLS_VERSION_SCHEMA, default: '1.2', description: 'oldest TLS version accepted (as configtls)' },
     max_version: { ...TLS_VERSION_SCHEMA, description: 'newest TLS version offered; unset: the newest Node supports' },
+    cipher_suites: { type: 'array', items: { type: 'string' }, description: 'TLS 1.0-1.2 suites by their Go / IANA names; unset: OpenSSL defaults' },
+    curve_preferences: { type: 'array', items: { enum: CURVE_NAMES } },
+    reload_interval: { type: 'string', format: 'duration', description: 'read the certificate, key and client CA files again this often' },
+    ca_file: { type: 'string', 'x-no-effect': 'a server verifies clients with client_ca_file; ca_file is a client setting' },
+    ca_pem: { type: 'string', 'x-no-effect': 'a server verifies clients with client_ca_file; ca_pem is a client setting' },
+    include_system_ca_certs_pool: { type: 'boolean', 'x-no-effect': 'a server verifies clients with client_ca_file only' },
   },
 };
 
@@ -121,7 +159,12 @@ export const configSchema: JsonSchema = {
           type: ['object', 'null'],
           additionalProperties: false,
           properties: {
-            endpoint: { type: 'string', pattern: HOST_PORT, default: 'localhost:4317', description: 'host:port to listen on (port 0: any free port)' },
+            endpoint: { type: 'string', pattern: ENDPOINT, default: 'localhost:4317', description: 'host:port to listen on (port 0: any free port); with transport unix, a socket path' },
+            transport: { enum: ['tcp', 'tcp4', 'tcp6', 'unix'], description: 'unix: listen on the socket path given as endpoint' },
+            include_metadata: { type: 'boolean', default: false, description: "pass each request's headers on with its events (for the batch processor's metadata_keys)" },
+            read_buffer_size: { type: 'integer', minimum: 0, 'x-no-effect': "a gRPC-Go transport buffer; Node's HTTP/2 reads into its own buffers" },
+            write_buffer_size: { type: 'integer', minimum: 0, 'x-no-effect': "a gRPC-Go transport buffer; Node's HTTP/2 writes from its own buffers" },
+            dialer: { type: 'object', 'x-no-effect': 'a client setting; a server does not dial' },
             max_recv_msg_size_mib: { type: 'number', exclusiveMinimum: 0, default: 4 },
             max_concurrent_streams: { type: 'integer', minimum: 1 },
             initial_window_size: { type: 'integer', minimum: 65535, maximum: 2147483647, default: 16777216, description: "HTTP/2 receive window in bytes (Node's default is 64 KiB); large windows keep MB-sized batches from another collector flowing" },
@@ -135,6 +178,16 @@ export const configSchema: JsonSchema = {
           additionalProperties: false,
           properties: {
             endpoint: { type: 'string', pattern: HOST_PORT, default: 'localhost:4318' },
+            include_metadata: { type: 'boolean', default: false, description: "pass each request's headers on with its events (for the batch processor's metadata_keys)" },
+            compression_algorithms: {
+              type: 'array', items: { enum: ['', 'gzip', 'zlib', 'deflate', 'zstd', 'snappy', 'lz4', 'x-snappy-framed'] },
+              description: 'Content-Encodings accepted ("": none); unset: all Tapio can decode (gzip, zlib, deflate). zstd, snappy and lz4 are accepted in the list but Tapio cannot decode them (415)',
+            },
+            response_headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'headers added to every response' },
+            read_timeout: { ...DURATION, description: 'the whole request must arrive within this; 0: no limit' },
+            read_header_timeout: { ...DURATION, description: 'the request headers must arrive within this; 0: no limit' },
+            write_timeout: { ...DURATION, description: 'the answer must be written within this after the request started; 0: no limit' },
+            idle_timeout: { ...DURATION, description: 'close a keep-alive connection idle for this long; 0: never' },
             max_request_body_size: {
               anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', format: 'byte-size' }],
               default: '20MiB',
@@ -149,7 +202,7 @@ export const configSchema: JsonSchema = {
               properties: {
                 allowed_origins: { type: 'array', items: { type: 'string' }, default: [], description: 'origins allowed to send from a browser; * wildcards allowed' },
                 allowed_headers: { type: 'array', items: { type: 'string' }, default: [] },
-                max_age: { type: 'integer', minimum: 0, default: 7200 },
+                max_age: { type: 'integer', minimum: 0, description: 'seconds a browser may cache a preflight answer; unset: no Access-Control-Max-Age (browsers use 5 s)' },
               },
             },
             tls: TLS_SCHEMA,
@@ -160,3 +213,32 @@ export const configSchema: JsonSchema = {
     },
   },
 };
+
+type Problem = { path: (string | number)[]; message: string };
+
+/** What the schema cannot say: TLS needs a certificate and a key; a unix transport needs a socket path. */
+export function validateConfig(config: OtlpReceiverConfig): Problem[] {
+  const problems: Problem[] = [];
+  const grpc = config.protocols?.grpc;
+  if (grpc) {
+    const isPath = grpc.endpoint?.startsWith('/') ?? false;
+    if (grpc.transport === 'unix' && !isPath) problems.push({ path: ['protocols', 'grpc', 'endpoint'], message: 'with transport unix, endpoint must be a socket path (/run/tapio/otlp.sock)' });
+    if (grpc.transport !== 'unix' && isPath) problems.push({ path: ['protocols', 'grpc', 'endpoint'], message: 'a socket path needs transport: unix' });
+    if (grpc.tls) problems.push(...tlsProblems(grpc.tls, ['protocols', 'grpc', 'tls']));
+  }
+  const http = config.protocols?.http;
+  if (http?.tls) problems.push(...tlsProblems(http.tls, ['protocols', 'http', 'tls']));
+  return problems;
+}
+
+function tlsProblems(t: TlsServerConfig, at: (string | number)[]): Problem[] {
+  const out: Problem[] = [];
+  for (const [file, pem, what] of [['cert_file', 'cert_pem', 'certificate'], ['key_file', 'key_pem', 'private key']] as const) {
+    if (t[file] === undefined && t[pem] === undefined) out.push({ path: at, message: `a TLS server needs its ${what}: set ${file} or ${pem}` });
+    if (t[file] !== undefined && t[pem] !== undefined) out.push({ path: [...at, pem], message: `set ${file} or ${pem}, not both` });
+  }
+  (t.cipher_suites ?? []).forEach((name, i) => {
+    if (!CIPHER_SUITES.has(name)) out.push({ path: [...at, 'cipher_suites', i], message: `unknown cipher suite "${name}" (known: ${[...CIPHER_SUITES.keys()].join(', ')})` });
+  });
+  return out;
+}

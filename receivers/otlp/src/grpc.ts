@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { authenticateRequest, parseDuration, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
 import { encodePartialSuccess, encodeRpcStatus, GRPC_STATUS, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
 import type { GrpcServerConfig } from './config';
-import type { ExportHandler, Outcome } from './handler';
+import { clientMetadata, type ClientMetadata, type ExportHandler, type Outcome } from './handler';
 import { inflateCapped, InflateError } from './inflate';
 import { applyServerKeepalive, type ServerKeepalive } from './keepalive';
-import { serverTlsOptions } from './tls';
+import { keepTlsCurrent, serverTlsOptions } from './tls';
 
 
 const ACCEPT_ENCODING = 'identity,deflate,gzip';
@@ -32,6 +32,7 @@ export class OtlpGrpcServer {
   private drained: (() => void) | undefined;
   private readonly routes = new Map<string, OtlpSignal>();
   private readonly maxBytes: number;
+  private stopTlsReload: (() => void) | undefined;
   port = 0;
 
   private readonly keepalive: ServerKeepalive | undefined;
@@ -63,14 +64,19 @@ export class OtlpGrpcServer {
       }
     });
     server.on('stream', (stream, headers) => this.onStream(stream, headers));
-    const { host, port } = splitHostPort(this.cfg.endpoint);
+    // transport unix: the endpoint is a socket path (tcp4 / tcp6 bind as tcp: the host decides the family)
+    const unix = this.cfg.transport === 'unix';
+    const { host, port } = unix ? { host: '', port: 0 } : splitHostPort(this.cfg.endpoint);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host || undefined, () => { server.off('error', reject); resolve(); });
+      const listening = (): void => { server.off('error', reject); resolve(); };
+      if (unix) server.listen(this.cfg.endpoint, listening);
+      else server.listen(port, host || undefined, listening);
     });
-    this.port = (server.address() as AddressInfo).port;
+    if (this.cfg.tls) this.stopTlsReload = keepTlsCurrent(server as http2.Http2SecureServer, this.cfg.tls, this.logger);
+    this.port = unix ? 0 : (server.address() as AddressInfo).port;
     this.server = server;
-    this.logger.info({ endpoint: `${host}:${this.port}` }, 'OTLP/gRPC receiver listening');
+    this.logger.info({ endpoint: unix ? `unix:${this.cfg.endpoint}` : `${host}:${this.port}` }, 'OTLP/gRPC receiver listening');
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
@@ -85,12 +91,13 @@ export class OtlpGrpcServer {
       return;
     }
     // the body waits in the stream (no 'data' listener yet) until the check is done
-    if (this.authenticator) authenticateRequest(this.authenticator, headers, () => this.serve(stream, signal, encoding), (reason) => unauthenticated(stream, reason));
-    else this.serve(stream, signal, encoding);
+    const metadata = this.cfg.include_metadata ? clientMetadata(headers) : undefined;
+    if (this.authenticator) authenticateRequest(this.authenticator, headers, () => this.serve(stream, signal, encoding, metadata), (reason) => unauthenticated(stream, reason));
+    else this.serve(stream, signal, encoding, metadata);
   }
 
   /** The call once it passed the checks above: admission, reading the message, export, answer. */
-  private serve(stream: http2.ServerHttp2Stream, signal: OtlpSignal, encoding: string): void {
+  private serve(stream: http2.ServerHttp2Stream, signal: OtlpSignal, encoding: string, metadata: ClientMetadata | undefined): void {
     if (stream.destroyed) return;
     // Admission from the length prefix, before the body is buffered: under overload a refused
     // call costs 5 bytes of reading, not its whole message held in memory.
@@ -119,14 +126,14 @@ export class OtlpGrpcServer {
       const problem = reader.finish();
       if (problem) { answer(stream, problem.code, problem.message); return; }
       handedOver = true;
-      this.export(signal, encoding, reader.compressed, reader.message!, reserved).then((o) => respond(stream, o), (err: unknown) => {
+      this.export(signal, encoding, reader.compressed, reader.message!, reserved, metadata).then((o) => respond(stream, o), (err: unknown) => {
         this.logger.error({ err: (err as Error).message }, 'OTLP/gRPC export failed unexpectedly');
         answer(stream, GRPC_STATUS.INTERNAL, (err as Error).message);
       });
     });
   }
 
-  private async export(signal: OtlpSignal, encoding: string, compressed: boolean, message: Buffer, reserved: number): Promise<CallOutcome> {
+  private async export(signal: OtlpSignal, encoding: string, compressed: boolean, message: Buffer, reserved: number, metadata: ClientMetadata | undefined): Promise<CallOutcome> {
     let body = message;
     if (compressed) {
       if (encoding === 'identity') {
@@ -143,13 +150,14 @@ export class OtlpGrpcServer {
       }
     }
     // the message buffer is this call's alone: a decode worker may take it without a copy
-    return this.handler.export(signal, body, true, reserved);
+    return this.handler.export(signal, body, true, reserved, metadata);
   }
 
   async shutdown(): Promise<void> {
     const server = this.server;
     this.server = undefined;
     if (!server) return;
+    this.stopTlsReload?.();
     // No new connections or calls (GOAWAY); calls in flight finish while the pipeline drains
     // behind us, for up to DRAIN_MS; then whatever is left is cut.
     server.close();

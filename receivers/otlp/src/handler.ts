@@ -16,6 +16,23 @@ const DECODERS: Record<OtlpSignal, (buf: Buffer, source: string, observed: numbe
   traces: decodeTraces, metrics: decodeMetrics, logs: decodeLogs,
 };
 
+/** A request's headers as client metadata (Batch.metadata): lower-case names → values. */
+export type ClientMetadata = Readonly<Record<string, readonly string[]>>;
+
+/**
+ * Client metadata from request headers (node:http / node:http2, names already lower case):
+ * every header but HTTP/2 pseudo-headers, as the Collector's include_metadata.
+ */
+export function clientMetadata(headers: Readonly<Record<string, string | string[] | undefined>>): ClientMetadata {
+  const out: Record<string, readonly string[]> = {};
+  for (const name of Object.keys(headers)) {
+    const v = headers[name];
+    if (v === undefined || name.charCodeAt(0) === 58 /* ':' */) continue;
+    out[name] = Array.isArray(v) ? v : [v];
+  }
+  return out;
+}
+
 /** Default client back-off when the pipeline refuses data without saying for how long. */
 export const DEFAULT_RETRY_AFTER_MS = 1000;
 
@@ -77,7 +94,7 @@ export class ExportHandler {
    * size on the wire); they count until it is done instead of the body's own size, unless the
    * body inflated to more: then the difference must be admitted too, or the request is refused.
    */
-  async export(signal: OtlpSignal, body: Buffer, owned = false, reserved = 0): Promise<Outcome> {
+  async export(signal: OtlpSignal, body: Buffer, owned = false, reserved = 0, metadata?: ClientMetadata): Promise<Outcome> {
     if (!reserved) {
       if (!this.reserve(body.length)) return this.busy();
       reserved = body.length; // taken now: a body moved to a decode worker reads as empty afterwards
@@ -88,13 +105,13 @@ export class ExportHandler {
         if (!this.reserve(extra, reserved)) return this.busy();
         reserved = body.length;
       }
-      return await this.decodeAndConsume(signal, body, owned);
+      return await this.decodeAndConsume(signal, body, owned, metadata);
     } finally {
       this.unreserve(reserved);
     }
   }
 
-  private async decodeAndConsume(signal: OtlpSignal, body: Buffer, owned: boolean): Promise<Outcome> {
+  private async decodeAndConsume(signal: OtlpSignal, body: Buffer, owned: boolean, metadata: ClientMetadata | undefined): Promise<Outcome> {
     let decoded: DecodeResult;
     const t0 = this.profiling ? process.hrtime.bigint() : 0n;
     const inWorker = signal === 'traces' && this.pool !== undefined && this.pool.usable;
@@ -116,7 +133,7 @@ export class ExportHandler {
       otlpProfile.decodeSampledEvents += decoded.events.length;
     }
     try {
-      if (decoded.events.length) await this.next.consume({ events: decoded.events });
+      if (decoded.events.length) await this.next.consume(metadata ? { events: decoded.events, metadata } : { events: decoded.events });
     } catch (err) {
       const message = (err as Error).message ?? String(err);
       if (isPermanent(err)) return { status: 'permanent', message };

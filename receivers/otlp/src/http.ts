@@ -1,14 +1,14 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { authenticateRequest, parseByteSize, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
+import { authenticateRequest, parseByteSize, parseDuration, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
 import { jsonToProto, protoToJson } from './codec/json';
 import { MalformedError } from './codec/reader';
 import { encodePartialSuccess, encodeRpcStatus, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
 import type { HttpServerConfig } from './config';
-import type { ExportHandler, Outcome } from './handler';
+import { clientMetadata, type ClientMetadata, type ExportHandler, type Outcome } from './handler';
 import { inflateCapped, InflateError } from './inflate';
-import { serverTlsOptions } from './tls';
+import { keepTlsCurrent, serverTlsOptions } from './tls';
 
 const PROTOBUF = 'application/x-protobuf';
 const JSON_TYPE = 'application/json';
@@ -17,6 +17,9 @@ const JSON_TYPE = 'application/json';
 const CODE_INVALID_ARGUMENT = 3;
 const CODE_UNAVAILABLE = 14;
 const CODE_UNAUTHENTICATED = 16;
+
+/** Content-Encodings Tapio can decode (zlib and deflate are both RFC 1950, as in confighttp). */
+const DECODABLE = new Set(['identity', 'gzip', 'zlib', 'deflate']);
 
 class HttpError extends Error {
   constructor(readonly statusCode: number, message: string) { super(message); }
@@ -28,6 +31,10 @@ export class OtlpHttpServer {
   private readonly routes = new Map<string, OtlpSignal>();
   private readonly maxBody: number;
   private readonly origins: RegExp[];
+  /** compression_algorithms ("" → identity) that Tapio can decode. */
+  private readonly encodings: Set<string>;
+  private readonly writeTimeoutMs: number;
+  private stopTlsReload: (() => void) | undefined;
   port = 0;
   /** Set by the receiver from `auth` before start(); every request but CORS preflights must pass it. */
   authenticator: ServerAuthenticator | undefined;
@@ -38,6 +45,11 @@ export class OtlpHttpServer {
     this.routes.set(cfg.logs_url_path, 'logs');
     this.maxBody = typeof cfg.max_request_body_size === 'number' ? cfg.max_request_body_size : parseByteSize(cfg.max_request_body_size);
     this.origins = (cfg.cors?.allowed_origins ?? []).map(originPattern);
+    const listed = (cfg.compression_algorithms ?? [...DECODABLE]).map((a) => a || 'identity');
+    this.encodings = new Set(listed.filter((a) => DECODABLE.has(a)));
+    const undecodable = listed.filter((a) => !DECODABLE.has(a));
+    if (undecodable.length) logger.warn({ encodings: undecodable }, 'protocols.http.compression_algorithms lists encodings Tapio cannot decode; such requests get 415');
+    this.writeTimeoutMs = cfg.write_timeout ? parseDuration(cfg.write_timeout) : 0;
   }
 
   async start(): Promise<void> {
@@ -46,6 +58,13 @@ export class OtlpHttpServer {
       ? https.createServer(serverTlsOptions(this.cfg.tls), onRequest)
       : http.createServer(onRequest);
     server.keepAliveTimeout = 65_000;
+    // confighttp's timeouts in Node's terms (0: no limit); unset: Node's own limits
+    const ms = (d: string | undefined): number | undefined => (d === undefined ? undefined : parseDuration(d));
+    const readHeader = ms(this.cfg.read_header_timeout), read = ms(this.cfg.read_timeout), idle = ms(this.cfg.idle_timeout);
+    if (read !== undefined) server.requestTimeout = read;
+    if (readHeader !== undefined) server.headersTimeout = readHeader === 0 ? server.requestTimeout : readHeader;
+    if (idle !== undefined) server.keepAliveTimeout = idle;
+    if (this.cfg.tls) this.stopTlsReload = keepTlsCurrent(server as https.Server, this.cfg.tls, this.logger);
     const { host, port } = splitHostPort(this.cfg.endpoint);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -58,6 +77,13 @@ export class OtlpHttpServer {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const extra = this.cfg.response_headers;
+    if (extra) for (const name of Object.keys(extra)) res.setHeader(name, extra[name]!);
+    if (this.writeTimeoutMs > 0) {
+      // Go's WriteTimeout: the answer must be out this long after the request began, or the connection goes
+      const timer = setTimeout(() => { if (!res.writableFinished) req.socket.destroy(); }, this.writeTimeoutMs);
+      res.once('close', () => clearTimeout(timer));
+    }
     const origin = req.headers.origin;
     if (origin !== undefined && this.origins.some((re) => re.test(origin))) {
       res.setHeader('Access-Control-Allow-Origin', origin);
@@ -67,7 +93,7 @@ export class OtlpHttpServer {
         const requested = req.headers['access-control-request-headers'];
         const allowed = ['content-type', 'content-encoding', ...(this.cfg.cors?.allowed_headers ?? []).map((h) => h.toLowerCase())];
         if (requested) res.setHeader('Access-Control-Allow-Headers', allowed.includes('*') ? requested : allowed.join(', '));
-        res.setHeader('Access-Control-Max-Age', String(this.cfg.cors?.max_age ?? 7200));
+        if (this.cfg.cors?.max_age !== undefined) res.setHeader('Access-Control-Max-Age', String(this.cfg.cors.max_age));
         res.writeHead(204).end();
         return;
       }
@@ -93,8 +119,8 @@ export class OtlpHttpServer {
     if (req.method !== 'POST') { res.setHeader('Allow', 'POST'); this.fail(req, res, 405, JSON_TYPE, 'only POST is allowed'); return; }
     const ctype = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (ctype !== PROTOBUF && ctype !== JSON_TYPE) { this.fail(req, res, 415, JSON_TYPE, `unsupported content type "${ctype}"; use ${PROTOBUF} or ${JSON_TYPE}`); return; }
-    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-    if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') { this.fail(req, res, 415, ctype, `unsupported content encoding "${encoding}"`); return; }
+    const encoding = (req.headers['content-encoding'] || 'identity').toLowerCase();
+    if (!this.encodings.has(encoding)) { this.fail(req, res, 415, ctype, `unsupported content encoding "${encoding}" (accepted: ${[...this.encodings].join(', ')})`); return; }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > this.maxBody) { this.fail(req, res, 413, ctype, `request body of ${declared} bytes exceeds the limit of ${this.maxBody}`); return; }
     // Admission on Content-Length, before the body is read: under overload a refused request
@@ -126,7 +152,8 @@ export class OtlpHttpServer {
       // a single chunk is a view into the socket's read buffer; a concatenation is ours alone
       const owned = chunks.length > 1;
       const raw = owned ? Buffer.concat(chunks, size) : chunks[0] ?? Buffer.alloc(0);
-      this.process(signal, ctype, encoding, raw, owned, reserved).then((o) => this.respond(req, res, signal, ctype, o), (err: unknown) => {
+      const metadata = this.cfg.include_metadata ? clientMetadata(req.headers) : undefined;
+      this.process(signal, ctype, encoding, raw, owned, reserved, metadata).then((o) => this.respond(req, res, signal, ctype, o), (err: unknown) => {
         const e = err instanceof HttpError ? err : new HttpError(500, (err as Error).message);
         if (e.statusCode === 500) this.logger.error({ err: e.message }, 'OTLP/HTTP export failed unexpectedly');
         this.fail(req, res, e.statusCode, ctype, e.message);
@@ -135,7 +162,7 @@ export class OtlpHttpServer {
   }
 
   /** `reserved`: admission bytes reserved from Content-Length, handed to the handler or given back here. */
-  private async process(signal: OtlpSignal, ctype: string, encoding: string, raw: Buffer, rawOwned: boolean, reserved: number): Promise<Outcome> {
+  private async process(signal: OtlpSignal, ctype: string, encoding: string, raw: Buffer, rawOwned: boolean, reserved: number, metadata: ClientMetadata | undefined): Promise<Outcome> {
     let body = raw;
     let owned = rawOwned;
     try {
@@ -154,7 +181,7 @@ export class OtlpHttpServer {
       if (reserved) this.handler.unreserve(reserved);
       throw err;
     }
-    return this.handler.export(signal, body, owned, reserved);
+    return this.handler.export(signal, body, owned, reserved, metadata);
   }
 
   private respond(req: http.IncomingMessage, res: http.ServerResponse, signal: OtlpSignal, ctype: string, o: Outcome): void {
@@ -188,6 +215,7 @@ export class OtlpHttpServer {
     const server = this.server;
     this.server = undefined;
     if (!server) return;
+    this.stopTlsReload?.();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();

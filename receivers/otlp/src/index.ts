@@ -1,10 +1,10 @@
 import { defineReceiver } from '@tapio/core';
-import { configSchema, type OtlpReceiverConfig } from './config';
+import { configSchema, validateConfig, type OtlpReceiverConfig } from './config';
 import { OtlpReceiver } from './receiver';
 
 export type { GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, TlsServerConfig } from './config';
 export { OtlpReceiver } from './receiver';
-export { TLS_VERSION_SCHEMA, tlsVersion } from './tls';
+export { CIPHER_SUITES, CURVE_NAMES, curveList, cipherList, TLS_VERSION_SCHEMA, tlsVersion } from './tls';
 export { inflateCapped, InflateError } from './inflate';
 export { ExportHandler, type Outcome } from './handler';
 export { DecodePool, DecodeWorkerError } from './decode-pool';
@@ -20,5 +20,6 @@ export default defineReceiver<OtlpReceiverConfig>({
   type: 'otlp',
   stability: { traces: 'beta', metrics: 'beta', logs: 'beta', events: 'beta' },
   configSchema,
+  validate: validateConfig,
   create: (ctx, config, next) => new OtlpReceiver(ctx, config, next),
 });

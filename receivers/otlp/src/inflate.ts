@@ -17,6 +17,6 @@ export function inflateCapped(raw: Buffer, encoding: string, limit: number): Pro
       else reject(new InflateError(false, `cannot decompress ${encoding} body: ${err.message}`));
     };
     if (encoding === 'gzip') zlib.gunzip(raw, { maxOutputLength: limit }, done);
-    else zlib.inflate(raw, { maxOutputLength: limit }, done);
+    else zlib.inflate(raw, { maxOutputLength: limit }, done); // deflate and zlib: RFC 1950
   });
 }
