@@ -168,13 +168,14 @@ describe('config', () => {
     assert.deepEqual(config!.exporters.get('testsink')!.config, { delay_ms: 7 });
   });
 
-  it('expands an unset environment variable to nothing with a notice (as the Collector), and reports a YAML syntax error with its position', () => {
+  it('expands an unset environment variable to nothing with a notice, a setting that is only one to unset (as the Collector), and reports a YAML syntax error with its position', () => {
     const file = tmpFile('bad.yaml', 'receivers:\n  testpush:\nprocessors:\n  batchlike:\n    token: "t-${env:NOPE_NOT_SET}"\n    timeout: ${env:NOPE_NOT_SET_EITHER}\nexporters:\n  testsink:\nservice:\n  pipelines:\n    traces: { receivers: [testpush], processors: [batchlike], exporters: [testsink] }\n');
     const { issues, notices } = resolveFiles([file]);
     assert.ok(notices.some((n) => n.path === 'processors.batchlike.token' && n.location?.line === 5 && /NOPE_NOT_SET is not set.*empty value/.test(n.message)), JSON.stringify(notices));
-    // a whole-value reference yields no value; the setting then fails on its own terms at the same place
+    // a whole-value reference leaves the setting unset, so its default applies (as mapstructure does with nil)
     assert.ok(notices.some((n) => n.path === 'processors.batchlike.timeout' && n.location?.line === 6), JSON.stringify(notices));
-    assert.deepEqual(issues.map((i) => `${i.path}@${i.location?.line}`), ['processors.batchlike.timeout@6'], JSON.stringify(issues));
+    assert.deepEqual(issues, []);
+    assert.equal(resolveFiles([file]).config!.processors.get('batchlike')!.config.timeout, '200ms');
     const partial = tmpFile('partial.yaml', 'receivers:\n  testpush:\nprocessors:\n  batchlike:\n    token: "t-${env:NOPE_NOT_SET}"\nexporters:\n  testsink:\nservice:\n  pipelines:\n    traces: { receivers: [testpush], processors: [batchlike], exporters: [testsink] }\n');
     const ok = resolveFiles([partial]);
     assert.deepEqual(ok.issues, []);

@@ -106,7 +106,9 @@ function walk(node: YamlNode | null, parts: (string | number)[], ctx: WalkContex
       record(ctx, childParts, keyNode?.range?.[0]);
       const valueNode = item.value as YamlNode | null;
       if (valueNode && isScalar(valueNode)) recordValue(ctx, childParts, valueNode.range?.[0]);
-      obj[key] = walk(valueNode, childParts, ctx);
+      const value = walk(valueNode, childParts, ctx);
+      // as the Collector: a setting that is only an unset ${env:…} is left unset (its default applies)
+      if (value !== UNSET) obj[key] = value;
     }
     return obj;
   }
@@ -114,7 +116,8 @@ function walk(node: YamlNode | null, parts: (string | number)[], ctx: WalkContex
     return node.items.map((child, i) => {
       const childParts = [...parts, i];
       record(ctx, childParts, (child as YamlNode | null)?.range?.[0]);
-      return walk(child as YamlNode | null, childParts, ctx);
+      const value = walk(child as YamlNode | null, childParts, ctx);
+      return value === UNSET ? '' : value;
     });
   }
   if (isScalar(node)) {
@@ -145,6 +148,7 @@ const REF = /\$\$|\$\{([a-z]+):([^}]*)\}/g;
 export function expand(value: string, cfgPath: string, loc: SourceLocation | undefined, dir: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[], notices: ConfigIssue[] = issues): unknown {
   if (!value.includes('$')) return value;
   let whole = false;
+  let unset = false;
   const replaced = value.replace(REF, (m: string, scheme: string | undefined, arg: string | undefined, offset: number) => {
     if (m === '$$') return '$';
     whole = offset === 0 && m.length === value.length;
@@ -160,6 +164,7 @@ export function expand(value: string, cfgPath: string, loc: SourceLocation | und
       if (v === undefined || v === '') {
         if (dflt !== undefined) return dflt;
         notices.push({ path: cfgPath, location: loc, message: `environment variable ${name} is not set; ${m} expands to an empty value (use \${env:${name}:-default} for a default)` });
+        unset = true;
         return '';
       }
       return v;
@@ -176,6 +181,7 @@ export function expand(value: string, cfgPath: string, loc: SourceLocation | und
     issues.push({ path: cfgPath, location: loc, message: `unknown reference scheme "${scheme}" in ${m} (known: env, file)` });
     return '';
   });
+  if (whole && unset) return UNSET;
   if (whole) {
     try {
       return parseYamlValue(replaced);
@@ -185,6 +191,9 @@ export function expand(value: string, cfgPath: string, loc: SourceLocation | und
   }
   return replaced;
 }
+
+/** What a value that is only an unset `${env:…}` expands to: the setting is left out (see walk). */
+export const UNSET: unique symbol = Symbol('unset');
 
 export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
@@ -219,6 +228,7 @@ function applySet(out: LoadedConfig, set: string, env: NodeJS.ProcessEnv): void 
     value = set.slice(eq + 1);
   }
   if (typeof value === 'string') value = expand(value, key, { file: '--set', line: 1, col: eq + 2 }, process.cwd(), env, out.issues, out.notices);
+  if (value === UNSET) return;
   let obj: Record<string, unknown> = out.raw;
   for (let i = 0; i < parts.length - 1; i++) {
     const next = obj[parts[i]!];
