@@ -1,7 +1,7 @@
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { DeliveryLedger, isStorageExtension, type Batch, type ComponentContext, type Host } from '@tapio/core';
-import type { LineEncoder } from './format';
+import { toBytes, type LineEncoder } from './format';
 import type { CommittedFile, RotatingFile } from './rotating-file';
 
 const gzip = promisify(zlib.gzip);
@@ -60,7 +60,7 @@ export class CommittedFileWriter {
       this.ctx.logger.info({ events: n }, 'replays skipped: events already written (ledger)');
     }
     if (events.length === 0) return;
-    const raw = Buffer.from(this.encode(events), 'utf8');
+    const raw = toBytes(this.encode(events));
     const out = this.compress ? await gzip(raw) : raw;
     // A rotation is committed before the new file gets data, so a recovery knows which file is ours.
     if (this.file.wouldRotate(out.length)) {

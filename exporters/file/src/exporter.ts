@@ -1,7 +1,7 @@
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Batch, ComponentContext } from '@tapio/core';
-import type { LineEncoder } from './format';
+import { toBytes, type LineEncoder } from './format';
 import type { RotatingFile } from './rotating-file';
 
 const gzip = promisify(zlib.gzip);
@@ -22,12 +22,12 @@ export class FileWriter {
   private readonly written: (n: number) => void;
 
   constructor(private readonly ctx: ComponentContext, private readonly file: RotatingFile, private readonly encode: LineEncoder,
-    private readonly compress: boolean, private readonly flushIntervalMs: number) {
+    private readonly compress: boolean, private readonly flushIntervalMs: number, private readonly truncateAtStart = false) {
     this.written = ctx.telemetry.counter('tapio_exporter_file_written_bytes', 'Bytes the file exporter wrote');
   }
 
   async start(): Promise<void> {
-    await this.file.open();
+    await this.file.open(this.truncateAtStart);
     if (this.flushIntervalMs > 0) {
       this.timer = setInterval(() => { this.flush().catch(() => undefined); }, this.flushIntervalMs);
       this.timer.unref();
@@ -36,7 +36,7 @@ export class FileWriter {
 
   /** Encodes the batch; writes now when unbuffered or when the buffer is large. */
   async send(batch: Batch): Promise<void> {
-    const buf = Buffer.from(this.encode(batch.events), 'utf8');
+    const buf = toBytes(this.encode(batch.events));
     this.pending.push(buf);
     this.pendingBytes += buf.length;
     this.pendingEvents += batch.events.length;

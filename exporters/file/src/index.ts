@@ -1,12 +1,21 @@
 import { createSendingExporter, defineExporter, parseDuration, queueSettings } from '@tapio/core';
-import { configSchema, createDefaultConfig, type FileExporterConfig, type RotationConfig } from './config';
+import { configIssues, configSchema, createDefaultConfig, type FileExporterConfig, type GroupByConfig, type RotationConfig } from './config';
 import { CommittedFileWriter } from './committed-writer';
 import { FileWriter } from './exporter';
-import { jsonLines, otlpJsonLines, type LineEncoder } from './format';
+import { jsonLines, otlpJsonLines, otlpProtoFrames, type LineEncoder } from './format';
+import { GroupingWriter } from './grouping-writer';
 import { RotatingFile } from './rotating-file';
 
-export { CommittedFileWriter, FileWriter, RotatingFile, configSchema, createDefaultConfig, jsonLines, otlpJsonLines };
-export type { FileExporterConfig, LineEncoder, RotationConfig };
+export { CommittedFileWriter, FileWriter, GroupingWriter, RotatingFile, configSchema, createDefaultConfig, jsonLines, otlpJsonLines, otlpProtoFrames };
+export type { FileExporterConfig, GroupByConfig, LineEncoder, RotationConfig };
+
+function encoderFor(format: FileExporterConfig['format']): LineEncoder {
+  switch (format) {
+    case 'otlp_json': return otlpJsonLines();
+    case 'proto': return otlpProtoFrames();
+    case 'json': return jsonLines;
+  }
+}
 
 export default defineExporter<FileExporterConfig>({
   type: 'file',
@@ -14,20 +23,25 @@ export default defineExporter<FileExporterConfig>({
   configSchema,
   createDefaultConfig,
   validate(config) {
-    const q = config.sending_queue;
-    // The ledger needs each stream in order; several queue consumers would reorder batches.
-    if (config.storage && q?.enabled && queueSettings(q).numConsumers > 1) {
-      return [{ path: ['sending_queue', 'num_consumers'], message: 'must be 1 when storage is set (exactly-once output needs batches in order)' }];
-    }
-    return [];
+    return configIssues(config, config.sending_queue ? queueSettings(config.sending_queue).numConsumers : 1);
   },
   create(ctx, config) {
-    const encode = config.format === 'otlp_json' ? otlpJsonLines() : jsonLines;
-    const file = new RotatingFile(config.path, config.rotation);
+    const problems = configIssues(config, config.sending_queue ? queueSettings(config.sending_queue).numConsumers : 1);
+    if (problems.length) throw new Error(`file exporter: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
+    const encode = encoderFor(config.format);
     const compress = config.compression === 'gzip';
-    const writer = config.storage
-      ? new CommittedFileWriter(ctx, file, encode, compress, config.storage)
-      : new FileWriter(ctx, file, encode, compress, parseDuration(config.flush_interval));
+    const flushIntervalMs = parseDuration(config.flush_interval);
+    // As the Collector: a file starts empty unless `append`; rotation (lumberjack there) and the
+    // exactly-once ledger always continue it.
+    const truncate = config.append !== true && !config.rotation && !config.storage;
+    const writer = config.group_by?.enabled
+      ? new GroupingWriter(ctx, encode, {
+        pattern: config.path, attribute: config.group_by.resource_attribute, maxOpenFiles: config.group_by.max_open_files,
+        compress, flushIntervalMs, truncate,
+      })
+      : config.storage
+        ? new CommittedFileWriter(ctx, new RotatingFile(config.path, config.rotation), encode, compress, config.storage)
+        : new FileWriter(ctx, new RotatingFile(config.path, config.rotation), encode, compress, flushIntervalMs, truncate);
     return createSendingExporter(ctx, {
       send: (batch) => writer.send(batch),
       start: (host) => writer.start(host),

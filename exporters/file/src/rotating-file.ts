@@ -18,9 +18,10 @@ export class RotatingFile {
 
   constructor(readonly file: string, private readonly rotation: RotationConfig | undefined, private readonly now: () => Date = () => new Date()) {}
 
-  async open(): Promise<void> {
+  /** @param truncate start the file empty (the Collector's default without `append`) instead of appending to it. */
+  async open(truncate = false): Promise<void> {
     await fs.promises.mkdir(path.dirname(path.resolve(this.file)), { recursive: true });
-    this.fh = await fs.promises.open(this.file, 'a', 0o640);
+    this.fh = await fs.promises.open(this.file, truncate ? 'w' : 'a', 0o640);
     const st = await this.fh.stat();
     this.size = st.size;
     this.ino = st.ino;

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { conformance, createComponent, testBatch, testEvent, validConfig } from '@tapio/core/testing';
 import type { Batch, Exporter, UnifiedEvent } from '@tapio/core';
-import factory, { otlpJsonLines, RotatingFile } from '../src/index';
+import factory, { otlpJsonLines, otlpProtoFrames, RotatingFile } from '../src/index';
 
 const roots: string[] = [];
 function tmpDir(): string {
@@ -55,10 +55,19 @@ describe('file exporter', () => {
     }
   });
 
-  it('appends to an existing file instead of truncating it', async () => {
+  it('starts an existing file empty by default, as the Collector', async () => {
     const file = path.join(tmpDir(), 'events.jsonl');
     fs.writeFileSync(file, '{"earlier":true}\n');
     const e = await fileExporter({ path: file, flush_interval: '0s' });
+    await e.consume(testBatch(2));
+    await e.shutdown();
+    assert.equal(readLines(file).length, 2);
+  });
+
+  it('with append: true continues an existing file', async () => {
+    const file = path.join(tmpDir(), 'events.jsonl');
+    fs.writeFileSync(file, '{"earlier":true}\n');
+    const e = await fileExporter({ path: file, flush_interval: '0s', append: true });
     await e.consume(testBatch(2));
     await e.shutdown();
     const lines = readLines(file);
@@ -142,5 +151,93 @@ describe('file exporter', () => {
     const records = logs.resourceLogs.flatMap((r: any) => r.scopeLogs.flatMap((s: any) => s.logRecords));
     assert.equal(records.length, 2);
     assert.ok(encode);
+  });
+
+  it('proto: writes 4-byte big-endian length-prefixed OTLP export requests, one per signal', async function () {
+    let codec: { protoToJson(message: string, buf: Buffer): Record<string, any> };
+    try { otlpProtoFrames(); codec = require('@tapio/receiver-otlp'); } catch { this.skip(); return; }
+    const file = path.join(tmpDir(), 'otlp.pb');
+    const e = await fileExporter({ path: file, format: 'proto', flush_interval: '0s' });
+    const spans = [testEvent('span'), testEvent('span')];
+    await e.consume({ events: [...spans, testEvent('log')] });
+    await e.shutdown();
+    const raw = fs.readFileSync(file);
+    const frames: Buffer[] = [];
+    for (let at = 0; at < raw.length;) {
+      const n = raw.readUInt32BE(at);
+      frames.push(raw.subarray(at + 4, at + 4 + n));
+      at += 4 + n;
+    }
+    assert.equal(frames.length, 2, 'traces, then logs; the frames cover the file exactly');
+    const traces = codec.protoToJson('ExportTraceServiceRequest', frames[0]!);
+    const gotSpans = traces.resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((s: any) => s.spans));
+    assert.deepEqual(gotSpans.map((s: any) => s.spanId).sort(), spans.map((s) => s.trace!.spanId).sort());
+    const logs = codec.protoToJson('ExportLogsServiceRequest', frames[1]!);
+    assert.equal(logs.resourceLogs.flatMap((r: any) => r.scopeLogs.flatMap((s: any) => s.logRecords)).length, 1);
+  });
+});
+
+describe('file exporter config rules', () => {
+  const refused = (overrides: Record<string, unknown>): string[] =>
+    (factory.validate?.(validConfig(factory, overrides)) ?? []).map((i) => `${(i.path ?? []).join('.')}: ${i.message}`);
+
+  it('refuses append with rotation or compression, as the Collector', () => {
+    assert.match(refused({ append: true, rotation: {} }).join(), /^append: append and rotation/);
+    assert.match(refused({ append: true, compression: 'gzip' }).join(), /^append: append and compression/);
+    assert.deepEqual(refused({ append: true }), []);
+  });
+
+  it('refuses an encoding extension, pointing to the formats', () => {
+    assert.match(refused({ encoding: 'otlp_encoding' }).join(), /^encoding: encoding extensions do not exist in Tapio; use format: otlp_json/);
+  });
+
+  it('with group_by needs exactly one * in path', () => {
+    assert.match(refused({ path: '/tmp/x.json', group_by: { enabled: true } }).join(), /^path: must contain exactly one \* when group_by is enabled \(has 0\)/);
+    assert.match(refused({ path: '/tmp/*/*.json', group_by: { enabled: true } }).join(), /has 2/);
+    assert.deepEqual(refused({ path: '/tmp/*.json', group_by: { enabled: true } }), []);
+  });
+});
+
+describe('file exporter group_by', () => {
+  const svc = (name: string | undefined): UnifiedEvent => {
+    const e = testEvent('log');
+    if (name === undefined) delete e.resource['service.name']; else e.resource['service.name'] = name;
+    return e;
+  };
+
+  it('writes one file per resource attribute value and drops events without it', async () => {
+    const dir = tmpDir();
+    const e = await fileExporter({ path: path.join(dir, 'by-service', '*.jsonl'), flush_interval: '0s', group_by: { enabled: true, resource_attribute: 'service.name' } });
+    const events = [svc('checkout'), svc('payment'), svc('checkout'), svc(undefined)];
+    await e.consume({ events });
+    await e.shutdown();
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'by-service')).sort(), ['checkout.jsonl', 'payment.jsonl']);
+    const ids = (f: string): string[] => readLines(path.join(dir, 'by-service', f)).map((l) => (JSON.parse(l) as UnifiedEvent).id);
+    assert.deepEqual(ids('checkout.jsonl'), [events[0]!.id, events[2]!.id]);
+    assert.deepEqual(ids('payment.jsonl'), [events[1]!.id]);
+  });
+
+  it('past max_open_files closes the least recently used file and, reopening it, appends: nothing is lost', async () => {
+    const dir = tmpDir();
+    const e = await fileExporter({ path: path.join(dir, '*.jsonl'), flush_interval: '1h', group_by: { enabled: true, resource_attribute: 'service.name', max_open_files: 1 } });
+    const sent: UnifiedEvent[] = [];
+    for (const name of ['a', 'b', 'a', 'b', 'a']) {
+      const ev = svc(name);
+      sent.push(ev);
+      await e.consume({ events: [ev] });
+    }
+    await e.shutdown();
+    const ids = (f: string): string[] => readLines(path.join(dir, f)).map((l) => (JSON.parse(l) as UnifiedEvent).id);
+    assert.deepEqual(ids('a.jsonl'), [sent[0]!.id, sent[2]!.id, sent[4]!.id]);
+    assert.deepEqual(ids('b.jsonl'), [sent[1]!.id, sent[3]!.id]);
+  });
+
+  it('keeps a hostile attribute value inside the directory', async () => {
+    const dir = tmpDir();
+    const e = await fileExporter({ path: path.join(dir, 'out', '*.jsonl'), flush_interval: '0s', group_by: { enabled: true, resource_attribute: 'service.name' } });
+    await e.consume({ events: [svc('../../escape')] });
+    await e.shutdown();
+    assert.deepEqual(fs.readdirSync(dir), ['out']);
+    assert.equal(fs.readdirSync(path.join(dir, 'out')).length, 1);
   });
 });
