@@ -3,9 +3,10 @@ import type { Batch } from '../event/types';
 import type { ComponentContext, Exporter, Host } from '../component/types';
 import { ErrorCodes, isPermanent, PermanentError, RetryableError } from '../errors';
 import { isStorageExtension, type StorageClient } from '../storage';
-import { queueSettings, retrySettings, type QueueSettings, type RawQueue, type RawRetry, type RetrySettings } from './settings';
+import { batcherAsQueueBatch, queueConfigIssues, queueSettings, retrySettings, type QueueSettings, type RawBatcher, type RawQueue, type RawRetry, type RetrySettings } from './settings';
 import { GiveUp, sendWithRetry } from './retry';
-import { SendingQueue, type QueueItem } from './queue';
+import { SendingQueue, type QueueItem, type ResultWaiter } from './queue';
+import { QueueBatcher, type Part } from './batcher';
 
 export interface SendingExporterOptions {
   /**
@@ -24,7 +25,37 @@ export interface SendingExporterOptions {
    * queued (and, with `storage`, persisted); `num_consumers` workers deliver it.
    */
   queue?: RawQueue | QueueSettings;
+  /**
+   * The exporter-level `batcher` section of Collector v0.110–v0.129 (BATCHER_SCHEMA). When enabled
+   * it becomes `sending_queue.batch` (with a warning); with the queue disabled, as the Collector
+   * did, an in-memory queue with wait_for_result and block_on_overflow carries the batching.
+   */
+  batcher?: RawBatcher;
   mutatesData?: boolean;
+}
+
+/** The effective queue settings: parsed, checked, with a legacy `batcher` folded in. */
+function resolveQueue(ctx: ComponentContext, o: SendingExporterOptions): QueueSettings | undefined {
+  let raw = o.queue;
+  const legacy = batcherAsQueueBatch(o.batcher);
+  if (legacy) {
+    const cur: RawQueue | QueueSettings = raw ?? { enabled: false };
+    if ('numConsumers' in cur ? cur.batch : (cur as RawQueue).batch) {
+      ctx.logger.warn('both `batcher` and `sending_queue.batch` are set: `batcher` (removed in Collector v0.130) is ignored');
+    } else {
+      ctx.logger.warn('`batcher` was removed in OpenTelemetry Collector v0.130: it is applied as `sending_queue.batch`; move it there');
+      const parsed = 'numConsumers' in cur ? cur : queueSettings(cur as RawQueue);
+      const batch = queueSettings({ batch: legacy }).batch;
+      raw = parsed.enabled ? { ...parsed, batch }
+        // No queue: batching still needs one, and the caller keeps waiting for the export (as before).
+        : { ...queueSettings({ wait_for_result: true, block_on_overflow: true }), batch };
+    }
+  }
+  if (raw === undefined) return undefined;
+  if ('numConsumers' in raw) return raw;
+  const issues = queueConfigIssues(raw);
+  if (issues.length) throw new Error(issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  return queueSettings(raw);
 }
 
 /**
@@ -38,8 +69,7 @@ export interface SendingExporterOptions {
  */
 export function createSendingExporter(ctx: ComponentContext, o: SendingExporterOptions): Exporter {
   const retry: RetrySettings = 'initialIntervalMs' in (o.retry ?? {}) ? o.retry as RetrySettings : retrySettings(o.retry as RawRetry | undefined);
-  const queueCfg: QueueSettings | undefined = o.queue === undefined ? undefined
-    : 'numConsumers' in o.queue ? o.queue as QueueSettings : queueSettings(o.queue as RawQueue);
+  const queueCfg = resolveQueue(ctx, o);
   const t = ctx.telemetry;
   const sent = t.counter('tapio_exporter_sent_events', 'Events an exporter delivered');
   const failed = t.counter('tapio_exporter_send_failed_events', 'Events whose delivery attempt failed (they may be retried)');
@@ -81,6 +111,14 @@ export function createSendingExporter(ctx: ComponentContext, o: SendingExporterO
     throw isPermanent(g.lastError) ? g.lastError : new PermanentError(g.message, { cause: g.lastError });
   }
 
+  /** Tells a wait_for_result caller how the export of its data ended (as consume() without a queue would). */
+  function settleWaiter(w: ResultWaiter | undefined, g: GiveUp | undefined): void {
+    if (!w) return;
+    if (!g) w.resolve();
+    else if (g.reason === 'shutdown') w.reject(new RetryableError('exporter is shutting down before the data was exported', { code: ErrorCodes.SHUTTING_DOWN, cause: g.lastError }));
+    else w.reject(isPermanent(g.lastError) ? g.lastError : new PermanentError(g.message, { cause: g.lastError }));
+  }
+
   if (!queueCfg?.enabled) {
     if (queueCfg?.storage) ctx.logger.warn({ storage: queueCfg.storage }, 'sending_queue.storage is set but the queue is disabled: nothing is persisted');
     return {
@@ -102,18 +140,22 @@ export function createSendingExporter(ctx: ComponentContext, o: SendingExporterO
   let workers: Promise<void>[] = [];
   const refused = t.counter('tapio_exporter_enqueue_failed_events', 'Events the sending queue refused because it was full');
   const redelivered = t.counter('tapio_exporter_queue_redelivered_events', 'Events delivered again after a restart (at-least-once)');
-  t.gauge('tapio_exporter_queue_size', 'Batches in the sending queue', () => queue?.size ?? 0);
-  t.gauge('tapio_exporter_queue_capacity', 'Capacity of the sending queue in batches', () => q.queueSize);
+  t.gauge('tapio_exporter_queue_size', `Amount in the sending queue (sizer: ${q.sizer})`, () => queue?.usedSize ?? 0);
+  t.gauge('tapio_exporter_queue_capacity', `Capacity of the sending queue (sizer: ${q.sizer})`, () => q.queueSize);
 
   async function work(): Promise<void> {
     for (;;) {
       const item = await queue!.take();
       if (!item) return;
-      await handle(item);
+      const batch = await load(item);
+      if (!batch) continue;
+      item.parts = 1;
+      await exportBatch(batch, [{ item, events: batch.events.length }]);
     }
   }
 
-  async function handle(item: QueueItem): Promise<void> {
+  /** The item's batch; undefined (and the item settled) when there is nothing deliverable. */
+  async function load(item: QueueItem): Promise<Batch | undefined> {
     let batch: Batch | undefined;
     try {
       batch = await queue!.load(item);
@@ -122,15 +164,31 @@ export function createSendingExporter(ctx: ComponentContext, o: SendingExporterO
       t.dropped(1, 'corrupt_queue_record');
       ctx.logger.error({ err: (err as Error).message, key: item.key }, 'dropping an unreadable persisted batch');
       await forget(item);
-      return;
+      return undefined;
     }
-    if (!batch) { await forget(item); return; }
-    const g = await attemptDelivery(batch);
-    // Cut short by the shutdown deadline: a persisted item stays for the next start.
-    if (g?.reason === 'shutdown' && queue!.persistent) return;
-    if (g) countDrop(batch.events.length, g);
-    else if (item.recovered) redelivered(batch.events.length);
-    await forget(item);
+    if (!batch) { await forget(item); item.waiter?.resolve(); }
+    return batch;
+  }
+
+  /** Delivers a batch made of (pieces of) queued items and settles each piece. Never rejects. */
+  async function exportBatch(batch: Batch, parts: Part[]): Promise<void> {
+    // Past the shutdown deadline nothing is sent any more (a batcher may still flush what it held).
+    const g = stop.signal.aborted ? new GiveUp('shutdown', new Error('exporter is shutting down'), 0) : await attemptDelivery(batch);
+    // Cut short by the shutdown deadline: a persisted item stays for the next start, uncounted.
+    if (g && !(g.reason === 'shutdown' && queue!.persistent)) countDrop(batch.events.length, g);
+    if (parts.length === 1) { await settlePart(parts[0]!, g); return; }
+    await Promise.all(parts.map((p) => settlePart(p, g)));
+  }
+
+  async function settlePart(p: Part, g: GiveUp | undefined): Promise<void> {
+    const item = p.item;
+    if (!g && item.recovered) redelivered(p.events);
+    // A piece kept in storage by the shutdown deadline keeps the whole item there (redelivered whole: at-least-once).
+    if (g && (item.failure === undefined || g.reason === 'shutdown')) item.failure = g;
+    if (--item.parts > 0) return;
+    const failure = item.failure as GiveUp | undefined;
+    if (!(failure?.reason === 'shutdown' && queue!.persistent)) await forget(item);
+    settleWaiter(item.waiter, failure);
   }
 
   async function forget(item: QueueItem): Promise<void> {
@@ -148,11 +206,16 @@ export function createSendingExporter(ctx: ComponentContext, o: SendingExporterO
         if (!isStorageExtension(ext)) throw new Error(`sending_queue.storage: extension "${q.storage}" is not a storage extension`);
         client = await ext.getClient('exporter', ctx.id, 'sending_queue');
       }
-      queue = new SendingQueue(q.queueSize, q.blocking, client);
+      queue = new SendingQueue(q.queueSize, q.blocking, q.sizer, client, q.sizer === 'bytes' || q.batch?.sizer === 'bytes');
       const recovered = await queue.recover();
       if (recovered) ctx.logger.info({ batches: recovered }, 'recovered persisted batches; delivering them again');
       await o.start?.(host);
-      workers = Array.from({ length: q.numConsumers }, () => work());
+      if (q.batch) {
+        const batcher = new QueueBatcher(queue, q.batch, q.numConsumers, { load, exportBatch, settlePart: (item) => settlePart({ item, events: 0 }, undefined) });
+        workers = [batcher.run()];
+      } else {
+        workers = Array.from({ length: q.numConsumers }, () => work());
+      }
     },
     async shutdown() {
       if (stopping) return;
@@ -167,6 +230,7 @@ export function createSendingExporter(ctx: ComponentContext, o: SendingExporterO
         if (outcome === 'timeout') {
           stop.abort();
           const rest = queue.drainRemaining();
+          for (const item of rest) settleWaiter(item.waiter, new GiveUp('shutdown', new Error('exporter is shutting down'), 0));
           await all;
           if (queue.persistent) {
             ctx.logger.warn({ batches: rest.length + queue.size }, 'shutdown: undelivered batches stay in storage for the next start');
@@ -187,12 +251,17 @@ export function createSendingExporter(ctx: ComponentContext, o: SendingExporterO
         refused(batch.events.length);
         throw new RetryableError(queue ? 'exporter is shutting down' : 'exporter not started', { code: ErrorCodes.SHUTTING_DOWN });
       }
+      let result: Promise<void> | undefined;
+      let waiter: ResultWaiter | undefined;
+      // wait_for_result: one promise per request, settled by settlePart once all of it is exported.
+      if (q.waitForResult) result = new Promise<void>((resolve, reject) => { waiter = { resolve, reject }; });
       try {
-        await queue.put(batch);
+        await queue.put(batch, waiter);
       } catch (err) {
         refused(batch.events.length);
         throw err;
       }
+      if (result) await result;
     },
   };
 }

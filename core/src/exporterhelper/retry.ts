@@ -48,8 +48,23 @@ export async function sendWithRetry(send: SendFn, batch: Batch, retry: RetrySett
     hooks.onFailedAttempt(lastErr, wait);
     await sleep(wait, stop);
     if (stop.aborted) throw new GiveUp('shutdown', lastErr, Date.now() - startedAt);
-    interval = Math.min(interval * retry.multiplier, retry.maxIntervalMs);
+    interval = nextInterval(interval, retry);
   }
+}
+
+/** A multiplier below 1 shrinks the wait; this floor keeps multiplier 0 from becoming a tight retry loop. */
+const MIN_SHRUNK_INTERVAL_MS = 100;
+
+/**
+ * The interval after `interval`: times `multiplier` (the Collector allows any multiplier ≥ 0), at
+ * most max_interval, and, when it shrinks, never below min(initial_interval, 100ms, max_interval). Never
+ * negative or NaN, whatever the settings.
+ */
+export function nextInterval(interval: number, retry: RetrySettings): number {
+  const m = Number.isFinite(retry.multiplier) && retry.multiplier >= 0 ? retry.multiplier : 1;
+  const floor = Math.max(0, Math.min(retry.initialIntervalMs, MIN_SHRUNK_INTERVAL_MS, retry.maxIntervalMs));
+  const next = Math.min(interval * m, retry.maxIntervalMs);
+  return Number.isFinite(next) ? Math.max(next, floor) : Math.max(retry.maxIntervalMs, floor);
 }
 
 /** One attempt: resolves or rejects with send(), or rejects on timeout or on `stop` even if send() ignores its signal. */
