@@ -13,6 +13,10 @@ export interface MemoryLimiterConfig {
   /** Hard limit as a percentage of the total (cgroup/physical memory, or the V8 heap limit). */
   limit_percentage: number;
   spike_limit_percentage: number;
+  /** Above the soft limit, force a GC at most this often (needs node --expose-gc). */
+  min_gc_interval_when_soft_limited: string;
+  /** Above the hard limit, force a GC at most this often; 0s: at every check (needs node --expose-gc). */
+  min_gc_interval_when_hard_limited: string;
   /** Tapio addition: measure the process RSS (default) or the V8 heap. */
   memory_source: 'rss' | 'heap';
 }
@@ -26,12 +30,21 @@ export const configSchema: JsonSchema = {
     spike_limit_mib: { type: 'integer', minimum: 0, default: 0 },
     limit_percentage: { type: 'integer', minimum: 0, maximum: 100, default: 0 },
     spike_limit_percentage: { type: 'integer', minimum: 0, maximum: 100, default: 0 },
+    min_gc_interval_when_soft_limited: {
+      type: 'string', format: 'duration', default: '10s',
+      description: 'above the soft limit, force a garbage collection when the last one is longer ago than this. Only when node runs with --expose-gc (global.gc); otherwise no GC is forced',
+    },
+    min_gc_interval_when_hard_limited: {
+      type: 'string', format: 'duration', default: '0s',
+      description: 'as min_gc_interval_when_soft_limited, above the hard limit (0s: at every check)',
+    },
     memory_source: { enum: ['rss', 'heap'], default: 'rss' },
   },
 };
 
 export function createDefaultConfig(): MemoryLimiterConfig {
-  return { check_interval: '1s', limit_mib: 0, spike_limit_mib: 0, limit_percentage: 80, spike_limit_percentage: 0, memory_source: 'rss' };
+  return { check_interval: '1s', limit_mib: 0, spike_limit_mib: 0, limit_percentage: 80, spike_limit_percentage: 0,
+    min_gc_interval_when_soft_limited: '10s', min_gc_interval_when_hard_limited: '0s', memory_source: 'rss' };
 }
 
 export interface Limits { hardBytes: number; softBytes: number }

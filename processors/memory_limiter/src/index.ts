@@ -15,6 +15,10 @@ export default defineProcessor<MemoryLimiterConfig>({
     const reader = config.memory_source === 'heap' ? heapReader : rssReader;
     const checkIntervalMs = parseDuration(config.check_interval);
     if (checkIntervalMs <= 0) throw new Error('check_interval must be greater than zero');
-    return new MemoryLimiter(ctx, { checkIntervalMs, limits: computeLimits(config, reader.total()), reader }, next);
+    return new MemoryLimiter(ctx, {
+      checkIntervalMs, limits: computeLimits(config, reader.total()), reader,
+      minGcIntervalSoftMs: parseDuration(config.min_gc_interval_when_soft_limited),
+      minGcIntervalHardMs: parseDuration(config.min_gc_interval_when_hard_limited),
+    }, next);
   },
 });

@@ -12,12 +12,18 @@ export interface LimiterSettings {
   reader: MemoryReader;
   /** Forces a garbage collection; defaults to `global.gc` when node runs with --expose-gc. */
   gc?: () => void;
+  /** Least time between forced GCs above the soft limit; default 10s (the Collector's). */
+  minGcIntervalSoftMs?: number;
+  /** Least time between forced GCs above the hard limit; default 0 (every check). */
+  minGcIntervalHardMs?: number;
 }
 
 /**
  * Measures memory every `check_interval`. Above the soft limit (hard − spike) it refuses data
  * with a RetryableError, which receivers turn into 503 / UNAVAILABLE so clients back off and
- * retry; above the hard limit it also forces a GC when one is exposed. It accepts data again by
+ * retry. When a GC is exposed it forces one, as the Collector: above the soft limit when the
+ * last was more than min_gc_interval_when_soft_limited ago, above the hard limit more than
+ * min_gc_interval_when_hard_limited ago (the clock starts at creation). It accepts data again by
  * itself as soon as a measurement is back under the soft limit.
  */
 export class MemoryLimiter implements Processor {
@@ -29,12 +35,14 @@ export class MemoryLimiter implements Processor {
   private readonly refused: (n: number) => void;
   private readonly gcCount: (n: number) => void;
   private readonly gc: (() => void) | undefined;
+  private lastGcMs: number;
 
   constructor(private readonly ctx: ComponentContext, private readonly s: LimiterSettings, private readonly next: Consumer) {
     this.gc = s.gc ?? (typeof (globalThis as { gc?: () => void }).gc === 'function' ? (globalThis as unknown as { gc: () => void }).gc : undefined);
     this.refused = ctx.telemetry.counter('tapio_processor_memory_limiter_refused_events', 'Events refused because memory use was over the soft limit');
-    this.gcCount = ctx.telemetry.counter('tapio_processor_memory_limiter_forced_gc', 'Garbage collections forced above the hard limit');
+    this.gcCount = ctx.telemetry.counter('tapio_processor_memory_limiter_forced_gc', 'Garbage collections forced above the soft or hard limit');
     ctx.telemetry.gauge('tapio_processor_memory_limiter_used_bytes', 'Memory use at the last check', () => this.lastUsed);
+    this.lastGcMs = ctx.clock.nowMs();
   }
 
   get state(): LimiterState { return this.current; }
@@ -66,10 +74,15 @@ export class MemoryLimiter implements Processor {
   /** One measurement; exposed for tests. */
   check(): LimiterState {
     let used = this.s.reader.used();
-    if (used >= this.s.limits.hardBytes && this.gc) {
-      this.gc();
-      this.gcCount(1);
-      used = this.s.reader.used();
+    if (used >= this.s.limits.softBytes && this.gc) {
+      const minInterval = used >= this.s.limits.hardBytes ? this.s.minGcIntervalHardMs ?? 0 : this.s.minGcIntervalSoftMs ?? 10_000;
+      const now = this.ctx.clock.nowMs();
+      if (now - this.lastGcMs >= minInterval) {
+        this.gc();
+        this.lastGcMs = this.ctx.clock.nowMs();
+        this.gcCount(1);
+        used = this.s.reader.used();
+      }
     }
     this.lastUsed = used;
     const next: LimiterState = used >= this.s.limits.hardBytes ? 'hard_limited' : used >= this.s.limits.softBytes ? 'soft_limited' : 'ok';

@@ -1,11 +1,13 @@
 import * as assert from 'node:assert/strict';
-import { conformance, resolveYaml, SinkConsumer, testBatch, testContext, testHost, testReceiverFactory, testReceivers, testSinkExporterFactory, testSinks } from '@tapio/core/testing';
+import { conformance, validConfig, resolveYaml, SinkConsumer, testBatch, testContext, testHost, testReceiverFactory, testReceivers, testSinkExporterFactory, testSinks } from '@tapio/core/testing';
 import { Collector, createLogger, isRetryable, RetryableError } from '@tapio/core';
 import factory, { cgroupLimit, computeLimits, createDefaultConfig, MemoryLimiter, type MemoryReader } from '../src/index';
 
 const MIB = 1024 * 1024;
 
 conformance(factory);
+
+const validConfigFor = (overrides: Record<string, unknown>): Record<string, unknown> => validConfig(factory, overrides);
 
 /** A memory reader the test controls. */
 class FakeMemory implements MemoryReader {
@@ -17,9 +19,12 @@ class FakeMemory implements MemoryReader {
 
 type StatusHost = ReturnType<typeof testHost> & { statuses: Map<string, { status: string }> };
 
-function limiter(mem: FakeMemory, sink: SinkConsumer, gc?: () => void): { m: MemoryLimiter; host: StatusHost } {
-  const m = new MemoryLimiter(testContext('memory_limiter', 'processor'), {
+function limiter(mem: FakeMemory, sink: SinkConsumer, gc?: () => void, opts: { nowMs?: () => number; softMs?: number; hardMs?: number } = {}): { m: MemoryLimiter; host: StatusHost } {
+  const ctx = testContext('memory_limiter', 'processor');
+  if (opts.nowMs) ctx.clock = { nowMs: opts.nowMs, nowNanos: () => opts.nowMs!() * 1e6 };
+  const m = new MemoryLimiter(ctx, {
     checkIntervalMs: 60_000, limits: { hardBytes: 100 * MIB, softBytes: 80 * MIB }, reader: mem, gc,
+    minGcIntervalSoftMs: opts.softMs, minGcIntervalHardMs: opts.hardMs,
   }, sink);
   return { m, host: testHost() as StatusHost };
 }
@@ -68,6 +73,34 @@ describe('memory_limiter processor', () => {
     assert.equal(m.check(), 'soft_limited');
     assert.equal(gcs, 1, 'no GC between the soft and the hard limit');
     await m.shutdown();
+  });
+
+  it('above the soft limit forces a GC only once min_gc_interval_when_soft_limited passed; above the hard limit per min_gc_interval_when_hard_limited', async () => {
+    const mem = new FakeMemory();
+    let now = 0;
+    let gcs = 0;
+    const { m, host } = limiter(mem, new SinkConsumer(), () => { gcs++; }, { nowMs: () => now, softMs: 10_000, hardMs: 2_000 });
+    await m.start(host);
+    mem.usedBytes = 90 * MIB;
+    now = 9_000;
+    m.check();
+    assert.equal(gcs, 0, 'soft-limited, but only 9s since the limiter was created');
+    now = 10_000;
+    m.check();
+    assert.equal(gcs, 1, '10s passed: one GC');
+    mem.usedBytes = 120 * MIB;
+    now = 11_000;
+    m.check();
+    assert.equal(gcs, 1, 'hard-limited, but only 1s since the last GC');
+    now = 12_000;
+    m.check();
+    assert.equal(gcs, 2);
+    await m.shutdown();
+  });
+
+  it('accepts the Collector GC interval keys in config', () => {
+    const v = validConfigFor({ min_gc_interval_when_soft_limited: '10s', min_gc_interval_when_hard_limited: '0s' });
+    assert.equal(v.min_gc_interval_when_soft_limited, '10s');
   });
 
   it('stays hard-limited when a forced GC does not help', async () => {
