@@ -1,10 +1,9 @@
+import * as dns from 'node:dns';
 import * as http2 from 'node:http2';
-import * as zlib from 'node:zlib';
-import { promisify } from 'node:util';
+import type * as net from 'node:net';
 import { GRPC_STATUS, GRPC_STATUS_NAME, inflateCapped } from '@tapio/receiver-otlp';
-import type { clientTlsOptions } from './config';
-
-const gzip = promisify(zlib.gzip);
+import type { Compressor } from './compression';
+import type { ClientTlsOptions } from './tls';
 
 /** A call that ended with a non-OK status: the code, the server's message and its google.rpc.Status details, if any. */
 export class GrpcCallError extends Error {
@@ -14,17 +13,30 @@ export class GrpcCallError extends Error {
 }
 
 export interface ChannelOptions {
-  /** `host:port` */
-  authority: string;
+  /** `host:port` to connect to */
+  target: string;
+  /** The :authority header; default `target`. */
+  authority?: string;
   secure: boolean;
-  /** TLS client options (CA, client certificate, verification) when `secure`. */
-  tls?: ReturnType<typeof clientTlsOptions>;
+  /** TLS client options (CA, client certificate, verification) for the next connection, when `secure`. */
+  tls?: () => ClientTlsOptions;
   /** Extra request headers (gRPC metadata), names in lower case. */
   headers: Record<string, string>;
   /** Headers asked for on every call (an authenticator's, which may rotate), names in lower case. */
   callHeaders?: () => Record<string, string>;
-  gzip: boolean;
+  /** How request messages are compressed (grpc-encoding); none when undefined. */
+  compressor?: Compressor;
   connections: number;
+  /**
+   * balancer_name round_robin: connection i goes to address i (mod their number) of the
+   * target host's DNS answer, looked up again at every (re)connect, so calls spread over the
+   * backends behind the name. Otherwise every connection goes where the OS's first answer points.
+   */
+  roundRobin?: boolean;
+  /** wait_for_ready: a call waits (until its deadline) for a connection instead of failing when none can be made. */
+  waitForReady?: boolean;
+  /** DNS lookup for round_robin (tests give their own). */
+  lookupAll?: (host: string) => Promise<dns.LookupAddress[]>;
   /** PING each connection every `timeMs` (only while calls are in flight unless `withoutCalls`); no answer within `timeoutMs` drops it. */
   keepalive?: { timeMs: number; timeoutMs: number; withoutCalls: boolean };
 }
@@ -56,6 +68,9 @@ function grpcTimeout(ms: number): string {
 }
 
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+/** wait_for_ready: pause between connection attempts, doubling up to the cap. */
+const RECONNECT_FIRST_MS = 100;
+const RECONNECT_MAX_MS = 2000;
 /** After a call's deadline passed, how long the connection has to answer a PING before it is dropped as dead. */
 const PING_TIMEOUT_MS = 2000;
 
@@ -83,13 +98,22 @@ export class GrpcChannel {
     this.sessions = new Array(Math.max(1, o.connections)).fill(undefined);
   }
 
-  private session(): http2.ClientHttp2Session {
-    const i = this.next++ % this.sessions.length;
+  /** Changes the number of connections (round_robin: at least one per address); only before the first call. */
+  resize(connections: number): void {
+    if (this.next === 0) this.sessions.length = Math.max(1, connections);
+  }
+
+  private pick(): number {
+    return this.next++ % this.sessions.length;
+  }
+
+  private session(i: number): http2.ClientHttp2Session {
     const existing = this.sessions[i];
     if (existing && !existing.closed && !existing.destroyed) return existing;
-    const url = `${this.o.secure ? 'https' : 'http'}://${this.o.authority}`;
+    const url = `${this.o.secure ? 'https' : 'http'}://${this.o.target}`;
     const s = http2.connect(url, {
-      ...(this.o.secure ? { ...this.o.tls, ALPNProtocols: ['h2'] } : {}),
+      ...(this.o.secure ? { ...this.o.tls?.(), ALPNProtocols: ['h2'] } : {}),
+      ...(this.o.roundRobin ? { lookup: this.lookupFor(i) } : {}),
       // queued outbound data counts against this credit limit (Node's default is 10 MB): a few
       // MB-sized exports in flight must not make the session refuse new streams
       maxSessionMemory: 256,
@@ -120,15 +144,68 @@ export class GrpcChannel {
    * longer read (sent, compressed into another buffer, or the call failed first).
    */
   async unary(path: string, body: Buffer, deadlineMs: number, signal: AbortSignal | undefined, onBodySent: () => void): Promise<Buffer> {
+    const startedAt = Date.now();
     let payload = body;
-    if (this.o.gzip) {
-      try { payload = await gzip(body); } finally { onBodySent(); }
+    const c = this.o.compressor;
+    if (c) {
+      try { payload = await c.compress(body); } finally { onBodySent(); }
     }
-    if (this.closed) { if (!this.o.gzip) onBodySent(); throw new GrpcCallError(GRPC_STATUS.UNAVAILABLE, 'channel closed'); }
-    return this.call(path, payload, deadlineMs, signal, this.o.gzip ? undefined : onBodySent);
+    const i = this.pick();
+    try {
+      if (this.closed) throw new GrpcCallError(GRPC_STATUS.UNAVAILABLE, 'channel closed');
+      if (this.o.waitForReady) await this.connected(i, deadlineMs ? startedAt + deadlineMs : Infinity, signal);
+    } catch (err) {
+      if (!c) onBodySent();
+      throw err;
+    }
+    const left = deadlineMs ? Math.max(1, startedAt + deadlineMs - Date.now()) : 0;
+    return this.call(i, path, payload, left, signal, c ? undefined : onBodySent);
   }
 
-  private call(path: string, payload: Buffer, deadlineMs: number, signal: AbortSignal | undefined, onBodySent: (() => void) | undefined): Promise<Buffer> {
+  /**
+   * wait_for_ready: resolves once connection `i` is up, connecting again (with backoff) while
+   * attempts fail; rejects with DEADLINE_EXCEEDED at the deadline, CANCELLED on abort. gRPC
+   * without wait_for_ready fails such a call at once with UNAVAILABLE, as `call` does.
+   */
+  private async connected(i: number, deadlineAt: number, signal: AbortSignal | undefined): Promise<void> {
+    let pause = RECONNECT_FIRST_MS;
+    let lastError = '';
+    for (;;) {
+      if (signal?.aborted) throw new GrpcCallError(GRPC_STATUS.CANCELLED, 'cancelled');
+      if (Date.now() >= deadlineAt) throw new GrpcCallError(GRPC_STATUS.DEADLINE_EXCEEDED, `no connection before the deadline (wait_for_ready)${lastError ? `: ${lastError}` : ''}`);
+      if (this.closed) throw new GrpcCallError(GRPC_STATUS.UNAVAILABLE, 'channel closed');
+      const s = this.session(i);
+      if (!s.connecting) return;
+      const wait = Math.max(1, Math.min(deadlineAt - Date.now(), 2 ** 31 - 1));
+      const up = await new Promise<boolean>((resolve) => {
+        const done = (ok: boolean): void => { clearTimeout(timer); s.off('connect', onUp); s.off('error', onErr); s.off('close', onDown); resolve(ok); };
+        const onUp = (): void => done(true);
+        const onErr = (err: Error): void => { lastError = err.message; done(false); };
+        const onDown = (): void => done(false);
+        const timer = setTimeout(() => done(false), wait);
+        s.once('connect', onUp); s.once('error', onErr); s.once('close', onDown);
+      });
+      if (up) return;
+      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(pause, deadlineAt - Date.now()))));
+      pause = Math.min(RECONNECT_MAX_MS, pause * 2);
+    }
+  }
+
+  /** round_robin: connection `i` connects to address i of a fresh lookup of the target host. */
+  private lookupFor(i: number): net.LookupFunction {
+    const all = this.o.lookupAll ?? ((host: string) => dns.promises.lookup(host, { all: true }));
+    return ((host: string, _opts: unknown, cb: (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void) => {
+      all(host).then((addrs) => {
+        if (!addrs.length) { cb(new Error(`no address for ${host}`), '', 4); return; }
+        const a = addrs[i % addrs.length]!;
+        // Node 20 asks with {all: true} when it may try several families (autoSelectFamily)
+        if ((_opts as { all?: boolean })?.all) cb(null, [a]);
+        else cb(null, a.address, a.family);
+      }, (err: Error) => cb(err, '', 4));
+    }) as net.LookupFunction;
+  }
+
+  private call(i: number, path: string, payload: Buffer, deadlineMs: number, signal: AbortSignal | undefined, onBodySent: (() => void) | undefined): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
       let sent = false;
       const bodySent = (): void => { if (!sent) { sent = true; onBodySent?.(); } };
@@ -138,12 +215,13 @@ export class GrpcChannel {
         ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers',
         'user-agent': 'tapio-otlp-exporter/0.1 (node:http2)', 'grpc-accept-encoding': 'identity,gzip',
       };
-      if (this.o.gzip) headers['grpc-encoding'] = 'gzip';
+      if (this.o.authority) headers[':authority'] = this.o.authority;
+      if (this.o.compressor) headers['grpc-encoding'] = this.o.compressor.encoding;
       if (deadlineMs) headers['grpc-timeout'] = grpcTimeout(deadlineMs);
       let stream: http2.ClientHttp2Stream;
       let session: http2.ClientHttp2Session;
       try {
-        session = this.session();
+        session = this.session(i);
         stream = session.request(headers);
         this.calls.set(session, (this.calls.get(session) ?? 0) + 1);
       } catch (err) {
@@ -215,7 +293,7 @@ export class GrpcChannel {
         readResponse(Buffer.concat(chunks), responseEncoding).then(resolve, reject);
       });
       const prefix = Buffer.allocUnsafe(5);
-      prefix[0] = this.o.gzip ? 1 : 0;
+      prefix[0] = this.o.compressor ? 1 : 0;
       prefix.writeUInt32BE(payload.length, 1);
       stream.write(prefix);
       // runs once the socket has written these bytes, or with an error when they never will be

@@ -1,6 +1,9 @@
 import { createSendingExporter, parseDuration, PermanentError, resolveClientAuthenticator, RetryableError, type Batch, type ComponentContext, type Exporter } from '@tapio/core';
 import { decodeRetryDelayMs, GRPC_STATUS, GRPC_STATUS_NAME, otlpProfile, SIGNAL_INFO, traceExported, traceExportStart } from '@tapio/receiver-otlp';
-import { clientTlsOptions, type OtlpGrpcExporterConfig } from './config';
+import * as dns from 'node:dns';
+import { createCompressor } from './compression';
+import type { OtlpGrpcExporterConfig } from './config';
+import { tlsOptionsSource } from './tls';
 import { GrpcCallError, GrpcChannel } from './grpc-channel';
 import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
 
@@ -35,11 +38,20 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
     async start(host) {
       const ka = cfg.keepalive;
       const auth = resolveClientAuthenticator(host, cfg.auth, 'auth');
+      const roundRobin = cfg.balancer_name === 'round_robin';
+      const tls = secure ? tlsOptionsSource(cfg.tls, (err) => ctx.logger.warn({ err: err.message }, 'TLS files could not be read again; keeping the previous ones')) : undefined;
       channel = new GrpcChannel({
-        authority: target, secure, tls: secure ? clientTlsOptions(cfg.tls) : undefined, headers, gzip: cfg.compression === 'gzip', connections: cfg.num_connections,
+        target, authority: cfg.authority, secure, tls, headers, compressor: await createCompressor(cfg.compression), connections: cfg.num_connections,
+        roundRobin, waitForReady: cfg.wait_for_ready,
         callHeaders: auth && (() => auth.requestHeaders()),
         keepalive: ka ? { timeMs: parseDuration(ka.time), timeoutMs: parseDuration(ka.timeout), withoutCalls: ka.permit_without_stream } : undefined,
       });
+      if (roundRobin) {
+        // one connection per backend address at least, as gRPC's round_robin has one per address
+        const host = target.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+        const addrs = await dns.promises.lookup(host, { all: true }).catch(() => []);
+        channel.resize(Math.max(cfg.num_connections, addrs.length));
+      }
     },
     async shutdown() {
       channel?.close();

@@ -1,13 +1,13 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import * as zlib from 'node:zlib';
-import { promisify } from 'node:util';
 import { createSendingExporter, parseDuration, PermanentError, resolveClientAuthenticator, RetryableError, type Batch, type ClientAuthenticator, type ComponentContext, type Exporter } from '@tapio/core';
 import { otlpProfile, protoToJson, SIGNAL_INFO, type OtlpSignal } from '@tapio/receiver-otlp';
-import { clientTlsOptions, type OtlpHttpExporterConfig } from './config';
+import { agentOptions, HttpsExporterAgent, proxyAuthorization } from './agent';
+import { createCompressor, type Compressor } from './compression';
+import type { OtlpHttpExporterConfig } from './config';
+import { CookieJar } from './cookies';
 import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
-
-const gzip = promisify(zlib.gzip);
+import { tlsOptionsSource } from './tls';
 
 /** HTTP statuses OTLP says to retry (with Retry-After when given); every other failure is permanent. */
 const RETRYABLE = new Set([429, 502, 503, 504]);
@@ -21,9 +21,13 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     logs: new URL(cfg.logs_endpoint ?? base + SIGNAL_INFO.logs.httpPath),
   };
   const secure = urls.traces.protocol === 'https:';
-  const agentOptions = { keepAlive: true, maxSockets: cfg.num_connections, scheduling: 'fifo' as const };
+  // an http:// endpoint through a proxy: requests go to the proxy in absolute-form (https ones tunnel, see agent.ts)
+  const proxy = cfg.proxy_url ? new URL(cfg.proxy_url) : undefined;
+  const viaProxy = proxy && !secure ? proxy : undefined;
+  const jar = cfg.cookies?.enabled ? new CookieJar() : undefined;
   let agent: http.Agent | undefined;
   let auth: ClientAuthenticator | undefined;
+  let compressor: Compressor | undefined;
   const contentType = cfg.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
 
   async function post(req: SignalRequest): Promise<void> {
@@ -38,12 +42,19 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     let body: Buffer = req.body;
     if (cfg.encoding === 'json') body = Buffer.from(JSON.stringify(protoToJson(SIGNAL_INFO[req.signal].request, body)));
     const headers: Record<string, string | number> = { ...cfg.headers, ...auth?.requestHeaders(), 'Content-Type': contentType };
-    if (cfg.compression === 'gzip') { body = await gzip(body); headers['Content-Encoding'] = 'gzip'; }
+    if (compressor) { body = await compressor.compress(body); headers['Content-Encoding'] = compressor.encoding; }
     headers['Content-Length'] = body.length;
     const url = urls[req.signal];
+    const cookie = jar?.header(url.host);
+    if (cookie) headers.Cookie = cookie;
+    // through a proxy: the request goes to the proxy with the absolute URL as its path
+    const [to, extra] = viaProxy
+      ? [new URL(viaProxy.origin), { path: url.href, headers: { ...headers, Host: url.host, ...proxyAuthorization(viaProxy) } }]
+      : [url, { headers }];
     const t0 = otlpProfile.enabled ? process.hrtime.bigint() : 0n;
     const { status, retryAfter, response } = await new Promise<{ status: number; retryAfter?: string; response: Buffer }>((resolve, reject) => {
-      const r = (secure ? https : http).request(url, { method: 'POST', headers, agent, timeout: timeoutMs || undefined }, (res) => {
+      const r = (secure ? https : http).request(to, { ...extra, method: 'POST', agent, timeout: timeoutMs || undefined }, (res) => {
+        jar?.store(url.host, res.headers['set-cookie']);
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => { size += c.length; if (size <= 4 * 1024 * 1024) chunks.push(c); });
@@ -78,9 +89,11 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     queue: cfg.sending_queue,
     async start(host) {
       auth = resolveClientAuthenticator(host, cfg.auth, 'auth');
+      compressor = await createCompressor(cfg.compression, cfg.compression_params?.level);
+      const options = agentOptions(cfg);
       agent = secure
-        ? new https.Agent({ ...agentOptions, ...clientTlsOptions(cfg.tls) })
-        : new http.Agent(agentOptions);
+        ? new HttpsExporterAgent(options, tlsOptionsSource(cfg.tls, (err) => ctx.logger.warn({ err: err.message }, 'TLS files could not be read again; keeping the previous ones')), proxy)
+        : new http.Agent(options);
     },
     async shutdown() { agent?.destroy(); agent = undefined; },
     async send(batch: Batch) {

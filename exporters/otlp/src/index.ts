@@ -1,5 +1,5 @@
 import { defineExporter } from '@tapio/core';
-import { grpcConfigSchema, httpConfigSchema, type OtlpGrpcExporterConfig, type OtlpHttpExporterConfig } from './config';
+import { grpcConfigSchema, httpConfigSchema, validateGrpc, validateHttp, type OtlpGrpcExporterConfig, type OtlpHttpExporterConfig } from './config';
 import { createGrpcExporter } from './grpc';
 import { createHttpExporter } from './http';
 
@@ -14,6 +14,7 @@ export const otlpExporterFactory = defineExporter<OtlpGrpcExporterConfig>({
   type: 'otlp',
   stability,
   configSchema: grpcConfigSchema,
+  validate: validateGrpc,
   create: (ctx, config) => createGrpcExporter(ctx, config),
 });
 
@@ -22,6 +23,7 @@ export const otlpHttpExporterFactory = defineExporter<OtlpHttpExporterConfig>({
   type: 'otlphttp',
   stability,
   configSchema: httpConfigSchema,
+  validate: validateHttp,
   create: (ctx, config) => createHttpExporter(ctx, config),
 });
 

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import * as zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { isPermanent } from '@tapio/core';
 import { freezableProxy, testBatch, testContext, validConfig } from '@tapio/core/testing';
@@ -29,8 +30,10 @@ async function rawHttp2(respond: (stream: http2.ServerHttp2Stream, headers: http
   return { port: (server.address() as AddressInfo).port, close: () => new Promise((r) => { for (const s of sessions) s.destroy(); server.close(() => r()); }) };
 }
 
+const GZIP = { encoding: 'gzip', compress: (b: Buffer) => new Promise<Buffer>((res, rej) => zlib.gzip(b, (e, out) => (e ? rej(e) : res(out)))) };
+
 function channel(port: number, o: { gzip?: boolean; headers?: Record<string, string> } = {}): GrpcChannel {
-  return new GrpcChannel({ authority: `127.0.0.1:${port}`, secure: false, headers: o.headers ?? {}, gzip: o.gzip ?? false, connections: 2 });
+  return new GrpcChannel({ target: `127.0.0.1:${port}`, secure: false, headers: o.headers ?? {}, compressor: o.gzip ? GZIP : undefined, connections: 2 });
 }
 
 async function callError(p: Promise<unknown>): Promise<GrpcCallError> {
@@ -126,7 +129,7 @@ describe('otlp exporter: gRPC over node:http2 (GrpcChannel)', () => {
     const s = await grpcJsServer((_c, cb) => cb(null, Buffer.from('alive')));
     const proxy = await freezableProxy(s.port);
     const conns = proxy.conns;
-    const ch = new GrpcChannel({ authority: `127.0.0.1:${proxy.port}`, secure: false, headers: {}, gzip: false, connections: 1 });
+    const ch = new GrpcChannel({ target: `127.0.0.1:${proxy.port}`, secure: false, headers: {}, connections: 1 });
     try {
       assert.equal((await ch.unary(TRACES, Buffer.from('x'), 1000, undefined, () => {})).toString(), 'alive');
       for (const c of conns) c.frozen = true;
@@ -148,7 +151,7 @@ describe('otlp exporter: gRPC over node:http2 (GrpcChannel)', () => {
     const s = await grpcJsServer((_c, cb) => cb(null, Buffer.from('alive')));
     const proxy = await freezableProxy(s.port);
     const channels = [true, false].map((withoutCalls) => new GrpcChannel({
-      authority: `127.0.0.1:${proxy.port}`, secure: false, headers: {}, gzip: false, connections: 1, keepalive: { timeMs: 100, timeoutMs: 200, withoutCalls },
+      target: `127.0.0.1:${proxy.port}`, secure: false, headers: {}, connections: 1, keepalive: { timeMs: 100, timeoutMs: 200, withoutCalls },
     }));
     try {
       for (const ch of channels) assert.equal((await ch.unary(TRACES, Buffer.from('x'), 1000, undefined, () => {})).toString(), 'alive');
