@@ -10,7 +10,7 @@ export interface BasicAuthConfig {
   /** Server side: the accepted users, from a file and/or inline (both are read; inline wins for a user in both). */
   htpasswd?: { file?: string; inline?: string };
   /** Client side: the credentials an exporter sends. */
-  client_auth?: { username: string; password: string };
+  client_auth?: { username?: string; password?: string };
 }
 
 /** Credentials verified lately, by the hash of their header value: bcrypt costs ~50-100 ms per check. */
@@ -24,7 +24,8 @@ export class BasicAuth implements Extension, ServerAuthenticator, ClientAuthenti
 
   constructor(private readonly cfg: BasicAuthConfig) {
     const c = cfg.client_auth;
-    this.outgoing = c ? { authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` } : {};
+    // As the Collector, either part may be empty (a token-as-username API sends `user:`).
+    this.outgoing = c ? { authorization: `Basic ${Buffer.from(`${c.username ?? ''}:${c.password ?? ''}`).toString('base64')}` } : {};
   }
 
   async start(): Promise<void> {
@@ -90,8 +91,7 @@ export default defineExtension<BasicAuthConfig>({
       client_auth: {
         type: 'object',
         additionalProperties: false,
-        required: ['username', 'password'],
-        properties: { username: { type: 'string', minLength: 1 }, password: { type: 'string', 'x-secret': true } },
+        properties: { username: { type: 'string' }, password: { type: 'string', 'x-secret': true } },
       },
     },
   },

@@ -85,6 +85,11 @@ describe('basicauth extension', () => {
     assert.equal(await accepts(server, headers), true);
   });
 
+  it('client_auth with a username only sends "user:" (empty password), as the Collector', async () => {
+    const client = await started({ client_auth: { username: 'api-token-as-user' } });
+    assert.deepEqual(client.requestHeaders(), basic('api-token-as-user', ''));
+  });
+
   it('the config needs htpasswd or client_auth, and a bad htpasswd line names its line', async () => {
     assert.match(factory.validate!({} as BasicAuthConfig).map((p) => p.message).join(), /htpasswd .*or client_auth/);
     assert.match(factory.validate!({ htpasswd: {} } as BasicAuthConfig).map((p) => p.message).join(), /htpasswd.file or htpasswd.inline/);

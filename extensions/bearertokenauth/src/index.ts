@@ -13,7 +13,7 @@ export interface BearerTokenAuthConfig {
   token?: string;
   /** Server side: every token accepted. */
   tokens?: string[];
-  /** A file holding the token, read again when it changes (a rotated Kubernetes secret). */
+  /** A file holding the token, read again when it changes (a rotated Kubernetes secret). Wins over token/tokens, as in the Collector. */
   filename?: string;
 }
 
@@ -39,6 +39,8 @@ export class BearerTokenAuth implements Extension, ServerAuthenticator, ClientAu
 
   async start(): Promise<void> {
     if (this.cfg.filename) {
+      // As the Collector: with filename set, token and tokens are not used.
+      if (this.cfg.token !== undefined || this.cfg.tokens?.length) this.logger.info({ filename: this.cfg.filename }, 'bearertokenauth: filename is set, so token/tokens are ignored');
       this.fileToken = readToken(this.cfg.filename);
       this.useTokens([this.fileToken]);
       // The file is read again, not stat'ed: a rewrite of the same size within one timestamp tick
@@ -115,7 +117,6 @@ export default defineExtension<BearerTokenAuthConfig>({
   validate(config) {
     const sources = [config.token !== undefined, (config.tokens?.length ?? 0) > 0, config.filename !== undefined].filter(Boolean).length;
     if (sources === 0) return [{ message: 'set one of token, tokens or filename' }];
-    if (config.filename !== undefined && sources > 1) return [{ path: ['filename'], message: 'filename cannot be combined with token or tokens' }];
     return [];
   },
   create: (ctx, config) => new BearerTokenAuth(config, ctx.logger),

@@ -77,8 +77,21 @@ describe('bearertokenauth extension', () => {
     }
   });
 
-  it('the config names one token source', () => {
+  it('the config names at least one token source', () => {
     assert.match(factory.validate!({ header: 'Authorization', scheme: 'Bearer' }).map((p) => p.message).join(), /one of token, tokens or filename/);
-    assert.deepEqual(factory.validate!({ header: 'Authorization', scheme: 'Bearer', token: 'a', filename: '/x' }).map((p) => p.path), [['filename']]);
+  });
+
+  it('token and filename together: accepted, and the file wins (as the Collector and its README example)', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bearer-')), 'token');
+    fs.writeFileSync(file, 'from-file');
+    assert.deepEqual(factory.validate!({ header: 'Authorization', scheme: 'Bearer', token: 'inline', filename: file }), []);
+    const auth = make({ token: 'inline', filename: file });
+    await auth.start();
+    try {
+      assert.deepEqual(auth.requestHeaders(), { authorization: 'Bearer from-file' });
+      assert.throws(() => auth.authenticate({ authorization: 'Bearer inline' }), /valid token/);
+    } finally {
+      await auth.shutdown();
+    }
   });
 });
