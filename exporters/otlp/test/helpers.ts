@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { Collector, createLogger, type AnyFactory, type UnifiedEvent } from '@tapio/core';
 import { resolveYaml, SinkConsumer, testContext, validConfig } from '@tapio/core/testing';
 import receiverFactory, { encodeLogs, encodeMetrics, encodeTraces, protoToJson, type OtlpReceiver } from '@tapio/receiver-otlp';
@@ -46,4 +49,28 @@ export function sdkExport<T>(exporter: { export(items: T, cb: (r: { code: number
   return new Promise((resolve, reject) => {
     exporter.export(items, (r) => (r.code === 0 ? resolve() : reject(r.error ?? new Error('export failed'))));
   });
+}
+
+/**
+ * A self-signed certificate (it is its own CA) made with the openssl CLI, valid for `san`
+ * (e.g. 'DNS:localhost,IP:127.0.0.1'); undefined when openssl is missing. Files go in `dir`.
+ */
+export function makeCert(dir: string, name: string, san: string, cn = 'localhost'): { cert: string; key: string; certPem: string; keyPem: string } | undefined {
+  const cert = path.join(dir, `${name}.crt`);
+  const key = path.join(dir, `${name}.key`);
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+      '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${san}`], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  return { cert, key, certPem: fs.readFileSync(cert, 'utf8'), keyPem: fs.readFileSync(key, 'utf8') };
+}
+
+/** Problems (and no-effect notices) `tapio validate` reports for one exporter section: schema and the factory's own checks. */
+export function exporterIssues(type: 'otlp' | 'otlphttp', section: string): { issues: string[]; notices: string[] } {
+  const yaml = `receivers:\n  otlp:\n    protocols:\n      grpc: { endpoint: 127.0.0.1:0 }\nexporters:\n  ${type}:\n${section.replace(/^/gm, '    ')}\nservice:\n  pipelines:\n    traces: { receivers: [otlp], exporters: [${type}] }\n`;
+  const r = resolveYaml(yaml, [receiverFactory, otlpExporterFactory, otlpHttpExporterFactory], 'test.yaml') as ReturnType<typeof resolveYaml> & { notices?: { path: string; message: string }[] };
+  const text = (l: { path: string; message: string }[] = []): string[] => l.map((i) => `${i.path}: ${i.message}`);
+  return { issues: text(r.issues), notices: text(r.notices) };
 }
