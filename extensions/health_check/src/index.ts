@@ -1,15 +1,14 @@
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { defineExtension, splitHostPort, STATUS_SERVICE, type ComponentStatusEntry, type Host, type StatusSource } from '@tapio/core';
+import {
+  authenticateRequest, defineExtension, parseDuration, resolveServerAuthenticator, splitHostPort, STATUS_SERVICE,
+  type ComponentStatusEntry, type Host, type ServerAuthenticator, type StatusSource,
+} from '@tapio/core';
+import { configProblems, configSchema, createDefaultConfig, type HealthCheckConfig } from './config';
+import { createServer, enforceWriteTimeout, originPattern } from './server';
 
-export interface HealthCheckConfig {
-  /** host:port to listen on. */
-  endpoint: string;
-  /** URL path that answers; anything else is 404. */
-  path: string;
-  /** Also answer 503 while a component reports a recoverable error (e.g. memory_limiter refusing data). */
-  include_recoverable: boolean;
-}
+export { configSchema, createDefaultConfig };
+export type { HealthCheckConfig };
 
 export interface HealthReport {
   status: 'Server available' | 'Server not available';
@@ -50,50 +49,77 @@ export function healthReport(status: StatusSource | undefined, startedAt: Date, 
 export default defineExtension<HealthCheckConfig>({
   type: 'health_check',
   stability: 'beta',
-  configSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      endpoint: { type: 'string', minLength: 1, default: 'localhost:13133' },
-      path: { type: 'string', pattern: '^/', default: '/' },
-      include_recoverable: { type: 'boolean', default: false },
-    },
-  },
-  createDefaultConfig: () => ({ endpoint: 'localhost:13133', path: '/', include_recoverable: false }),
+  configSchema,
+  createDefaultConfig,
+  validate: configProblems,
   create(ctx, config) {
     let server: http.Server | undefined;
+    let stopTls = (): void => undefined;
     let status: StatusSource | undefined;
+    let authenticator: ServerAuthenticator | undefined;
     const startedAt = new Date();
+    const origins = (config.cors?.allowed_origins ?? []).map(originPattern);
+    const writeTimeoutMs = config.write_timeout ? parseDuration(config.write_timeout) : 0;
 
-    const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const answer = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname !== config.path) { res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n'); return; }
       if (req.method !== 'GET' && req.method !== 'HEAD') { res.writeHead(405, { allow: 'GET, HEAD' }).end(); return; }
       const { healthy, body } = healthReport(status, startedAt, config.include_recoverable);
-      const text = JSON.stringify(body);
-      res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+      const custom = healthy ? config.response_body?.healthy : config.response_body?.unhealthy;
+      const text = custom ?? JSON.stringify(body);
+      const type = custom !== undefined ? 'text/plain; charset=utf-8' : 'application/json';
+      res.writeHead(healthy ? 200 : 503, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
       res.end(req.method === 'HEAD' ? undefined : text);
+    };
+
+    const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      enforceWriteTimeout(req, res, writeTimeoutMs);
+      const extra = config.response_headers;
+      if (extra) for (const name of Object.keys(extra)) res.setHeader(name, extra[name]!);
+      const origin = req.headers.origin;
+      if (origin !== undefined && origins.some((re) => re.test(origin))) {
+        res.setHeader('Access-Control-Allow-Origin', origin);
+        res.setHeader('Vary', 'Origin');
+        if (req.method === 'OPTIONS') {
+          res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD');
+          const requested = req.headers['access-control-request-headers'];
+          const allowed = (config.cors?.allowed_headers ?? []).map((h) => h.toLowerCase());
+          if (requested) res.setHeader('Access-Control-Allow-Headers', allowed.includes('*') ? requested : allowed.join(', '));
+          if (config.cors?.max_age !== undefined) res.setHeader('Access-Control-Max-Age', String(config.cors.max_age));
+          res.writeHead(204).end();
+          return;
+        }
+      }
+      if (!authenticator) { answer(req, res); return; }
+      authenticateRequest(authenticator, req.headers, () => answer(req, res), (reason) => {
+        res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' }).end(`${reason}\n`);
+      });
     };
 
     return {
       async start(host: Host) {
         status = host.getService<StatusSource>(STATUS_SERVICE);
         if (!status) ctx.logger.warn('no collector status service; health_check will answer 503');
+        if (config.auth) authenticator = resolveServerAuthenticator(host, config.auth, 'auth');
         const { host: bindHost, port } = splitHostPort(config.endpoint);
-        const s = http.createServer(handle);
+        const created = createServer(config, handle, ctx.logger);
+        const s = created.server;
         await new Promise<void>((resolve, reject) => {
           s.once('error', (err) => reject(new Error(`health_check cannot listen on ${config.endpoint}: ${err.message}`)));
           s.listen(port, bindHost, () => resolve());
         });
         server = s;
+        stopTls = created.stop;
         const a = s.address() as AddressInfo;
         const address = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
         listeningAddresses.set(ctx.id, address);
-        ctx.logger.info({ address, path: config.path }, 'health_check listening');
+        ctx.logger.info({ address, path: config.path, tls: !!config.tls }, 'health_check listening');
       },
       async shutdown() {
         const s = server;
         server = undefined;
+        stopTls();
         listeningAddresses.delete(ctx.id);
         if (!s) return;
         await new Promise<void>((resolve) => { s.close(() => resolve()); s.closeAllConnections(); });
