@@ -1,0 +1,96 @@
+import * as assert from 'node:assert/strict';
+import * as http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { testBatch, testContext, validConfig } from '@tapio/core/testing';
+import { GrpcChannel } from '../src/grpc-channel';
+import { otlpExporterFactory } from '../src/index';
+import { exporterIssues, freePort } from './helpers';
+
+/** A bare gRPC endpoint answering OK, recording each call's :authority and the local address the connection came in on. */
+async function okServer(port = 0, host = '127.0.0.1'): Promise<{ port: number; calls: { authority: unknown; local: string }[]; close(): Promise<void> }> {
+  const calls: { authority: unknown; local: string }[] = [];
+  const server = http2.createServer();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (s) => { sessions.add(s); s.on('close', () => sessions.delete(s)); });
+  server.on('stream', (stream, headers) => {
+    stream.resume();
+    stream.on('end', () => {
+      calls.push({ authority: headers[':authority'], local: stream.session?.socket.localAddress ?? '' });
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(port, host, r));
+  return { port: (server.address() as AddressInfo).port, calls, close: () => new Promise((r) => { for (const s of sessions) s.destroy(); server.close(() => r()); }) };
+}
+
+const noQueue = { sending_queue: { enabled: false }, retry_on_failure: { enabled: false } };
+
+describe('otlp (gRPC) exporter: the Collector\'s configgrpc client keys', () => {
+  it('authority replaces the :authority the server sees (default: the endpoint host:port)', async () => {
+    const s = await okServer();
+    try {
+      for (const authority of [undefined, 'backend.example.com']) {
+        const e = await otlpExporterFactory.create(testContext('otlp', 'exporter'), validConfig(otlpExporterFactory, { endpoint: `127.0.0.1:${s.port}`, ...(authority ? { authority } : {}), ...noQueue }) as never);
+        await e.start({} as never);
+        await e.consume(testBatch(1, 'span'));
+        await e.shutdown();
+      }
+      assert.deepEqual(s.calls.map((c) => c.authority), [`127.0.0.1:${s.port}`, 'backend.example.com']);
+    } finally { await s.close(); }
+  });
+
+  it('wait_for_ready: an export waits for a server that comes up within the timeout; without it the attempt fails at once', async () => {
+    const port = await freePort();
+    const make = async (wait_for_ready: boolean) => {
+      const e = await otlpExporterFactory.create(testContext('otlp', 'exporter'), validConfig(otlpExporterFactory, { endpoint: `127.0.0.1:${port}`, wait_for_ready, timeout: '10s', ...noQueue }) as never);
+      await e.start({} as never);
+      return e;
+    };
+    const failFast = await make(false);
+    const t0 = Date.now();
+    await assert.rejects(failFast.consume(testBatch(1, 'span')), /ECONNREFUSED|UNAVAILABLE/);
+    assert.ok(Date.now() - t0 < 2000, 'failed at once');
+    await failFast.shutdown();
+
+    const patient = await make(true);
+    const sending = patient.consume(testBatch(1, 'span'));
+    await new Promise((r) => setTimeout(r, 400)); // a few refused connection attempts
+    const s = await okServer(port);
+    try {
+      await sending;
+      assert.equal(s.calls.length, 1, 'delivered once the server was up');
+    } finally { await patient.shutdown(); await s.close(); }
+  });
+
+  it('wait_for_ready: with no server until the deadline the attempt fails with DEADLINE_EXCEEDED', async () => {
+    const port = await freePort();
+    const e = await otlpExporterFactory.create(testContext('otlp', 'exporter'), validConfig(otlpExporterFactory, { endpoint: `127.0.0.1:${port}`, wait_for_ready: true, timeout: '300ms', ...noQueue }) as never);
+    await e.start({} as never);
+    await assert.rejects(e.consume(testBatch(1, 'span')), /DEADLINE_EXCEEDED/);
+    await e.shutdown();
+  });
+
+  it('balancer_name round_robin: connections go to every address the name resolves to, calls spread over them', async () => {
+    const s = await okServer(0, '0.0.0.0');
+    const ch = new GrpcChannel({
+      target: `backends.test:${s.port}`, secure: false, headers: {}, connections: 2, roundRobin: true,
+      // the DNS answer for the name: two loopback addresses, as two backends
+      lookupAll: async () => [{ address: '127.0.0.1', family: 4 }, { address: '127.0.0.2', family: 4 }],
+    });
+    try {
+      for (let i = 0; i < 4; i++) await ch.unary('/opentelemetry.proto.collector.trace.v1.TraceService/Export', Buffer.alloc(0), 5000, undefined, () => {});
+      assert.deepEqual(s.calls.map((c) => c.local).sort(), ['127.0.0.1', '127.0.0.1', '127.0.0.2', '127.0.0.2']);
+    } finally { ch.close(); await s.close(); }
+  });
+
+  it('accepts the Collector keys: balancer_name, read/write_buffer_size (each with a no-effect notice); rejects an unknown balancer; keepalive defaults are gRPC-Go\'s', () => {
+    const ok = exporterIssues('otlp', 'balancer_name: round_robin\nread_buffer_size: 0\nwrite_buffer_size: 524288\nwait_for_ready: true\nauthority: a.example');
+    assert.deepEqual(ok.issues, []);
+    assert.equal(ok.notices.filter((n) => /buffer_size.*no effect/.test(n)).length, 2);
+    assert.match(exporterIssues('otlp', 'balancer_name: grpclb').issues.join('\n'), /balancer_name.*must be one of/);
+    const cfg = validConfig<{ keepalive: Record<string, unknown> }>(otlpExporterFactory, { keepalive: {} });
+    assert.deepEqual(cfg.keepalive, { time: '10s', timeout: '20s', permit_without_stream: false });
+  });
+});
