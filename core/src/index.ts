@@ -50,8 +50,8 @@ export { createSendingExporter, type SendingExporterOptions } from './exporterhe
 export { DeliveryLedger } from './exporterhelper/ledger';
 export { parsePositionId, positionId, positionSeparatorIndex, POSITION_SEPARATOR } from './event/position';
 export {
-  QUEUE_SCHEMA, RETRY_SCHEMA, TIMEOUT_SCHEMA, queueSettings, retrySettings,
-  type QueueSettings, type RawQueue, type RawRetry, type RetrySettings,
+  BATCHER_SCHEMA, QUEUE_BATCH_SCHEMA, QUEUE_SCHEMA, RETRY_SCHEMA, TIMEOUT_SCHEMA, batcherAsQueueBatch, queueConfigIssues, queueSettings, retrySettings,
+  type BatchSettings, type QueueSettings, type RawBatcher, type RawQueue, type RawQueueBatch, type RawRetry, type RetrySettings, type SizerType,
 } from './exporterhelper/settings';
 
 export { runCli } from './cli/main';
