@@ -44,6 +44,8 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     const headers: Record<string, string | number> = { ...cfg.headers, ...auth?.requestHeaders(), 'Content-Type': contentType };
     if (compressor) { body = await compressor.compress(body); headers['Content-Encoding'] = compressor.encoding; }
     headers['Content-Length'] = body.length;
+    // Node's agent still asks for keep-alive when maxSockets is finite, whatever its keepAlive says
+    if (cfg.disable_keep_alives) headers.Connection = 'close';
     const url = urls[req.signal];
     const cookie = jar?.header(url.host);
     if (cookie) headers.Cookie = cookie;

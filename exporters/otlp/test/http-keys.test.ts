@@ -1,0 +1,148 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { testBatch, testContext, validConfig } from '@tapio/core/testing';
+import { otlpHttpExporterFactory } from '../src/index';
+import { exporterIssues, makeCert } from './helpers';
+
+type Seen = { url: string; headers: http.IncomingHttpHeaders; socket: number };
+
+/** An HTTP server answering 200 after `delayMs`, recording each request, the socket it came on, and how many were in flight at most. */
+async function server(o: { delayMs?: number; setCookie?: string } = {}, make: (h: http.RequestListener) => net.Server = (h) => http.createServer(h)): Promise<{ port: number; seen: Seen[]; maxInFlight: () => number; openSockets: () => number; srv: net.Server; close(): Promise<void> }> {
+  const seen: Seen[] = [];
+  const sockets = new Map<net.Socket, number>();
+  let inFlight = 0;
+  let max = 0;
+  const srv = make((req, res) => {
+    const socket = sockets.get(req.socket) ?? sockets.set(req.socket, sockets.size + 1).get(req.socket)!;
+    inFlight++; max = Math.max(max, inFlight);
+    req.resume();
+    req.on('end', () => setTimeout(() => {
+      inFlight--;
+      seen.push({ url: req.url ?? '', headers: req.headers, socket });
+      if (o.setCookie) res.setHeader('Set-Cookie', o.setCookie);
+      res.writeHead(200).end();
+    }, o.delayMs ?? 0));
+  });
+  const open = new Set<net.Socket>();
+  srv.on('connection', (s: net.Socket) => { open.add(s); s.on('close', () => open.delete(s)); });
+  srv.on('secureConnection', (s: net.Socket) => { open.add(s); s.on('close', () => open.delete(s)); });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    port: (srv.address() as net.AddressInfo).port, seen, srv, maxInFlight: () => max, openSockets: () => open.size,
+    close: () => new Promise((r) => { for (const s of open) s.destroy(); srv.close(() => r()); }),
+  };
+}
+
+const noQueue = { sending_queue: { enabled: false }, retry_on_failure: { enabled: false } };
+
+async function exporter(cfg: Record<string, unknown>) {
+  const e = await otlpHttpExporterFactory.create(testContext('otlphttp', 'exporter'), validConfig(otlpHttpExporterFactory, { ...cfg, ...noQueue }) as never);
+  await e.start({} as never);
+  return e;
+}
+
+describe('otlphttp exporter: the Collector\'s confighttp client keys', () => {
+  it('timeout defaults to 30s, as confighttp', () => {
+    assert.equal(validConfig<{ timeout: string }>(otlpHttpExporterFactory, {}).timeout, '30s');
+  });
+
+  it('max_conns_per_host caps the connections (and so the requests in flight); the default is num_connections (1)', async () => {
+    for (const [extra, cap] of [[{}, 1], [{ max_conns_per_host: 3 }, 3]] as const) {
+      const s = await server({ delayMs: 80 });
+      const e = await exporter({ endpoint: `http://127.0.0.1:${s.port}`, ...extra });
+      try {
+        await Promise.all(Array.from({ length: 8 }, () => e.consume(testBatch(1, 'log'))));
+        assert.equal(s.seen.length, 8);
+        assert.equal(s.maxInFlight(), cap, `at most ${cap} in flight`);
+        assert.equal(new Set(s.seen.map((x) => x.socket)).size, cap, `${cap} connection(s) used`);
+      } finally { await e.shutdown(); await s.close(); }
+    }
+  });
+
+  it('disable_keep_alives: each request says Connection: close and gets its own connection', async () => {
+    const s = await server();
+    const e = await exporter({ endpoint: `http://127.0.0.1:${s.port}`, disable_keep_alives: true });
+    try {
+      for (let i = 0; i < 3; i++) await e.consume(testBatch(1, 'log'));
+      assert.deepEqual(s.seen.map((x) => x.headers.connection), ['close', 'close', 'close']);
+      assert.equal(new Set(s.seen.map((x) => x.socket)).size, 3);
+    } finally { await e.shutdown(); await s.close(); }
+  });
+
+  it('idle_conn_timeout closes a connection left idle that long; with the default (90s) it stays open', async () => {
+    for (const [idle, open] of [['150ms', 0], [undefined, 1]] as const) {
+      const s = await server();
+      const e = await exporter({ endpoint: `http://127.0.0.1:${s.port}`, ...(idle ? { idle_conn_timeout: idle } : {}) });
+      try {
+        await e.consume(testBatch(1, 'log'));
+        await new Promise((r) => setTimeout(r, 600));
+        assert.equal(s.openSockets(), open, `idle_conn_timeout ${idle ?? 'default'}`);
+      } finally { await e.shutdown(); await s.close(); }
+    }
+  });
+
+  it('cookies.enabled: a cookie the server set is sent back on later requests (and not without it)', async () => {
+    for (const enabled of [true, false]) {
+      const s = await server({ setCookie: 'lb=backend-2; Path=/; HttpOnly' });
+      const e = await exporter({ endpoint: `http://127.0.0.1:${s.port}`, cookies: { enabled } });
+      try {
+        await e.consume(testBatch(1, 'log'));
+        await e.consume(testBatch(1, 'log'));
+        assert.deepEqual(s.seen.map((x) => x.headers.cookie), [undefined, enabled ? 'lb=backend-2' : undefined]);
+      } finally { await e.shutdown(); await s.close(); }
+    }
+  });
+
+  it('proxy_url, http endpoint: the request goes to the proxy in absolute-form, with Proxy-Authorization from the URL', async () => {
+    const proxy = await server(); // stands in for the proxy: answers itself
+    const e = await exporter({ endpoint: 'http://otlp.backend.test:4318', proxy_url: `http://user:p%40ss@127.0.0.1:${proxy.port}` });
+    try {
+      await e.consume(testBatch(1, 'log'));
+      assert.equal(proxy.seen[0]!.url, 'http://otlp.backend.test:4318/v1/logs');
+      assert.equal(proxy.seen[0]!.headers.host, 'otlp.backend.test:4318');
+      assert.equal(proxy.seen[0]!.headers['proxy-authorization'], `Basic ${Buffer.from('user:p@ss').toString('base64')}`);
+    } finally { await e.shutdown(); await proxy.close(); }
+  });
+
+  it('proxy_url, https endpoint: a CONNECT tunnel to the target, TLS end to end through it', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapio-otlp-proxy-'));
+    const pem = makeCert(dir, 'server', 'DNS:localhost,IP:127.0.0.1');
+    if (!pem) { this.skip(); return; }
+    const target = await server({}, (h) => https.createServer({ cert: pem.certPem, key: pem.keyPem }, h));
+    const connects: string[] = [];
+    const proxy = http.createServer();
+    proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+      connects.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = net.connect(Number(port), host === 'localhost' ? '127.0.0.1' : host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client); client.pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy()); client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const e = await exporter({ endpoint: `https://localhost:${target.port}`, tls: { ca_file: pem.cert }, proxy_url: `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}` });
+    try {
+      await e.consume(testBatch(2, 'log'));
+      assert.deepEqual(connects, [`localhost:${target.port}`]);
+      assert.equal(target.seen.length, 1, 'the target got the request through the tunnel');
+    } finally {
+      await e.shutdown(); await target.close();
+      proxy.closeAllConnections(); await new Promise((r) => proxy.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('accepts the remaining confighttp keys, the HTTP/2 and buffer ones with a no-effect notice', () => {
+    const r = exporterIssues('otlphttp', 'max_idle_conns: 100\nmax_idle_conns_per_host: 10\nmax_conns_per_host: 20\nidle_conn_timeout: 90s\ndisable_keep_alives: false\nread_buffer_size: 0\nwrite_buffer_size: 524288\nhttp2_read_idle_timeout: 10s\nhttp2_ping_timeout: 15s\ncookies: { enabled: true }\nproxy_url: http://proxy.internal:3128');
+    assert.deepEqual(r.issues, []);
+    assert.equal(r.notices.filter((n) => /no effect/.test(n)).length, 4);
+    assert.match(exporterIssues('otlphttp', 'proxy_url: socks5://proxy:1080').issues.join('\n'), /only http:\/\/ proxies/);
+  });
+});
