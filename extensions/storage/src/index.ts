@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defineExtension, parseByteSize, parseDuration, type StorageClient, type StorageExtension } from '@tapio/core';
 import { configSchema, createDefaultConfig, type FileStorageConfig } from './config';
+import { watchRebound } from './rebound';
 import { NamespacedClient, SqliteStore, StorageClosedError, StorageFullError, type SynchronousLevel } from './store';
 
 export { NamespacedClient, SqliteStore, StorageClosedError, StorageFullError, configSchema, createDefaultConfig };
@@ -20,6 +21,7 @@ export default defineExtension<FileStorageConfig>({
   create(ctx, config) {
     let store: SqliteStore | undefined;
     let compactTimer: NodeJS.Timeout | undefined;
+    let stopRebound = (): void => undefined;
     let stopped = false;
     const file = databaseFile(config.directory, ctx.id);
     const synchronous: SynchronousLevel = config.synchronous ?? (config.fsync ? 'full' : 'normal');
@@ -29,7 +31,8 @@ export default defineExtension<FileStorageConfig>({
     const ext: StorageExtension & { start(): Promise<void>; shutdown(): Promise<void>; readonly file: string } = {
       file,
       async start() {
-        if (config.create_directory) fs.mkdirSync(config.directory, { recursive: true, mode: 0o750 });
+        const mode = config.directory_permissions ? parseInt(config.directory_permissions, 8) : 0o750;
+        if (config.create_directory) fs.mkdirSync(config.directory, { recursive: true, mode });
         else if (!fs.existsSync(config.directory)) throw new Error(`directory ${config.directory} does not exist (set create_directory: true to create it)`);
         store = new SqliteStore(file, {
           synchronous,
@@ -44,12 +47,20 @@ export default defineExtension<FileStorageConfig>({
           }, intervalMs);
           compactTimer.unref();
         }
+        if (config.compaction.on_rebound) {
+          stopRebound = watchRebound(() => store, {
+            neededMiB: config.compaction.rebound_needed_threshold_mib,
+            triggerMiB: config.compaction.rebound_trigger_threshold_mib,
+            checkIntervalMs: parseDuration(config.compaction.check_interval),
+          }, ctx.logger);
+        }
         ctx.logger.info({ file, synchronous }, 'file_storage opened');
       },
       async shutdown() {
         if (stopped) return;
         stopped = true;
         clearInterval(compactTimer);
+        stopRebound();
         store?.close();
       },
       async getClient(kind: string, componentId: string, name?: string): Promise<StorageClient> {

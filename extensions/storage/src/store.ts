@@ -106,6 +106,22 @@ export class SqliteStore {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
+  /** Full VACUUM (rewrites the database without free pages), then truncates the WAL. */
+  vacuum(): void {
+    if (this.closed) return;
+    this.db.exec('VACUUM');
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  /** Bytes allocated by the database file and bytes of it holding data (allocated minus free pages). */
+  usage(): { allocatedBytes: number; dataBytes: number } {
+    if (this.closed) return { allocatedBytes: 0, dataBytes: 0 };
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    return { allocatedBytes: pages * pageSize, dataBytes: (pages - free) * pageSize };
+  }
+
   /** Bytes the database file uses (pages in use, including free pages not yet returned). */
   sizeBytes(): number {
     if (this.closed) return 0;

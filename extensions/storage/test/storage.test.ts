@@ -122,6 +122,37 @@ describe('file_storage extension', () => {
     assert.ok(after < before / 4, `size after VACUUM ${after} should be well below ${before}`);
   });
 
+  it('on_rebound: once the database grew past rebound_needed_threshold_mib and its data fell below rebound_trigger_threshold_mib, it is compacted while running', async () => {
+    const directory = tmpDir();
+    const ext = await open({ directory, compaction: { interval: '0s', on_rebound: true, rebound_needed_threshold_mib: 1, rebound_trigger_threshold_mib: 1, check_interval: '50ms' } });
+    try {
+      const c = await ext.getClient('exporter', 'x');
+      for (let i = 0; i < 300; i++) await c.set(`k${i}`, Buffer.alloc(8192, i));
+      await new Promise((r) => setTimeout(r, 150));
+      const wal = `${ext.file}-wal`;
+      const grown = fs.statSync(ext.file).size + (fs.existsSync(wal) ? fs.statSync(wal).size : 0);
+      assert.ok(grown > 2 * 1024 * 1024, 'about 2.4 MiB were written');
+      for (let i = 0; i < 300; i++) await c.delete(`k${i}`);
+      const deadline = Date.now() + 5000;
+      while (fs.statSync(ext.file).size > 512 * 1024 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(fs.statSync(ext.file).size <= 512 * 1024, `the file shrank to ${fs.statSync(ext.file).size} bytes without a restart`);
+      assert.equal(await c.get('k1'), undefined);
+    } finally {
+      await ext.shutdown();
+    }
+  });
+
+  it('creates the directory with directory_permissions', async () => {
+    const directory = path.join(tmpDir(), 'made');
+    const ext = await open({ directory, directory_permissions: '0700' });
+    await ext.shutdown();
+    assert.equal(fs.statSync(directory).mode & 0o777, 0o700);
+  });
+
+  it("accepts the Collector's bbolt-only compaction keys (without effect)", () => {
+    assert.doesNotThrow(() => validConfig(factory, { compaction: { directory: '/tmp', max_transaction_size: 65536, cleanup_on_start: true } }));
+  });
+
   it('fails to start with a clear error when the directory is missing and may not be created', async () => {
     const directory = path.join(tmpDir(), 'missing');
     const ext = (await factory.create(testContext('file_storage', 'extension'), validConfig(factory, { directory, create_directory: false }))) as unknown as Ext;
