@@ -39,9 +39,10 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
       const ka = cfg.keepalive;
       const auth = resolveClientAuthenticator(host, cfg.auth, 'auth');
       const roundRobin = cfg.balancer_name === 'round_robin';
+      // as gRPC-Go: the :authority is `authority`, else the TLS server name override (no port), else the endpoint
       const tls = secure ? tlsOptionsSource(cfg.tls, (err) => ctx.logger.warn({ err: err.message }, 'TLS files could not be read again; keeping the previous ones')) : undefined;
       channel = new GrpcChannel({
-        target, authority: cfg.authority, secure, tls, headers, compressor: await createCompressor(cfg.compression), connections: cfg.num_connections,
+        target, authority: cfg.authority ?? (secure ? cfg.tls?.server_name_override : undefined), secure, tls, headers, compressor: await createCompressor(cfg.compression), connections: cfg.num_connections,
         roundRobin, waitForReady: cfg.wait_for_ready,
         callHeaders: auth && (() => auth.requestHeaders()),
         keepalive: ka ? { timeMs: parseDuration(ka.time), timeoutMs: parseDuration(ka.timeout), withoutCalls: ka.permit_without_stream } : undefined,
