@@ -31,7 +31,7 @@ ${extra}
 default_config:
   receivers: {example_http: {endpoint: "127.0.0.1:0"}}
   processors: {attributes: {actions: [{key: deployment.environment, action: upsert, value: "\${env:TEST_ENV:-staging}"}]}}
-  exporters: {debug: {verbosity: detailed}}
+  exporters: {debug: {verbosity: detailed, use_internal_logger: false}}
   service:
     telemetry: {metrics: {level: none}}
     pipelines: {logs: {receivers: [example_http], processors: [attributes], exporters: [debug]}}
