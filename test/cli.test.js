@@ -19,6 +19,7 @@ processors:
 exporters:
   debug:
     verbosity: ${exporterVerbosity}
+    use_internal_logger: false   # the events on stdout, where these tests read them
 service:
   telemetry:
     metrics: {address: "127.0.0.1:0"}
@@ -83,7 +84,7 @@ describe('tapio CLI', function () {
     const file = writeFile(dir, 'c.yaml', pipelineConfig());
     const r = tapioSync(['print-config', '--config', file, ...PLUGINS, '--set', 'exporters.debug.output=stderr']);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /debug:\n\s+verbosity: normal\n\s+output: stderr/);
+    assert.match(r.stdout, /debug:\n\s+verbosity: normal\n(\s+\w+: \S+\n)*\s+output: stderr/);
     assert.match(r.stdout, /value: "?yes"?\n/, 'the processor default for value is filled in');
   });
 
