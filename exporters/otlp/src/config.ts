@@ -1,4 +1,4 @@
-import { AUTH_CONFIG_SCHEMA, QUEUE_SCHEMA, RETRY_SCHEMA, TIMEOUT_SCHEMA, type AuthConfig, type JsonSchema, type RawQueue, type RawRetry } from '@tapio/core';
+import { AUTH_CONFIG_SCHEMA, BATCHER_SCHEMA, QUEUE_SCHEMA, queueConfigIssues, RETRY_SCHEMA, TIMEOUT_SCHEMA, type AuthConfig, type JsonSchema, type RawBatcher, type RawQueue, type RawRetry } from '@tapio/core';
 import { GRPC_COMPRESSIONS, HTTP_COMPRESSIONS, levelProblem, LZ4_UNSUPPORTED, type CompressionName } from './compression';
 import { TLS_CLIENT_SCHEMA, validateTls, type TlsClientConfig } from './tls';
 
@@ -12,6 +12,8 @@ export interface CommonConfig {
   tls?: TlsClientConfig;
   timeout: string;
   sending_queue: RawQueue;
+  /** Collector v0.110–v0.129's exporter batching; applied as sending_queue.batch (with a warning). */
+  batcher?: RawBatcher;
   retry_on_failure: RawRetry;
   /** Parallel connections to the endpoint (Tapio extension; one HTTP/2 connection caps throughput). */
   num_connections: number;
@@ -57,6 +59,7 @@ function common(defaultEndpoint: string, compressions: readonly string[]): Recor
     tls: TLS_CLIENT_SCHEMA,
     timeout: TIMEOUT_SCHEMA,
     sending_queue: QUEUE_SCHEMA,
+    batcher: BATCHER_SCHEMA,
     retry_on_failure: RETRY_SCHEMA,
     num_connections: { type: 'integer', minimum: 1, maximum: 64, default: 1 },
     auth: AUTH_CONFIG_SCHEMA,
@@ -120,11 +123,11 @@ export const httpConfigSchema: JsonSchema = {
 };
 
 export function validateGrpc(c: OtlpGrpcExporterConfig): Problem[] {
-  return validateTls(c.tls, ['tls']);
+  return [...validateTls(c.tls, ['tls']), ...queueConfigIssues(c.sending_queue)];
 }
 
 export function validateHttp(c: OtlpHttpExporterConfig): Problem[] {
-  const out: Problem[] = validateTls(c.tls, ['tls']);
+  const out: Problem[] = [...validateTls(c.tls, ['tls']), ...queueConfigIssues(c.sending_queue)];
   if (c.compression === 'lz4') out.push({ path: ['compression'], message: LZ4_UNSUPPORTED });
   const lp = levelProblem(c.compression, c.compression_params?.level);
   if (lp && c.compression !== 'lz4') out.push({ path: ['compression_params', 'level'], message: lp });

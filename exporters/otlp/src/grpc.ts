@@ -35,6 +35,7 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
     timeoutMs: 0, // the call's deadline is the per-attempt timeout
     retry: cfg.retry_on_failure,
     queue: cfg.sending_queue,
+    batcher: cfg.batcher,
     async start(host) {
       const ka = cfg.keepalive;
       const auth = resolveClientAuthenticator(host, cfg.auth, 'auth');

@@ -89,6 +89,7 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     timeoutMs: 0, // the request timeout is the per-attempt timeout
     retry: cfg.retry_on_failure,
     queue: cfg.sending_queue,
+    batcher: cfg.batcher,
     async start(host) {
       auth = resolveClientAuthenticator(host, cfg.auth, 'auth');
       compressor = await createCompressor(cfg.compression, cfg.compression_params?.level);

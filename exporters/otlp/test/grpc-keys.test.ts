@@ -94,3 +94,25 @@ describe('otlp (gRPC) exporter: the Collector\'s configgrpc client keys', () => 
     assert.deepEqual(cfg.keepalive, { time: '10s', timeout: '20s', permit_without_stream: false });
   });
 });
+
+describe('otlp exporters: the exporterhelper keys of older and newer Collector configs', () => {
+  it('the pre-0.130 `batcher` section batches: 10 single-span consumes leave as one call', async () => {
+    const s = await okServer();
+    try {
+      const e = await otlpExporterFactory.create(testContext('otlp', 'exporter'), validConfig(otlpExporterFactory, {
+        endpoint: `127.0.0.1:${s.port}`, batcher: { enabled: true, flush_timeout: '200ms', min_size_items: 10 }, ...noQueue,
+      }) as never);
+      await e.start({} as never);
+      await Promise.all(Array.from({ length: 10 }, () => e.consume(testBatch(1, 'span'))));
+      await e.shutdown();
+      assert.equal(s.calls.length, 1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('sending_queue rules the schema cannot say are config errors with their paths', () => {
+    const { issues } = exporterIssues('otlp', 'sending_queue: { sizer: items, queue_size: 100, batch: { min_size: 500 } }');
+    assert.ok(issues.some((i) => i.startsWith('exporters.otlp.sending_queue.batch') && /queue_size/.test(i)), JSON.stringify(issues));
+  });
+});
