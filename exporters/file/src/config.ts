@@ -29,8 +29,12 @@ export interface FileExporterConfig {
   format: 'json' | 'otlp_json' | 'proto';
   /** Rotation is off unless this section is present. */
   rotation?: RotationConfig;
-  /** `gzip`: the file is a sequence of complete gzip members (one per flush); `zcat` reads it. */
-  compression: 'none' | 'gzip';
+  /**
+   * `gzip`: the file is a sequence of complete gzip members (one per flush); `zcat` reads it.
+   * `zstd`: as the Collector, each message (export request; a batch for `json`) is one zstd
+   * frame after its 4-byte big-endian length.
+   */
+  compression: 'none' | 'gzip' | 'zstd';
   /** How often buffered lines are written; 0s: write every batch at once. */
   flush_interval: string;
   /** Continue an existing file. Unset: false (the file starts empty), except with rotation or storage, which always continue it. */
@@ -69,7 +73,10 @@ export const configSchema: JsonSchema = {
         localtime: { type: 'boolean', default: false },
       },
     },
-    compression: { enum: ['none', 'gzip'], default: 'none' },
+    compression: {
+      enum: ['none', 'gzip', 'zstd'], default: 'none',
+      description: "gzip: the file is a sequence of gzip members (zcat reads it); zstd: as the Collector's, every message (an export request per signal and batch; for json a batch of lines) is compressed into one zstd frame and written after its 4-byte big-endian length",
+    },
     flush_interval: { type: 'string', format: 'duration', default: '1s' },
     append: {
       type: 'boolean',

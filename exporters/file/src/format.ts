@@ -23,50 +23,62 @@ interface OtlpCodec {
   protoToJson(message: string, buf: Buffer): Record<string, unknown>;
 }
 
+/** Turns a batch into its messages, each written whole: OTLP export requests (one per signal) or a batch of lines. */
+export type MessageEncoder = (events: UnifiedEvent[]) => Buffer[];
+
 /**
- * `otlp_json`: per batch, one line per signal holding an OTLP/JSON export request
- * (ExportTraceServiceRequest, …), as the OpenTelemetry Collector's file exporter writes.
- * Non-OTLP events (kernel, k8s, network, correlation) become log records with `tapio.*`
- * attributes, as in the OTLP exporter. The codec comes from @tapio/receiver-otlp, loaded lazily
- * so the json format does not depend on it.
+ * Per batch, one OTLP export request per signal (ExportTraceServiceRequest, …), as protobuf or
+ * as OTLP/JSON without a line end: the messages of the Collector's file exporter. Non-OTLP
+ * events (kernel, k8s, network, correlation) become log records with `tapio.*` attributes, as in
+ * the OTLP exporter. The codec comes from @tapio/receiver-otlp, loaded lazily so the json format
+ * does not depend on it.
  */
-export function otlpJsonLines(load: () => unknown = loadOtlpPackage): LineEncoder {
-  const codec = loadCodec('otlp_json', load);
-  // The codec's encoders reuse one shared writer; copy the bytes before the next call.
-  const request = (msg: string, buf: Buffer): string => JSON.stringify(codec.protoToJson(msg, Buffer.from(buf))) + '\n';
+export function otlpMessages(format: 'otlp_json' | 'proto', load: () => unknown = loadOtlpPackage): MessageEncoder {
+  const codec = loadCodec(format, load);
+  // The codec's encoders reuse one shared writer: copy the bytes before the next call.
+  const message = format === 'proto'
+    ? (_name: string, buf: Buffer): Buffer => Buffer.from(buf)
+    : (name: string, buf: Buffer): Buffer => Buffer.from(JSON.stringify(codec.protoToJson(name, Buffer.from(buf))), 'utf8');
   return (events) => {
     const { spans, logs, metrics } = codec.splitBySignal(events);
-    let out = '';
-    if (spans.length) out += request('ExportTraceServiceRequest', codec.encodeTraces(spans));
-    if (metrics.length) out += request('ExportMetricsServiceRequest', codec.encodeMetrics(metrics));
-    if (logs.length) out += request('ExportLogsServiceRequest', codec.encodeLogs(logs));
+    const out: Buffer[] = [];
+    if (spans.length) out.push(message('ExportTraceServiceRequest', codec.encodeTraces(spans)));
+    if (metrics.length) out.push(message('ExportMetricsServiceRequest', codec.encodeMetrics(metrics)));
+    if (logs.length) out.push(message('ExportLogsServiceRequest', codec.encodeLogs(logs)));
     return out;
   };
 }
 
-/**
- * `proto`: per batch and signal, a 4-byte big-endian length followed by that many bytes of an
- * OTLP protobuf export request (ExportTraceServiceRequest, …): the framing of the Collector's
- * file exporter with `format: proto`, so the same readers work. Non-OTLP events become log
- * records as in `otlp_json`.
- */
-export function otlpProtoFrames(load: () => unknown = loadOtlpPackage): LineEncoder {
-  const codec = loadCodec('proto', load);
-  const frame = (buf: Buffer): Buffer => {
-    const out = Buffer.allocUnsafe(4 + buf.length);
-    out.writeUInt32BE(buf.length, 0);
-    // Copies: the codec's encoders reuse one shared writer.
-    buf.copy(out, 4);
+/** `otlp_json`: per batch, one line per signal holding an OTLP/JSON export request, as the Collector's `json`. */
+export function otlpJsonLines(load: () => unknown = loadOtlpPackage): LineEncoder {
+  const messages = otlpMessages('otlp_json', load);
+  return (events) => {
+    let out = '';
+    for (const m of messages(events)) out += m.toString('utf8') + '\n';
     return out;
   };
-  return (events) => {
-    const { spans, logs, metrics } = codec.splitBySignal(events);
-    const frames: Buffer[] = [];
-    if (spans.length) frames.push(frame(codec.encodeTraces(spans)));
-    if (metrics.length) frames.push(frame(codec.encodeMetrics(metrics)));
-    if (logs.length) frames.push(frame(codec.encodeLogs(logs)));
-    return frames.length === 1 ? frames[0]! : Buffer.concat(frames);
-  };
+}
+
+/** Each message after its length as a 4-byte big-endian integer: the Collector file exporter's framing. */
+export function lengthPrefixed(messages: Buffer[]): Buffer {
+  const out = Buffer.allocUnsafe(messages.reduce((n, m) => n + 4 + m.length, 0));
+  let at = 0;
+  for (const m of messages) {
+    out.writeUInt32BE(m.length, at);
+    m.copy(out, at + 4);
+    at += 4 + m.length;
+  }
+  return out;
+}
+
+/**
+ * `proto`: per batch and signal, a 4-byte big-endian length followed by that many bytes of an
+ * OTLP protobuf export request: the framing of the Collector's file exporter with
+ * `format: proto`, so the same readers work.
+ */
+export function otlpProtoFrames(load: () => unknown = loadOtlpPackage): LineEncoder {
+  const messages = otlpMessages('proto', load);
+  return (events) => lengthPrefixed(messages(events));
 }
 
 function loadOtlpPackage(): unknown {

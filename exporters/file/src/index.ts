@@ -5,11 +5,18 @@ import { FileWriter } from './exporter';
 import { jsonLines, otlpJsonLines, otlpProtoFrames, type LineEncoder } from './format';
 import { GroupingWriter } from './grouping-writer';
 import { RotatingFile } from './rotating-file';
+import { zstdMessages } from './zstd-messages';
 
-export { CommittedFileWriter, FileWriter, GroupingWriter, RotatingFile, configSchema, createDefaultConfig, jsonLines, otlpJsonLines, otlpProtoFrames };
+export { CommittedFileWriter, FileWriter, GroupingWriter, RotatingFile, configSchema, createDefaultConfig, jsonLines, otlpJsonLines, otlpProtoFrames, zstdMessages };
 export type { FileExporterConfig, GroupByConfig, LineEncoder, RotationConfig };
 
-function encoderFor(format: FileExporterConfig['format']): LineEncoder {
+/** What a batch is written as; with zstd also the promise of its WASM being compiled (awaited at start). */
+function encoderFor(format: FileExporterConfig['format'], compression: FileExporterConfig['compression']): { encode: LineEncoder; ready?: Promise<void> } {
+  if (compression === 'zstd') return zstdMessages(format);
+  return { encode: lineEncoder(format) };
+}
+
+function lineEncoder(format: FileExporterConfig['format']): LineEncoder {
   switch (format) {
     case 'otlp_json': return otlpJsonLines();
     case 'proto': return otlpProtoFrames();
@@ -28,8 +35,8 @@ export default defineExporter<FileExporterConfig>({
   create(ctx, config) {
     const problems = configIssues(config, config.sending_queue ? queueSettings(config.sending_queue).numConsumers : 1);
     if (problems.length) throw new Error(`file exporter: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
-    const encode = encoderFor(config.format);
-    const compress = config.compression === 'gzip';
+    const { encode, ready } = encoderFor(config.format, config.compression);
+    const compress = config.compression === 'gzip'; // file-level; zstd is per message, in `encode`
     const flushIntervalMs = parseDuration(config.flush_interval);
     // As the Collector: a file starts empty unless `append`; rotation (lumberjack there) and the
     // exactly-once ledger always continue it.
@@ -44,7 +51,7 @@ export default defineExporter<FileExporterConfig>({
         : new FileWriter(ctx, new RotatingFile(config.path, config.rotation), encode, compress, flushIntervalMs, truncate);
     return createSendingExporter(ctx, {
       send: (batch) => writer.send(batch),
-      start: (host) => writer.start(host),
+      start: async (host) => { await ready; await writer.start(host); },
       shutdown: () => writer.close(),
       retry: config.retry_on_failure,
       queue: config.sending_queue,
