@@ -1,6 +1,6 @@
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
-import { snappyFramed } from './snappy';
+import { loadZstd, snappyFramed } from '@tapio/receiver-otlp';
 
 /** configcompression's names. `""` and `none` send the body as it is. */
 export const HTTP_COMPRESSIONS = ['', 'none', 'gzip', 'deflate', 'zlib', 'zstd', 'snappy', 'x-snappy-framed', 'lz4'] as const;
@@ -26,16 +26,6 @@ function zlibOptions(level: number | undefined): zlib.ZlibOptions {
   return { level };
 }
 
-type ZstdLib = { compress(data: Uint8Array, level?: number): Uint8Array };
-let zstdLoading: Promise<ZstdLib> | undefined;
-
-/** The zstd WASM module, compiled once per process on first use. */
-function loadZstd(): Promise<ZstdLib> {
-  // an ES module: Node16 module output keeps this import() as a real dynamic import
-  zstdLoading ??= import('@hpcc-js/wasm-zstd').then((m) => m.Zstd.load());
-  return zstdLoading;
-}
-
 /** undefined for no compression. Async because zstd's WASM must be compiled first. */
 export async function createCompressor(name: CompressionName | undefined, level?: number): Promise<Compressor | undefined> {
   switch (name) {
@@ -56,7 +46,7 @@ export async function createCompressor(name: CompressionName | undefined, level?
       // libzstd's own default (3) when unset; it clamps out-of-range levels itself
       const lvl = level ? Math.min(22, level) : undefined;
       // runs on the event loop (WASM is synchronous): at level 3 a 1 MB export takes a few ms
-      return { encoding: 'zstd', compress: async (b) => Buffer.from(z.compress(b, lvl)) };
+      return { encoding: 'zstd', compress: async (b) => z.compress(b, lvl) };
     }
     case 'snappy': case 'x-snappy-framed':
       return { encoding: name, compress: async (b) => snappyFramed(b) };

@@ -5,9 +5,8 @@ import type { AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
 import { uncompress as snappyBlock } from 'snappyjs';
 import { testBatch, testContext, validConfig } from '@tapio/core/testing';
-import { protoToJson } from '@tapio/receiver-otlp';
+import { crc32c, protoToJson } from '@tapio/receiver-otlp';
 import { otlpExporterFactory, otlpHttpExporterFactory } from '../src/index';
-import { crc32c } from '../src/snappy';
 import { exporterIssues } from './helpers';
 
 /** Reads snappy's framing format (stream identifier, then chunks with masked CRC-32C), checking every CRC. */

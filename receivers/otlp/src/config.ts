@@ -181,7 +181,7 @@ export const configSchema: JsonSchema = {
             include_metadata: { type: 'boolean', default: false, description: "pass each request's headers on with its events (for the batch processor's metadata_keys)" },
             compression_algorithms: {
               type: 'array', items: { enum: ['', 'gzip', 'zlib', 'deflate', 'zstd', 'snappy', 'lz4', 'x-snappy-framed'] },
-              description: 'Content-Encodings accepted ("": none); unset: all Tapio can decode (gzip, zlib, deflate). zstd, snappy and lz4 are accepted in the list but Tapio cannot decode them (415)',
+              description: 'Content-Encodings accepted ("": none); unset: all Tapio can decode ("", gzip, zstd, zlib, snappy, deflate, x-snappy-framed: the Collector\'s default less lz4). snappy is the framing format when the body starts with its stream identifier, else the block format. lz4 is accepted in the list but Tapio cannot decode it (415: no maintained JavaScript/WASM LZ4 frame decoder)',
             },
             response_headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'headers added to every response' },
             read_timeout: { ...DURATION, description: 'the whole request must arrive within this; 0: no limit' },

@@ -9,7 +9,13 @@ import { applyServerKeepalive, type ServerKeepalive } from './keepalive';
 import { keepTlsCurrent, serverTlsOptions } from './tls';
 
 
-const ACCEPT_ENCODING = 'identity,deflate,gzip';
+/**
+ * The grpc-encodings the Collector's gRPC server registers (gzip from grpc-go, zstd and snappy
+ * from go-grpc-compression) plus deflate. gRPC's `snappy` is snappy's framing format: the codec
+ * wraps golang/snappy's framed Reader/Writer.
+ */
+const ACCEPT_ENCODING = 'identity,deflate,gzip,zstd,snappy';
+const DECODABLE = new Set(ACCEPT_ENCODING.split(','));
 
 /** What the handler said, or that a compressed message inflated past the size limit. */
 type CallOutcome = Outcome | { status: 'too_large'; message: string };
@@ -86,7 +92,7 @@ export class OtlpGrpcServer {
     const signal = this.routes.get(String(headers[':path']));
     if (!signal) { answer(stream, GRPC_STATUS.UNIMPLEMENTED, `unknown method ${headers[':path']}`); return; }
     const encoding = String(headers['grpc-encoding'] ?? 'identity');
-    if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') {
+    if (!DECODABLE.has(encoding)) {
       answer(stream, GRPC_STATUS.UNIMPLEMENTED, `unsupported grpc-encoding "${encoding}"; supported: ${ACCEPT_ENCODING}`);
       return;
     }
@@ -141,7 +147,7 @@ export class OtlpGrpcServer {
         return { status: 'invalid', message: 'message is marked compressed but no grpc-encoding was given' };
       }
       try {
-        body = await inflateCapped(message, encoding, this.maxBytes);
+        body = await inflateCapped(message, encoding === 'snappy' ? 'x-snappy-framed' : encoding, this.maxBytes);
       } catch (err) {
         this.handler.unreserve(reserved);
         if (err instanceof InflateError && err.tooLarge) return { status: 'too_large', message: `decompressed message exceeds max_recv_msg_size_mib (${this.maxBytes} bytes)` };

@@ -18,14 +18,20 @@ const CODE_INVALID_ARGUMENT = 3;
 const CODE_UNAVAILABLE = 14;
 const CODE_UNAUTHENTICATED = 16;
 
-/** Content-Encodings Tapio can decode (zlib and deflate are both RFC 1950, as in confighttp). */
-const DECODABLE = new Set(['identity', 'gzip', 'zlib', 'deflate']);
+/**
+ * Content-Encodings Tapio can decode (zlib and deflate are both RFC 1950, as in confighttp;
+ * `snappy` is framed or block by its first bytes, `x-snappy-framed` framed only). Not lz4:
+ * there is no maintained JavaScript/WASM decoder of the LZ4 frame format.
+ */
+const DECODABLE = new Set(['identity', 'gzip', 'zlib', 'deflate', 'zstd', 'snappy', 'x-snappy-framed']);
+/** confighttp's default compression_algorithms, less lz4. */
+const DEFAULT_ENCODINGS = ['identity', 'gzip', 'zstd', 'zlib', 'snappy', 'deflate', 'x-snappy-framed'];
 
 class HttpError extends Error {
   constructor(readonly statusCode: number, message: string) { super(message); }
 }
 
-/** OTLP/HTTP: POST protobuf or JSON, optionally gzip-compressed, to /v1/{traces,metrics,logs}. */
+/** OTLP/HTTP: POST protobuf or JSON, optionally compressed (gzip, zlib, deflate, zstd, snappy), to /v1/{traces,metrics,logs}. */
 export class OtlpHttpServer {
   private server: http.Server | undefined;
   private readonly routes = new Map<string, OtlpSignal>();
@@ -45,7 +51,7 @@ export class OtlpHttpServer {
     this.routes.set(cfg.logs_url_path, 'logs');
     this.maxBody = typeof cfg.max_request_body_size === 'number' ? cfg.max_request_body_size : parseByteSize(cfg.max_request_body_size);
     this.origins = (cfg.cors?.allowed_origins ?? []).map(originPattern);
-    const listed = (cfg.compression_algorithms ?? [...DECODABLE]).map((a) => a || 'identity');
+    const listed = (cfg.compression_algorithms ?? DEFAULT_ENCODINGS).map((a) => a || 'identity');
     this.encodings = new Set(listed.filter((a) => DECODABLE.has(a)));
     const undecodable = listed.filter((a) => !DECODABLE.has(a));
     if (undecodable.length) logger.warn({ encodings: undecodable }, 'protocols.http.compression_algorithms lists encodings Tapio cannot decode; such requests get 415');
@@ -225,7 +231,7 @@ export class OtlpHttpServer {
   }
 }
 
-/** gunzip/inflate with a hard cap on the output, so a gzip bomb costs at most `limit` bytes. */
+/** Decompression with a hard cap on the output, so a compression bomb costs at most `limit` bytes. */
 async function inflate(raw: Buffer, encoding: string, limit: number): Promise<Buffer> {
   try {
     return await inflateCapped(raw, encoding, limit);

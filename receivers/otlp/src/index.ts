@@ -6,6 +6,10 @@ export type { GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, TlsServerC
 export { OtlpReceiver } from './receiver';
 export { CIPHER_SUITES, CURVE_NAMES, curveList, cipherList, TLS_VERSION_SCHEMA, tlsVersion } from './tls';
 export { inflateCapped, InflateError } from './inflate';
+export { crc32c, maskedCrc32c } from './compression/crc32c';
+export { decodeSnappyBlock, snappyBlock } from './compression/snappy-block';
+export { isSnappyFramed, SNAPPY_STREAM_IDENTIFIER, snappyFramed, unframeSnappy } from './compression/snappy-framed';
+export { loadZstd, type ZstdCodec } from './compression/zstd';
 export { ExportHandler, type Outcome } from './handler';
 export { DecodePool, DecodeWorkerError } from './decode-pool';
 export { cpuMicros, otlpProfile, SAMPLE_EVERY, traceDecoded, traceExported, traceExportStart, wallMs } from './profile';

@@ -1,15 +1,38 @@
 import * as zlib from 'node:zlib';
+import { InflateError } from './compression/error';
+import { decodeSnappyBlock } from './compression/snappy-block';
+import { isSnappyFramed, unframeSnappy } from './compression/snappy-framed';
+import { loadZstd } from './compression/zstd';
 
-/** A compressed body that could not be inflated: corrupt, or larger than allowed once inflated. */
-export class InflateError extends Error {
-  constructor(readonly tooLarge: boolean, message: string) { super(message); }
-}
+export { InflateError };
 
 /**
- * Inflates a gzip or deflate body with a cap on the output, so a gzip bomb costs at most `limit`
- * bytes. Used by both fronts (HTTP Content-Encoding, gRPC grpc-encoding).
+ * Decompresses a body with a cap on the output, so a compression bomb costs at most `limit`
+ * bytes. Used by both fronts (HTTP Content-Encoding, gRPC grpc-encoding). Encodings:
+ * - gzip; deflate and zlib (both RFC 1950, as confighttp): zlib's maxOutputLength;
+ * - zstd: the output buffer is sized from the frames' declared sizes and block headers, never
+ *   over `limit` (compression/zstd.ts);
+ * - snappy: as confighttp, the framing format when the body starts with its stream identifier,
+ *   else the block format (its declared length is checked before anything is allocated);
+ * - x-snappy-framed: the framing format only (also gRPC's `snappy`).
+ * Corrupt input and too large output both reject with InflateError.
  */
-export function inflateCapped(raw: Buffer, encoding: string, limit: number): Promise<Buffer> {
+export async function inflateCapped(raw: Buffer, encoding: string, limit: number): Promise<Buffer> {
+  switch (encoding) {
+    case 'gzip': case 'deflate': case 'zlib':
+      return zlibCapped(raw, encoding, limit);
+    case 'zstd':
+      return (await loadZstd()).decompress(raw, limit);
+    case 'snappy':
+      return isSnappyFramed(raw) ? unframeSnappy(raw, limit, 'snappy') : decodeSnappyBlock(raw, limit);
+    case 'x-snappy-framed':
+      return unframeSnappy(raw, limit);
+    default:
+      throw new InflateError(false, `unsupported encoding "${encoding}"`);
+  }
+}
+
+function zlibCapped(raw: Buffer, encoding: string, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const done = (err: Error | null, out: Buffer): void => {
       if (!err) { resolve(out); return; }
