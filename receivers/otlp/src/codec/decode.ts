@@ -1,7 +1,7 @@
 import { newEventId, nextEventNumber, type Attributes, type AttributeValue, type Severity, type UnifiedEvent } from '@tapio/core';
 import { anyValueToJson, decodeAnyValue, decodeOneKeyValue, scanKeyValue, type AttributeType, type AttributeTypes } from './anyvalue';
 import { MalformedError, Reader, uint64String } from './reader';
-import { OtlpSpanEvent } from './span-event';
+import { OtlpSpanEvent, type SpanOrigin } from './span-event';
 import { scanWithAttributes, spanName } from './span-payload';
 import type { BucketsJson, EntityRefJson, ExemplarJson, MetricType, PointJson, ResourceMeta, ScopeInfo } from './model';
 import { SPAN_STATUS_ERROR } from './model';
@@ -23,10 +23,12 @@ interface Ctx {
   out: UnifiedEvent[];
   rejected: number;
   errorMessage: string;
+  /** What the spans of the scope being read share (see OtlpSpanEvent). */
+  origin: SpanOrigin | undefined;
 }
 
 function newCtx(source: string, observed: number): Ctx {
-  return { source, observed, out: [], rejected: 0, errorMessage: '' };
+  return { source, observed, out: [], rejected: 0, errorMessage: '', origin: undefined };
 }
 
 function result(c: Ctx): DecodeResult {
@@ -207,7 +209,13 @@ function decodeSpan(r: Reader, end: number, env: Envelope, scope: ScopeInfo, c: 
 
 function spanEvent(c: Ctx, start: number, check: number, env: Envelope, scope: ScopeInfo, buf: Buffer, begin: number, end: number): OtlpSpanEvent {
   const severity: Severity = check === CHECK_ERROR ? 'error' : 'info';
-  return new OtlpSpanEvent(nextEventNumber(), start, c.observed, c.source, severity, env.resource, scope, env.meta, buf, begin, end);
+  // one origin per scope of this request, shared by its spans
+  let origin = c.origin;
+  if (origin === undefined || origin.scope !== scope) {
+    origin = { kind: 'span', source: c.source, observedTime: c.observed, resource: env.resource, scope, meta: env.meta };
+    c.origin = origin;
+  }
+  return new OtlpSpanEvent(nextEventNumber(), start, severity, origin, buf, begin, end);
 }
 
 /** Start time of the span checkSpan last read (a module variable: no result object per span). */

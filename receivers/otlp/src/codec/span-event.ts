@@ -12,7 +12,32 @@ import { decodeSpanPayload } from './span-payload';
 const EMPTY = Buffer.alloc(0);
 
 /** Private fields that TO_PLAIN leaves out (their public faces are the accessors). */
-const BACKING_FIELDS = new Set(['idNumber', 'idText', 'decoded', 'decodedTypes', 'traceContext', 'payload', 'otlpScope', 'otlpResourceMeta', 'request', 'begin', 'end', 'wireBytesValid']);
+const BACKING_FIELDS = new Set(['idNumber', 'origin', 'lazy', 'request', 'begin', 'end', 'wireBytesValid']);
+
+/**
+ * What the spans of one ScopeSpans in one request share. One object per scope instead of six
+ * fields per span: events wait in batches and queues, and every young-generation GC copies the
+ * live ones, so a smaller event is a shorter pause (and observedTime, a double, was a separate
+ * heap number per span). Never changed in place: a setter gives that one event its own copy.
+ */
+export interface SpanOrigin {
+  readonly kind: EventKind;
+  readonly source: string;
+  readonly observedTime: number;
+  readonly resource: Attributes;
+  readonly scope: ScopeInfo;
+  readonly meta: ResourceMeta;
+}
+
+/** What is decoded (or set) on first read; absent until then, so an event that is only forwarded has none. */
+interface LazyParts {
+  idText: string | undefined;
+  payload: SpanPayload | undefined;
+  decoded: Attributes | undefined;
+  decodedTypes: AttributeTypes | undefined;
+  /** undefined: not decoded yet; null: set to none by a processor. */
+  traceContext: TraceContext | null | undefined;
+}
 
 /**
  * A span decoded from OTLP whose attributes, trace context and `span` payload are decoded on
@@ -22,27 +47,17 @@ const BACKING_FIELDS = new Set(['idNumber', 'idText', 'decoded', 'decodedTypes',
  * reads none of them: the exporter copies the span's original bytes. The receiver checked the
  * whole message already (decodeSpan), so decoding later cannot fail.
  *
- * To everything else it is a UnifiedEvent: `attributes`, `trace` and `span` read and write like
- * fields. JSON and the runtime's copies go through `[TO_PLAIN]()` (see core's TO_PLAIN).
+ * To everything else it is a UnifiedEvent: `attributes`, `trace`, `span`, `resource`, `source`,
+ * `observedTime` and `kind` read and write like fields. JSON and the runtime's copies go through
+ * `[TO_PLAIN]()` (see core's TO_PLAIN).
  */
 export class OtlpSpanEvent implements UnifiedEvent {
   /** The id is made from its number when first read (see core's nextEventNumber). */
   private readonly idNumber: number;
-  private idText: string | undefined = undefined;
   time: number;
-  observedTime: number;
-  kind: EventKind = 'span';
-  source: string;
   severity: Severity;
-  resource: Attributes;
-  /** Shared by the spans of one ScopeSpans / ResourceSpans; the exporter groups by them. */
-  readonly otlpScope: ScopeInfo;
-  readonly otlpResourceMeta: ResourceMeta;
-  private payload: SpanPayload | undefined = undefined;
-  private decoded: Attributes | undefined = undefined;
-  private decodedTypes: AttributeTypes | undefined = undefined;
-  /** undefined: not decoded yet; null: set to none by a processor. */
-  private traceContext: TraceContext | null | undefined = undefined;
+  private origin: SpanOrigin;
+  private lazy: LazyParts | undefined = undefined;
   /**
    * The Span message is request[begin, end). Offsets rather than a Buffer view: a view is a heavy
    * object, and thousands of them alive while events wait in batches and queues made every
@@ -54,19 +69,30 @@ export class OtlpSpanEvent implements UnifiedEvent {
   /** False once the runtime said a processor may have changed the span (see RAW_WIRE_BYTES). */
   private wireBytesValid = true;
 
-  constructor(idNumber: number, time: number, observedTime: number, source: string, severity: Severity,
-    resource: Attributes, scope: ScopeInfo, resourceMeta: ResourceMeta, request: Buffer, begin: number, end: number) {
+  constructor(idNumber: number, time: number, severity: Severity, origin: SpanOrigin, request: Buffer, begin: number, end: number) {
     this.idNumber = idNumber;
     this.time = time;
-    this.observedTime = observedTime;
-    this.source = source;
     this.severity = severity;
-    this.resource = resource;
-    this.otlpScope = scope;
-    this.otlpResourceMeta = resourceMeta;
+    this.origin = origin;
     this.request = request;
     this.begin = begin;
     this.end = end;
+  }
+
+  get kind(): EventKind { return this.origin.kind; }
+  set kind(value: EventKind) { this.origin = { ...this.origin, kind: value }; }
+  get source(): string { return this.origin.source; }
+  set source(value: string) { this.origin = { ...this.origin, source: value }; }
+  get observedTime(): number { return this.origin.observedTime; }
+  set observedTime(value: number) { this.origin = { ...this.origin, observedTime: value }; }
+  get resource(): Attributes { return this.origin.resource; }
+  set resource(value: Attributes) { this.origin = { ...this.origin, resource: value }; }
+  /** Shared by the spans of one ScopeSpans / ResourceSpans; the exporter groups by them. */
+  get otlpScope(): ScopeInfo { return this.origin.scope; }
+  get otlpResourceMeta(): ResourceMeta { return this.origin.meta; }
+
+  private parts(): LazyParts {
+    return (this.lazy ??= { idText: undefined, payload: undefined, decoded: undefined, decodedTypes: undefined, traceContext: undefined });
   }
 
   /** The Span message's original bytes, for the exporter's pass-through copy, while still valid. */
@@ -126,48 +152,50 @@ export class OtlpSpanEvent implements UnifiedEvent {
   }
 
   get id(): string {
-    return (this.idText ??= eventIdFor(this.idNumber));
+    const p = this.parts();
+    return (p.idText ??= eventIdFor(this.idNumber));
   }
 
   set id(value: string) {
-    this.idText = value;
+    this.parts().idText = value;
   }
 
   get attributes(): Attributes {
-    return this.decoded ?? this.decodeAttributes();
+    return this.lazy?.decoded ?? this.decodeAttributes();
   }
 
   set attributes(value: Attributes) {
-    this.decoded = value;
+    this.parts().decoded = value;
   }
 
   get span(): SpanPayload {
-    if (this.payload === undefined) {
+    const p = this.parts();
+    if (p.payload === undefined) {
       // Attributes not decoded yet come along in the same pass: their types go into the payload.
-      const into = this.decoded === undefined ? {} : undefined;
-      this.payload = decodeSpanPayload(new Reader(this.request, this.begin, this.end), this.end, this.otlpScope, this.otlpResourceMeta, this.decodedTypes, into);
-      if (into) { this.decoded = into; this.decodedTypes = this.payload.attributeTypes as AttributeTypes | undefined; }
+      const into = p.decoded === undefined ? {} : undefined;
+      p.payload = decodeSpanPayload(new Reader(this.request, this.begin, this.end), this.end, this.otlpScope, this.otlpResourceMeta, p.decodedTypes, into);
+      if (into) { p.decoded = into; p.decodedTypes = p.payload.attributeTypes as AttributeTypes | undefined; }
       this.releaseRequest();
     }
-    return this.payload;
+    return p.payload;
   }
 
   set span(value: SpanPayload) {
-    this.payload = value;
+    this.parts().payload = value;
   }
 
   /** Whether `span` was read or replaced (else its scope and resource meta are otlpScope / otlpResourceMeta). */
   get spanMaterialized(): boolean {
-    return this.payload !== undefined;
+    return this.lazy?.payload !== undefined;
   }
 
   get trace(): TraceContext | undefined {
-    const t = this.traceContext;
+    const t = this.lazy?.traceContext;
     return t === undefined ? this.decodeTrace() : t ?? undefined;
   }
 
   set trace(value: TraceContext | undefined) {
-    this.traceContext = value ?? null;
+    this.parts().traceContext = value ?? null;
   }
 
   [TO_PLAIN](): UnifiedEvent {
@@ -207,7 +235,7 @@ export class OtlpSpanEvent implements UnifiedEvent {
       }
     }
     const t: TraceContext = { traceId, spanId, parentSpanId: parentSpanId || undefined, traceState: traceState || undefined, flags };
-    this.traceContext = t;
+    this.parts().traceContext = t;
     this.releaseRequest();
     return t;
   }
@@ -221,9 +249,10 @@ export class OtlpSpanEvent implements UnifiedEvent {
       if (tag === 74) types = decodeOneKeyValue(r, attributes, types);
       else r.skip(tag & 7);
     }
-    this.decodedTypes = types;
-    if (this.payload !== undefined) this.payload.attributeTypes = types;
-    this.decoded = attributes;
+    const p = this.parts();
+    p.decodedTypes = types;
+    if (p.payload !== undefined) p.payload.attributeTypes = types;
+    p.decoded = attributes;
     this.releaseRequest();
     return attributes;
   }
@@ -234,6 +263,7 @@ export class OtlpSpanEvent implements UnifiedEvent {
    * (hundreds of KiB for a 500-span export) alive.
    */
   private releaseRequest(): void {
-    if (!this.wireBytesValid && this.decoded !== undefined && this.traceContext !== undefined && this.payload !== undefined) this.request = EMPTY;
+    const p = this.lazy;
+    if (!this.wireBytesValid && p !== undefined && p.decoded !== undefined && p.traceContext !== undefined && p.payload !== undefined) this.request = EMPTY;
   }
 }
