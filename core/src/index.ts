@@ -60,3 +60,8 @@ export { CORE_VERSION } from './version';
 export { isStorageExtension, type StorageClient, type StorageExtension, type StorageOp } from './storage';
 export { TOPOLOGY_SERVICE, type PodInfo, type ServiceInfo, type TopologyService, type WorkloadRef } from './topology';
 export type { ChainLink, Incident, IncidentEntity } from './incident';
+export {
+  CIPHER_SUITES, CURVE_NAMES, cipherList, clientTlsOptions, curveList, keepTlsCurrent, serverTlsOptions, TLS_CLIENT_SCHEMA, TLS_SERVER_SCHEMA,
+  TLS_VERSION_SCHEMA, tlsClientProblems, tlsOptionsSource, tlsServerProblems, tlsVersion, type ClientTlsOptions, type TlsClientConfig, type TlsServerConfig,
+} from './net/configtls';
+export { createHttpServer, enforceWriteTimeout, HTTP_SERVER_TIMEOUT_PROPERTIES, originPattern, type HttpServerTimeouts } from './net/confighttp';

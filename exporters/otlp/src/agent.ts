@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { parseDuration } from '@tapio/core';
 import type { OtlpHttpExporterConfig } from './config';
-import type { ClientTlsOptions } from './tls';
+import type { ClientTlsOptions } from '@tapio/core';
 
 /**
  * The otlphttp exporter's connection pool, from confighttp's transport settings:

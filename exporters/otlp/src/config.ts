@@ -1,9 +1,7 @@
-import { AUTH_CONFIG_SCHEMA, BATCHER_SCHEMA, QUEUE_SCHEMA, queueConfigIssues, RETRY_SCHEMA, TIMEOUT_SCHEMA, type AuthConfig, type JsonSchema, type RawBatcher, type RawQueue, type RawRetry } from '@tapio/core';
+import { AUTH_CONFIG_SCHEMA, BATCHER_SCHEMA, TLS_CLIENT_SCHEMA, tlsClientProblems, type TlsClientConfig, QUEUE_SCHEMA, queueConfigIssues, RETRY_SCHEMA, TIMEOUT_SCHEMA, type AuthConfig, type JsonSchema, type RawBatcher, type RawQueue, type RawRetry } from '@tapio/core';
 import { GRPC_COMPRESSIONS, HTTP_COMPRESSIONS, levelProblem, LZ4_UNSUPPORTED, type CompressionName } from './compression';
-import { TLS_CLIENT_SCHEMA, validateTls, type TlsClientConfig } from './tls';
 
-export type { TlsClientConfig } from './tls';
-export { clientTlsOptions } from './tls';
+export { clientTlsOptions, type TlsClientConfig } from '@tapio/core';
 
 export interface CommonConfig {
   endpoint: string;
@@ -123,11 +121,11 @@ export const httpConfigSchema: JsonSchema = {
 };
 
 export function validateGrpc(c: OtlpGrpcExporterConfig): Problem[] {
-  return [...validateTls(c.tls, ['tls']), ...queueConfigIssues(c.sending_queue)];
+  return [...tlsClientProblems(c.tls, ['tls']), ...queueConfigIssues(c.sending_queue)];
 }
 
 export function validateHttp(c: OtlpHttpExporterConfig): Problem[] {
-  const out: Problem[] = [...validateTls(c.tls, ['tls']), ...queueConfigIssues(c.sending_queue)];
+  const out: Problem[] = [...tlsClientProblems(c.tls, ['tls']), ...queueConfigIssues(c.sending_queue)];
   if (c.compression === 'lz4') out.push({ path: ['compression'], message: LZ4_UNSUPPORTED });
   const lp = levelProblem(c.compression, c.compression_params?.level);
   if (lp && c.compression !== 'lz4') out.push({ path: ['compression_params', 'level'], message: lp });

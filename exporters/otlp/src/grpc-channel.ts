@@ -3,7 +3,7 @@ import * as http2 from 'node:http2';
 import type * as net from 'node:net';
 import { GRPC_STATUS, GRPC_STATUS_NAME, inflateCapped } from '@tapio/receiver-otlp';
 import type { Compressor } from './compression';
-import type { ClientTlsOptions } from './tls';
+import type { ClientTlsOptions } from '@tapio/core';
 
 /** A call that ended with a non-OK status: the code, the server's message and its google.rpc.Status details, if any. */
 export class GrpcCallError extends Error {

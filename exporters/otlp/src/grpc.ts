@@ -1,9 +1,8 @@
-import { createSendingExporter, parseDuration, PermanentError, resolveClientAuthenticator, RetryableError, type Batch, type ComponentContext, type Exporter } from '@tapio/core';
+import { createSendingExporter, tlsOptionsSource, parseDuration, PermanentError, resolveClientAuthenticator, RetryableError, type Batch, type ComponentContext, type Exporter } from '@tapio/core';
 import { decodeRetryDelayMs, GRPC_STATUS, GRPC_STATUS_NAME, otlpProfile, SIGNAL_INFO, traceExported, traceExportStart } from '@tapio/receiver-otlp';
 import * as dns from 'node:dns';
 import { createCompressor } from './compression';
 import type { OtlpGrpcExporterConfig } from './config';
-import { tlsOptionsSource } from './tls';
 import { GrpcCallError, GrpcChannel } from './grpc-channel';
 import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
 

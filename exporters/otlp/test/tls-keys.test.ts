@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { testBatch, testContext, validConfig } from '@tapio/core/testing';
 import { otlpExporterFactory, otlpHttpExporterFactory } from '../src/index';
-import { clientTlsOptions } from '../src/tls';
+import { clientTlsOptions } from '@tapio/core';
 import { exporterIssues, makeCert } from './helpers';
 
 type Pem = NonNullable<ReturnType<typeof makeCert>>;

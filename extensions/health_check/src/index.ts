@@ -1,11 +1,10 @@
 import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  authenticateRequest, defineExtension, parseDuration, resolveServerAuthenticator, splitHostPort, STATUS_SERVICE,
+  authenticateRequest, createHttpServer, defineExtension, enforceWriteTimeout, originPattern, parseDuration, resolveServerAuthenticator, splitHostPort, STATUS_SERVICE,
   type ComponentStatusEntry, type Host, type ServerAuthenticator, type StatusSource,
 } from '@tapio/core';
 import { configProblems, configSchema, createDefaultConfig, type HealthCheckConfig } from './config';
-import { createServer, enforceWriteTimeout, originPattern } from './server';
 
 export { configSchema, createDefaultConfig };
 export type { HealthCheckConfig };
@@ -103,7 +102,7 @@ export default defineExtension<HealthCheckConfig>({
         if (!status) ctx.logger.warn('no collector status service; health_check will answer 503');
         if (config.auth) authenticator = resolveServerAuthenticator(host, config.auth, 'auth');
         const { host: bindHost, port } = splitHostPort(config.endpoint);
-        const created = createServer(config, handle, ctx.logger);
+        const created = createHttpServer(config, handle, ctx.logger);
         const s = created.server;
         await new Promise<void>((resolve, reject) => {
           s.once('error', (err) => reject(new Error(`health_check cannot listen on ${config.endpoint}: ${err.message}`)));

@@ -88,6 +88,6 @@ describe('health_check with the Collector\'s confighttp settings', () => {
       check_collector_pipeline: { enabled: false, interval: '5m', exporter_failure_threshold: 5 },
       read_header_timeout: '10s', idle_timeout: '1m', read_timeout: '30s', write_timeout: '30s', include_metadata: false, max_request_body_size: 1024,
     }));
-    assert.deepEqual(factory.validate!(validConfig(factory, { tls: { cert_file: '/x.pem' } })), [{ path: ['tls'], message: 'needs key_file or key_pem' }]);
+    assert.deepEqual(factory.validate!(validConfig(factory, { tls: { cert_file: '/x.pem' } })), [{ path: ['tls'], message: 'a TLS server needs its private key: set key_file or key_pem' }]);
   });
 });

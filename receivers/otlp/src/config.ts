@@ -1,28 +1,4 @@
-import { AUTH_CONFIG_SCHEMA, type AuthConfig, type JsonSchema } from '@tapio/core';
-import { CIPHER_SUITES, CURVE_NAMES, TLS_VERSION_SCHEMA } from './tls';
-
-export interface TlsServerConfig {
-  cert_file?: string;
-  key_file?: string;
-  /** The certificate and key inline (PEM) instead of files. */
-  cert_pem?: string;
-  key_pem?: string;
-  /** When set, clients must present a certificate signed by this CA (mTLS). */
-  client_ca_file?: string;
-  /** Load client_ca_file again when it changes. */
-  client_ca_file_reload?: boolean;
-  min_version?: string;
-  max_version?: string;
-  /** Go / IANA names (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256); see tls.ts. */
-  cipher_suites?: string[];
-  /** X25519, P256, P384, P521. */
-  curve_preferences?: string[];
-  /** Read the certificate, key and client CA files again this often (for new connections). */
-  reload_interval?: string;
-  ca_file?: string;
-  ca_pem?: string;
-  include_system_ca_certs_pool?: boolean;
-}
+import { AUTH_CONFIG_SCHEMA, TLS_SERVER_SCHEMA, tlsServerProblems, type AuthConfig, type JsonSchema, type TlsServerConfig } from '@tapio/core';
 
 export interface GrpcServerConfig {
   endpoint: string;
@@ -77,28 +53,6 @@ export interface OtlpReceiverConfig {
 const HOST_PORT = '^(\\[[^\\]]+\\]|[^:\\[\\]]*):[0-9]{1,5}$';
 /** host:port, or a socket path for transport unix (checked together in validateConfig). */
 const ENDPOINT = '^(/.*|(\\[[^\\]]+\\]|[^:\\[\\]]*):[0-9]{1,5})$';
-
-const TLS_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  description: 'as configtls: a certificate and key (file or inline PEM) are required',
-  properties: {
-    cert_file: { type: 'string', description: 'PEM certificate' },
-    key_file: { type: 'string', description: 'PEM private key', 'x-secret': true },
-    cert_pem: { type: 'string', description: 'PEM certificate inline' },
-    key_pem: { type: 'string', description: 'PEM private key inline', 'x-secret': true },
-    client_ca_file: { type: 'string', description: 'CA that client certificates must chain to (mTLS)' },
-    client_ca_file_reload: { type: 'boolean', description: 'load client_ca_file again when it changes' },
-    min_version: { ...TLS_VERSION_SCHEMA, default: '1.2', description: 'oldest TLS version accepted (as configtls)' },
-    max_version: { ...TLS_VERSION_SCHEMA, description: 'newest TLS version offered; unset: the newest Node supports' },
-    cipher_suites: { type: 'array', items: { type: 'string' }, description: 'TLS 1.0-1.2 suites by their Go / IANA names; unset: OpenSSL defaults' },
-    curve_preferences: { type: 'array', items: { enum: CURVE_NAMES } },
-    reload_interval: { type: 'string', format: 'duration', description: 'read the certificate, key and client CA files again this often' },
-    ca_file: { type: 'string', 'x-no-effect': 'a server verifies clients with client_ca_file; ca_file is a client setting' },
-    ca_pem: { type: 'string', 'x-no-effect': 'a server verifies clients with client_ca_file; ca_pem is a client setting' },
-    include_system_ca_certs_pool: { type: 'boolean', 'x-no-effect': 'a server verifies clients with client_ca_file only' },
-  },
-};
 
 const DURATION = { type: 'string', format: 'duration' };
 
@@ -169,7 +123,7 @@ export const configSchema: JsonSchema = {
             max_concurrent_streams: { type: 'integer', minimum: 1 },
             initial_window_size: { type: 'integer', minimum: 65535, maximum: 2147483647, default: 16777216, description: "HTTP/2 receive window in bytes (Node's default is 64 KiB); large windows keep MB-sized batches from another collector flowing" },
             keepalive: KEEPALIVE_SCHEMA,
-            tls: TLS_SCHEMA,
+            tls: TLS_SERVER_SCHEMA,
             auth: AUTH_CONFIG_SCHEMA,
           },
         },
@@ -205,7 +159,7 @@ export const configSchema: JsonSchema = {
                 max_age: { type: 'integer', minimum: 0, description: 'seconds a browser may cache a preflight answer; unset: no Access-Control-Max-Age (browsers use 5 s)' },
               },
             },
-            tls: TLS_SCHEMA,
+            tls: TLS_SERVER_SCHEMA,
             auth: AUTH_CONFIG_SCHEMA,
           },
         },
@@ -224,21 +178,9 @@ export function validateConfig(config: OtlpReceiverConfig): Problem[] {
     const isPath = grpc.endpoint?.startsWith('/') ?? false;
     if (grpc.transport === 'unix' && !isPath) problems.push({ path: ['protocols', 'grpc', 'endpoint'], message: 'with transport unix, endpoint must be a socket path (/run/tapio/otlp.sock)' });
     if (grpc.transport !== 'unix' && isPath) problems.push({ path: ['protocols', 'grpc', 'endpoint'], message: 'a socket path needs transport: unix' });
-    if (grpc.tls) problems.push(...tlsProblems(grpc.tls, ['protocols', 'grpc', 'tls']));
+    if (grpc.tls) problems.push(...tlsServerProblems(grpc.tls, ['protocols', 'grpc', 'tls']));
   }
   const http = config.protocols?.http;
-  if (http?.tls) problems.push(...tlsProblems(http.tls, ['protocols', 'http', 'tls']));
+  if (http?.tls) problems.push(...tlsServerProblems(http.tls, ['protocols', 'http', 'tls']));
   return problems;
-}
-
-function tlsProblems(t: TlsServerConfig, at: (string | number)[]): Problem[] {
-  const out: Problem[] = [];
-  for (const [file, pem, what] of [['cert_file', 'cert_pem', 'certificate'], ['key_file', 'key_pem', 'private key']] as const) {
-    if (t[file] === undefined && t[pem] === undefined) out.push({ path: at, message: `a TLS server needs its ${what}: set ${file} or ${pem}` });
-    if (t[file] !== undefined && t[pem] !== undefined) out.push({ path: [...at, pem], message: `set ${file} or ${pem}, not both` });
-  }
-  (t.cipher_suites ?? []).forEach((name, i) => {
-    if (!CIPHER_SUITES.has(name)) out.push({ path: [...at, 'cipher_suites', i], message: `unknown cipher suite "${name}" (known: ${[...CIPHER_SUITES.keys()].join(', ')})` });
-  });
-  return out;
 }

@@ -1,12 +1,11 @@
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { authenticateRequest, parseDuration, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
+import { authenticateRequest, keepTlsCurrent, serverTlsOptions, parseDuration, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
 import { encodePartialSuccess, encodeRpcStatus, GRPC_STATUS, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
 import type { GrpcServerConfig } from './config';
 import { clientMetadata, type ClientMetadata, type ExportHandler, type Outcome } from './handler';
 import { inflateCapped, InflateError } from './inflate';
 import { applyServerKeepalive, type ServerKeepalive } from './keepalive';
-import { keepTlsCurrent, serverTlsOptions } from './tls';
 
 
 /**

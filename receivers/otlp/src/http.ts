@@ -1,14 +1,12 @@
 import * as http from 'node:http';
-import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { authenticateRequest, parseByteSize, parseDuration, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
+import { authenticateRequest, createHttpServer, enforceWriteTimeout, originPattern, parseByteSize, parseDuration, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
 import { jsonToProto, protoToJson } from './codec/json';
 import { MalformedError } from './codec/reader';
 import { encodePartialSuccess, encodeRpcStatus, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
 import type { HttpServerConfig } from './config';
 import { clientMetadata, type ClientMetadata, type ExportHandler, type Outcome } from './handler';
 import { inflateCapped, InflateError } from './inflate';
-import { keepTlsCurrent, serverTlsOptions } from './tls';
 
 const PROTOBUF = 'application/x-protobuf';
 const JSON_TYPE = 'application/json';
@@ -59,18 +57,10 @@ export class OtlpHttpServer {
   }
 
   async start(): Promise<void> {
-    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => this.onRequest(req, res);
-    const server = this.cfg.tls
-      ? https.createServer(serverTlsOptions(this.cfg.tls), onRequest)
-      : http.createServer(onRequest);
-    server.keepAliveTimeout = 65_000;
-    // confighttp's timeouts in Node's terms (0: no limit); unset: Node's own limits
-    const ms = (d: string | undefined): number | undefined => (d === undefined ? undefined : parseDuration(d));
-    const readHeader = ms(this.cfg.read_header_timeout), read = ms(this.cfg.read_timeout), idle = ms(this.cfg.idle_timeout);
-    if (read !== undefined) server.requestTimeout = read;
-    if (readHeader !== undefined) server.headersTimeout = readHeader === 0 ? server.requestTimeout : readHeader;
-    if (idle !== undefined) server.keepAliveTimeout = idle;
-    if (this.cfg.tls) this.stopTlsReload = keepTlsCurrent(server as https.Server, this.cfg.tls, this.logger);
+    const { server, stop } = createHttpServer(this.cfg, (req, res) => this.onRequest(req, res), this.logger);
+    this.stopTlsReload = stop;
+    // longer than the 60 s idle timeout common in load balancers, so they close first
+    if (this.cfg.idle_timeout === undefined) server.keepAliveTimeout = 65_000;
     const { host, port } = splitHostPort(this.cfg.endpoint);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -85,11 +75,7 @@ export class OtlpHttpServer {
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const extra = this.cfg.response_headers;
     if (extra) for (const name of Object.keys(extra)) res.setHeader(name, extra[name]!);
-    if (this.writeTimeoutMs > 0) {
-      // Go's WriteTimeout: the answer must be out this long after the request began, or the connection goes
-      const timer = setTimeout(() => { if (!res.writableFinished) req.socket.destroy(); }, this.writeTimeoutMs);
-      res.once('close', () => clearTimeout(timer));
-    }
+    enforceWriteTimeout(req, res, this.writeTimeoutMs);
     const origin = req.headers.origin;
     if (origin !== undefined && this.origins.some((re) => re.test(origin))) {
       res.setHeader('Access-Control-Allow-Origin', origin);
@@ -239,10 +225,4 @@ async function inflate(raw: Buffer, encoding: string, limit: number): Promise<Bu
     if (err instanceof InflateError) throw new HttpError(err.tooLarge ? 413 : 400, err.message);
     throw err;
   }
-}
-
-/** `https://*.example.com` → a RegExp; `*` alone allows every origin. */
-function originPattern(o: string): RegExp {
-  const escaped = o.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*');
-  return new RegExp(`^${escaped}$`, 'i');
 }

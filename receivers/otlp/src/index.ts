@@ -2,9 +2,8 @@ import { defineReceiver } from '@tapio/core';
 import { configSchema, validateConfig, type OtlpReceiverConfig } from './config';
 import { OtlpReceiver } from './receiver';
 
-export type { GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig, TlsServerConfig } from './config';
+export type { GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig } from './config';
 export { OtlpReceiver } from './receiver';
-export { CIPHER_SUITES, CURVE_NAMES, curveList, cipherList, TLS_VERSION_SCHEMA, tlsVersion } from './tls';
 export { inflateCapped, InflateError } from './inflate';
 export { crc32c, maskedCrc32c } from './compression/crc32c';
 export { decodeSnappyBlock, snappyBlock } from './compression/snappy-block';
