@@ -1,4 +1,4 @@
-/** snappyjs ships no types; the block compressor is all this package uses. */
+/** snappyjs ships no types; only this package's compression test imports it, to decode bodies independently of the receiver. */
 declare module 'snappyjs' {
   export function compress(input: Uint8Array): Uint8Array;
   export function uncompress(input: Uint8Array): Uint8Array;
