@@ -1,4 +1,4 @@
-import { createSendingExporter, defineExporter, parseDuration, queueSettings } from '@tapio/core';
+import { createSendingExporter, defineExporter, parseDuration, queueConfigIssues, queueSettings } from '@tapio/core';
 import { configIssues, configSchema, createDefaultConfig, type FileExporterConfig, type GroupByConfig, type RotationConfig } from './config';
 import { CommittedFileWriter } from './committed-writer';
 import { FileWriter } from './exporter';
@@ -30,7 +30,7 @@ export default defineExporter<FileExporterConfig>({
   configSchema,
   createDefaultConfig,
   validate(config) {
-    return configIssues(config, config.sending_queue ? queueSettings(config.sending_queue).numConsumers : 1);
+    return [...configIssues(config, config.sending_queue ? queueSettings(config.sending_queue).numConsumers : 1), ...queueConfigIssues(config.sending_queue)];
   },
   create(ctx, config) {
     const problems = configIssues(config, config.sending_queue ? queueSettings(config.sending_queue).numConsumers : 1);

@@ -196,6 +196,10 @@ describe('file exporter config rules', () => {
     assert.match(refused({ path: '/tmp/*/*.json', group_by: { enabled: true } }).join(), /has 2/);
     assert.deepEqual(refused({ path: '/tmp/*.json', group_by: { enabled: true } }), []);
   });
+
+  it('checks the sending_queue rules the schema cannot say', () => {
+    assert.deepEqual(refused({ sending_queue: { enabled: true, sizer: 'items', queue_size: 100, batch: { min_size: 500 } } }), ['sending_queue.batch.min_size: must be less than or equal to queue_size (100)']);
+  });
 });
 
 describe('file exporter group_by', () => {
