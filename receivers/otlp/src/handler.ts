@@ -4,6 +4,7 @@ import { MalformedError } from './codec/reader';
 import type { OtlpSignal } from './codec/rpc';
 import { DecodeWorkerError, type DecodePool } from './decode-pool';
 import { cpuMicros, otlpProfile, SAMPLE_EVERY, traceDecoded } from './profile';
+import { nextTurn } from './turns';
 
 /** What became of one export request; the gRPC and HTTP fronts map it to their status codes. */
 export type Outcome =
@@ -113,8 +114,10 @@ export class ExportHandler {
 
   private async decodeAndConsume(signal: OtlpSignal, body: Buffer, owned: boolean, metadata: ClientMetadata | undefined): Promise<Outcome> {
     let decoded: DecodeResult;
-    const t0 = this.profiling ? process.hrtime.bigint() : 0n;
     const inWorker = signal === 'traces' && this.pool !== undefined && this.pool.usable;
+    // on the main thread: each decode in its own event-loop turn (see turns.ts)
+    if (!inWorker) await nextTurn();
+    const t0 = this.profiling ? process.hrtime.bigint() : 0n;
     // the pool notes its own (main-thread) decode time; process CPU would count the workers too
     const sampled = this.profiling && !inWorker && otlpProfile.requests % SAMPLE_EVERY === 0;
     const c0 = sampled ? cpuMicros() : 0;
