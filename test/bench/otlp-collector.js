@@ -62,13 +62,13 @@ service:
   // the bench process died (crash, Ctrl-C): do not linger, an orphan's timers would disturb later runs
   process.on('disconnect', () => process.exit(0));
   process.on('message', (m) => {
-    if (m.type === 'mark') { for (const k of ['ingressMs', 'waitMs', 'exportMs']) otlpProfile[k].length = 0; otlpProfile.traced.clear(); loopDelay.reset(); gc = { minorMs: 0, majorMs: 0, major: 0, maxMs: 0 }; cpu0 = process.cpuUsage(); prof0 = { ...otlpProfile }; peakRss = process.memoryUsage().rss; process.send({ type: 'marked' }); }
+    if (m.type === 'mark') { for (const k of ['ingressMs', 'turnWaitMs', 'waitMs', 'exportMs']) otlpProfile[k].length = 0; otlpProfile.traced.clear(); loopDelay.reset(); gc = { minorMs: 0, majorMs: 0, major: 0, maxMs: 0 }; cpu0 = process.cpuUsage(); prof0 = { ...otlpProfile }; peakRss = process.memoryUsage().rss; process.send({ type: 'marked' }); }
     if (m.type === 'stats') {
       const cpu = process.cpuUsage(cpu0);
       const prof = {};
       for (const k of Object.keys(otlpProfile)) if (typeof otlpProfile[k] === 'number') prof[k] = otlpProfile[k] - prof0[k];
       const p99 = (a) => { const s = a.slice().sort((x, y) => x - y); return s.length ? +s[Math.min(s.length - 1, Math.floor(0.99 * s.length))].toFixed(1) : NaN; };
-      const stages = { ingressP99Ms: p99(otlpProfile.ingressMs), waitP99Ms: p99(otlpProfile.waitMs), exportP99Ms: p99(otlpProfile.exportMs) };
+      const stages = { ingressP99Ms: p99(otlpProfile.ingressMs), turnWaitP99Ms: p99(otlpProfile.turnWaitMs), waitP99Ms: p99(otlpProfile.waitMs), exportP99Ms: p99(otlpProfile.exportMs) };
       process.send({ type: 'stats', stages, cpuMs: (cpu.user + cpu.system) / 1000, rss: process.memoryUsage().rss, peakRss, profile: prof, batch: useBatch, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6, gc });
     }
     if (m.type === 'exit') { clearInterval(rssTimer); collector.shutdown().then(() => process.exit(0), () => process.exit(1)); }

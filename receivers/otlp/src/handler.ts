@@ -3,8 +3,8 @@ import { decodeLogs, decodeMetrics, decodeTraces, type DecodeResult } from './co
 import { MalformedError } from './codec/reader';
 import type { OtlpSignal } from './codec/rpc';
 import { DecodeWorkerError, type DecodePool } from './decode-pool';
-import { cpuMicros, otlpProfile, SAMPLE_EVERY, traceDecoded } from './profile';
-import { nextTurn } from './turns';
+import { cpuMicros, otlpProfile, SAMPLE_EVERY, traceDecoded, traceTurnWait, wallMs } from './profile';
+import { endTurn, nextTurn } from './turns';
 
 /** What became of one export request; the gRPC and HTTP fronts map it to their status codes. */
 export type Outcome =
@@ -115,8 +115,14 @@ export class ExportHandler {
   private async decodeAndConsume(signal: OtlpSignal, body: Buffer, owned: boolean, metadata: ClientMetadata | undefined): Promise<Outcome> {
     let decoded: DecodeResult;
     const inWorker = signal === 'traces' && this.pool !== undefined && this.pool.usable;
-    // on the main thread: each decode in its own event-loop turn (see turns.ts)
-    if (!inWorker) await nextTurn();
+    // On the main thread the decode and the hand-over run in a turn of their own (see turns.ts);
+    // every path below ends it exactly once.
+    const turn = !inWorker;
+    if (turn) {
+      const asked = this.profiling ? wallMs() : 0;
+      await nextTurn();
+      if (this.profiling) traceTurnWait(wallMs() - asked);
+    }
     const t0 = this.profiling ? process.hrtime.bigint() : 0n;
     // the pool notes its own (main-thread) decode time; process CPU would count the workers too
     const sampled = this.profiling && !inWorker && otlpProfile.requests % SAMPLE_EVERY === 0;
@@ -124,6 +130,7 @@ export class ExportHandler {
     try {
       decoded = inWorker ? await this.pool!.decodeTraces(body, owned, this.ctx.id, nowNanos()) : DECODERS[signal](body, this.ctx.id, nowNanos());
     } catch (err) {
+      if (turn) endTurn();
       if (err instanceof MalformedError || err instanceof RangeError) return { status: 'invalid', message: err.message };
       if (err instanceof DecodeWorkerError) return { status: 'unavailable', message: err.message, retryAfterMs: DEFAULT_RETRY_AFTER_MS };
       throw err;
@@ -136,7 +143,14 @@ export class ExportHandler {
       otlpProfile.decodeSampledEvents += decoded.events.length;
     }
     try {
-      if (decoded.events.length) await this.next.consume(metadata ? { events: decoded.events, metadata } : { events: decoded.events });
+      let consumed: Promise<void> | undefined;
+      try {
+        // the pipeline's synchronous part (batching; an export's encoding) still belongs to this turn
+        if (decoded.events.length) consumed = this.next.consume(metadata ? { events: decoded.events, metadata } : { events: decoded.events });
+      } finally {
+        if (turn) endTurn();
+      }
+      await consumed;
     } catch (err) {
       const message = (err as Error).message ?? String(err);
       if (isPermanent(err)) return { status: 'permanent', message };

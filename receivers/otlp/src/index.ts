@@ -11,7 +11,7 @@ export { isSnappyFramed, SNAPPY_STREAM_IDENTIFIER, snappyFramed, unframeSnappy }
 export { loadZstd, type ZstdCodec } from './compression/zstd';
 export { ExportHandler, type Outcome } from './handler';
 export { DecodePool, DecodeWorkerError } from './decode-pool';
-export { cpuMicros, otlpProfile, SAMPLE_EVERY, traceDecoded, traceExported, traceExportStart, wallMs } from './profile';
+export { cpuMicros, otlpProfile, SAMPLE_EVERY, traceDecoded, traceExported, traceExportStart, traceTurnWait, wallMs } from './profile';
 export {
   decodeLogs, decodeMetrics, decodeRetryDelayMs, decodeTraces, encodeLogs, encodeMetrics, encodePartialSuccess, encodeRpcStatus,
   encodeTraces, GRPC_STATUS, GRPC_STATUS_NAME, jsonToProto, MalformedError, OtlpSpanEvent, protoToJson, Reader, severityFromNumber, SIGNAL_INFO, splitBySignal, uint64String, Writer,

@@ -28,6 +28,8 @@ export const otlpProfile = {
    * exporter's transport (batch + queue), and the export's round trip.
    */
   ingressMs: [] as number[],
+  /** of ingress: how long a request waited for its decode turn (see turns.ts) */
+  turnWaitMs: [] as number[],
   waitMs: [] as number[],
   exportMs: [] as number[],
   /** first event of a request → when it was decoded (wall ms); cleared as exports pick them up */
@@ -40,6 +42,11 @@ const MAX_LATENCY_SAMPLES = 200_000;
 /** Wall-clock ms with sub-ms resolution (comparable across processes on one machine). */
 export function wallMs(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/** Profiling only: a request waited this long for its decode turn. */
+export function traceTurnWait(ms: number): void {
+  if (otlpProfile.turnWaitMs.length < MAX_LATENCY_SAMPLES) otlpProfile.turnWaitMs.push(ms);
 }
 
 /** Profiling only: notes when the first span of a request was decoded. */

@@ -1,22 +1,43 @@
 import * as assert from 'node:assert/strict';
-import { nextTurn } from '../src/turns';
+import { endTurn, nextTurn, TURN_BUDGET_MS } from '../src/turns';
 
-describe('nextTurn: one waiter per event-loop turn, in order', () => {
-  it('grants waiters first come first served, and lets other callbacks run between two grants', async () => {
+/** Holds the turn this long (a decode of that size). */
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) { /* spin */ }
+}
+
+describe('nextTurn / endTurn: decode turns in order, other callbacks in between', () => {
+  it('grants waiters first come first served; once a turn used its budget, other callbacks run before the next grant', async () => {
     const order: string[] = [];
-    const waiters = [1, 2, 3, 4].map((i) => nextTurn().then(() => {
+    const waiters = [1, 2, 3].map((i) => nextTurn().then(() => {
       order.push(`turn ${i}`);
-      // work queued by a granted waiter runs before the waiter after the next one is granted
       if (i === 1) setImmediate(() => order.push('other work'));
+      busy(TURN_BUDGET_MS + 1);
+      endTurn();
     }));
     await Promise.all(waiters);
-    assert.deepEqual(order, ['turn 1', 'turn 2', 'other work', 'turn 3', 'turn 4']);
+    assert.deepEqual(order, ['turn 1', 'other work', 'turn 2', 'turn 3']);
+  });
+
+  it('grants short waiters within one turn while its budget lasts', async () => {
+    const order: string[] = [];
+    const waiters = [1, 2, 3].map((i) => nextTurn().then(() => {
+      order.push(`turn ${i}`);
+      if (i === 1) setImmediate(() => order.push('other work'));
+      endTurn();
+    }));
+    await Promise.all(waiters);
+    assert.deepEqual(order, ['turn 1', 'turn 2', 'turn 3'], 'the three short holders share one turn');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, ['turn 1', 'turn 2', 'turn 3', 'other work']);
   });
 
   it('keeps granting, in order, after the queue ran empty', async () => {
     await nextTurn();
+    endTurn();
     const order: number[] = [];
-    await Promise.all([nextTurn().then(() => order.push(1)), nextTurn().then(() => order.push(2))]);
+    await Promise.all([1, 2].map((i) => nextTurn().then(() => { order.push(i); endTurn(); })));
     assert.deepEqual(order, [1, 2]);
   });
 });
