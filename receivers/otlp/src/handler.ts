@@ -113,16 +113,25 @@ export class ExportHandler {
   }
 
   private async decodeAndConsume(signal: OtlpSignal, body: Buffer, owned: boolean, metadata: ClientMetadata | undefined): Promise<Outcome> {
-    let decoded: DecodeResult;
     const inWorker = signal === 'traces' && this.pool !== undefined && this.pool.usable;
-    // On the main thread the decode and the hand-over run in a turn of their own (see turns.ts);
-    // every path below ends it exactly once.
-    const turn = !inWorker;
-    if (turn) {
-      const asked = this.profiling ? wallMs() : 0;
-      await nextTurn();
-      if (this.profiling) traceTurnWait(wallMs() - asked);
+    if (inWorker) return this.decodeAndConsumeHeld(signal, body, owned, metadata, true, undefined);
+    // On the main thread the decode and the hand-over run in a decode turn (see turns.ts). The
+    // turn is given back once the pipeline has the events, or on any way out: a turn never given
+    // back would stop every later decode.
+    const asked = this.profiling ? wallMs() : 0;
+    await nextTurn();
+    if (this.profiling) traceTurnWait(wallMs() - asked);
+    const turn = { held: true };
+    try {
+      return await this.decodeAndConsumeHeld(signal, body, owned, metadata, false, turn);
+    } finally {
+      if (turn.held) endTurn();
     }
+  }
+
+  /** `turn`: the decode turn this request holds; released as soon as the pipeline was handed the events. */
+  private async decodeAndConsumeHeld(signal: OtlpSignal, body: Buffer, owned: boolean, metadata: ClientMetadata | undefined, inWorker: boolean, turn: { held: boolean } | undefined): Promise<Outcome> {
+    let decoded: DecodeResult;
     const t0 = this.profiling ? process.hrtime.bigint() : 0n;
     // the pool notes its own (main-thread) decode time; process CPU would count the workers too
     const sampled = this.profiling && !inWorker && otlpProfile.requests % SAMPLE_EVERY === 0;
@@ -130,7 +139,6 @@ export class ExportHandler {
     try {
       decoded = inWorker ? await this.pool!.decodeTraces(body, owned, this.ctx.id, nowNanos()) : DECODERS[signal](body, this.ctx.id, nowNanos());
     } catch (err) {
-      if (turn) endTurn();
       if (err instanceof MalformedError || err instanceof RangeError) return { status: 'invalid', message: err.message };
       if (err instanceof DecodeWorkerError) return { status: 'unavailable', message: err.message, retryAfterMs: DEFAULT_RETRY_AFTER_MS };
       throw err;
@@ -143,13 +151,9 @@ export class ExportHandler {
       otlpProfile.decodeSampledEvents += decoded.events.length;
     }
     try {
-      let consumed: Promise<void> | undefined;
-      try {
-        // the pipeline's synchronous part (batching; an export's encoding) still belongs to this turn
-        if (decoded.events.length) consumed = this.next.consume(metadata ? { events: decoded.events, metadata } : { events: decoded.events });
-      } finally {
-        if (turn) endTurn();
-      }
+      // the pipeline's synchronous part (batching; an export's encoding) still belongs to the turn
+      const consumed = decoded.events.length ? this.next.consume(metadata ? { events: decoded.events, metadata } : { events: decoded.events }) : undefined;
+      if (turn?.held) { turn.held = false; endTurn(); }
       await consumed;
     } catch (err) {
       const message = (err as Error).message ?? String(err);

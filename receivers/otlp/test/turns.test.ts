@@ -1,4 +1,7 @@
 import * as assert from 'node:assert/strict';
+import { testBatch, testContext } from '@tapio/core/testing';
+import { ExportHandler } from '../src/handler';
+import { encodeTraces } from '../src/index';
 import { endTurn, nextTurn, TURN_BUDGET_MS } from '../src/turns';
 
 /** Holds the turn this long (a decode of that size). */
@@ -39,5 +42,19 @@ describe('nextTurn / endTurn: decode turns in order, other callbacks in between'
     const order: number[] = [];
     await Promise.all([1, 2].map((i) => nextTurn().then(() => { order.push(i); endTurn(); })));
     assert.deepEqual(order, [1, 2]);
+  });
+});
+
+describe('the receiver gives its decode turn back on every way out', () => {
+  it('a malformed request, a refused hand-over and a good request in a row are all answered', async () => {
+    let refuse = true;
+    const seen: number[] = [];
+    const next = { consume: (b: { events: unknown[] }) => { if (refuse) { refuse = false; throw new Error('pipeline refused synchronously'); } seen.push(b.events.length); return Promise.resolve(); } };
+    const handler = new ExportHandler(testContext('otlp', 'receiver'), next as never);
+    const good = encodeTraces(testBatch(2, 'span').events);
+    assert.equal((await handler.export('traces', Buffer.from([0x0a, 0xff]))).status, 'invalid');
+    assert.equal((await handler.export('traces', good)).status, 'unavailable');
+    assert.equal((await handler.export('traces', good)).status, 'ok');
+    assert.deepEqual(seen, [2]);
   });
 });
