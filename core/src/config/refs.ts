@@ -1,7 +1,7 @@
 import type { ComponentKind } from '../component/types';
 import { closest } from './ajv';
 import type { ComponentConfig } from './resolve';
-import { isPlainObject } from './source';
+import { walkSchema } from './schema-walk';
 
 type IssueFn = (parts: (string | number)[], message: string, onValue?: boolean) => void;
 
@@ -12,25 +12,17 @@ type IssueFn = (parts: (string | number)[], message: string, onValue?: boolean) 
  */
 export function checkExtensionRefs(sections: Record<ComponentKind, Map<string, ComponentConfig>>, sectionKind: Record<string, ComponentKind>, serviceExtensions: string[], defined: string[], issue: IssueFn): void {
   for (const [section, kind] of Object.entries(sectionKind)) {
-    for (const [id, cc] of sections[kind]) walk(cc.factory.configSchema as Record<string, unknown>, cc.config, [section, id]);
+    for (const [id, cc] of sections[kind]) walkSchema(cc.factory.configSchema as Record<string, unknown>, cc.config, [section, id], check);
   }
 
-  function walk(schema: Record<string, unknown> | undefined, value: unknown, path: (string | number)[]): void {
-    if (!schema || value === undefined || value === null) return;
-    if (schema['x-extension-ref'] === true && typeof value === 'string') {
-      if (serviceExtensions.includes(value)) return;
-      if (defined.includes(value)) issue(path, `extension "${value}" is defined but not listed in service.extensions`, true);
-      else {
-        const near = closest(value, defined);
-        issue(path, `no extension "${value}" is defined under extensions` + (near ? `; did you mean "${near}"?` : ''), true);
-      }
-      return;
+  function check(schema: Record<string, unknown>, value: unknown, path: (string | number)[]): boolean {
+    if (schema['x-extension-ref'] !== true || typeof value !== 'string') return false;
+    if (serviceExtensions.includes(value)) return true;
+    if (defined.includes(value)) issue(path, `extension "${value}" is defined but not listed in service.extensions`, true);
+    else {
+      const near = closest(value, defined);
+      issue(path, `no extension "${value}" is defined under extensions` + (near ? `; did you mean "${near}"?` : ''), true);
     }
-    const props = schema.properties as Record<string, Record<string, unknown>> | undefined;
-    if (props && isPlainObject(value)) {
-      for (const [k, sub] of Object.entries(props)) if (k in value) walk(sub, (value as Record<string, unknown>)[k], [...path, k]);
-    }
-    const items = schema.items as Record<string, unknown> | undefined;
-    if (items && Array.isArray(value)) value.forEach((v, i) => walk(items, v, [...path, i]));
+    return true;
   }
 }

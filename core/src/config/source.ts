@@ -143,9 +143,9 @@ const REF = /\$\$|\$\{([a-z]+):([^}]*)\}/g;
  * for a literal `$`. When the whole value is one reference, the result is parsed as YAML so
  * `${env:PORT}` can yield a number, as in the OpenTelemetry Collector. An unset variable
  * expands to nothing with a notice, as in the Collector (Helm charts reference variables that
- * only some environments set); a setting that cannot be empty then fails with its own error.
+ * only some environments set); a value that is only such a reference is UNSET.
  */
-export function expand(value: string, cfgPath: string, loc: SourceLocation | undefined, dir: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[], notices: ConfigIssue[] = issues): unknown {
+export function expand(value: string, cfgPath: string, loc: SourceLocation | undefined, dir: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[], notices: ConfigIssue[]): unknown {
   if (!value.includes('$')) return value;
   let whole = false;
   let unset = false;

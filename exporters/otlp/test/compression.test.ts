@@ -1,13 +1,12 @@
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
-import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
 import { uncompress as snappyBlock } from 'snappyjs';
 import { testBatch, testContext, validConfig } from '@tapio/core/testing';
 import { crc32c, protoToJson } from '@tapio/receiver-otlp';
 import { otlpExporterFactory, otlpHttpExporterFactory } from '../src/index';
-import { exporterIssues } from './helpers';
+import { exporterIssues, grpcOkServer } from './helpers';
 
 /** Reads snappy's framing format (stream identifier, then chunks with masked CRC-32C), checking every CRC. */
 function unframeSnappy(b: Buffer): Buffer {
@@ -49,27 +48,6 @@ async function httpSink(): Promise<{ port: number; seen: { headers: http.Incomin
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { port: (server.address() as AddressInfo).port, seen, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
-}
-
-/** A gRPC endpoint (bare HTTP/2) that keeps the request headers and message and answers OK. */
-async function grpcSink(): Promise<{ port: number; seen: { headers: http2.IncomingHttpHeaders; flag: number; message: Buffer }[]; close(): Promise<void> }> {
-  const seen: { headers: http2.IncomingHttpHeaders; flag: number; message: Buffer }[] = [];
-  const server = http2.createServer();
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (s) => { sessions.add(s); s.on('close', () => sessions.delete(s)); });
-  server.on('stream', (stream, headers) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => {
-      const framed = Buffer.concat(chunks);
-      seen.push({ headers, flag: framed[0]!, message: framed.subarray(5, 5 + framed.readUInt32BE(1)) });
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-      stream.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as AddressInfo).port, seen, close: () => new Promise((r) => { for (const s of sessions) s.destroy(); server.close(() => r()); }) };
 }
 
 const noQueue = { sending_queue: { enabled: false }, retry_on_failure: { enabled: false } };
@@ -114,14 +92,14 @@ describe('otlp exporters: the Collector\'s compression settings', () => {
   });
 
   it('otlp (gRPC): gzip, zstd and snappy set grpc-encoding and the compressed flag, and the message decodes; none sends it as is', async () => {
-    const s = await grpcSink();
+    const s = await grpcOkServer();
     try {
       for (const compression of ['gzip', 'zstd', 'snappy', 'none']) {
         const e = await otlpExporterFactory.create(testContext('otlp', 'exporter'), validConfig(otlpExporterFactory, { endpoint: `127.0.0.1:${s.port}`, compression, ...noQueue }) as never);
         await e.start({} as never);
         await e.consume(testBatch(2, 'span'));
         await e.shutdown();
-        const { headers, flag, message } = s.seen.pop()!;
+        const { headers, flag, message } = s.calls.pop()!;
         const compressed = compression !== 'none';
         assert.equal(headers['grpc-encoding'], compressed ? compression : undefined);
         assert.equal(flag, compressed ? 1 : 0);

@@ -1,35 +1,14 @@
 import * as assert from 'node:assert/strict';
-import * as http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import { testBatch, testContext, validConfig } from '@tapio/core/testing';
 import { GrpcChannel } from '../src/grpc-channel';
 import { otlpExporterFactory } from '../src/index';
-import { exporterIssues, freePort } from './helpers';
-
-/** A bare gRPC endpoint answering OK, recording each call's :authority and the local address the connection came in on. */
-async function okServer(port = 0, host = '127.0.0.1'): Promise<{ port: number; calls: { authority: unknown; local: string }[]; close(): Promise<void> }> {
-  const calls: { authority: unknown; local: string }[] = [];
-  const server = http2.createServer();
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (s) => { sessions.add(s); s.on('close', () => sessions.delete(s)); });
-  server.on('stream', (stream, headers) => {
-    stream.resume();
-    stream.on('end', () => {
-      calls.push({ authority: headers[':authority'], local: stream.session?.socket.localAddress ?? '' });
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-      stream.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(port, host, r));
-  return { port: (server.address() as AddressInfo).port, calls, close: () => new Promise((r) => { for (const s of sessions) s.destroy(); server.close(() => r()); }) };
-}
+import { exporterIssues, freePort, grpcOkServer } from './helpers';
 
 const noQueue = { sending_queue: { enabled: false }, retry_on_failure: { enabled: false } };
 
 describe('otlp (gRPC) exporter: the Collector\'s configgrpc client keys', () => {
   it('authority replaces the :authority the server sees (default: the endpoint host:port)', async () => {
-    const s = await okServer();
+    const s = await grpcOkServer();
     try {
       for (const authority of [undefined, 'backend.example.com']) {
         const e = await otlpExporterFactory.create(testContext('otlp', 'exporter'), validConfig(otlpExporterFactory, { endpoint: `127.0.0.1:${s.port}`, ...(authority ? { authority } : {}), ...noQueue }) as never);
@@ -57,7 +36,7 @@ describe('otlp (gRPC) exporter: the Collector\'s configgrpc client keys', () => 
     const patient = await make(true);
     const sending = patient.consume(testBatch(1, 'span'));
     await new Promise((r) => setTimeout(r, 400)); // a few refused connection attempts
-    const s = await okServer(port);
+    const s = await grpcOkServer(port);
     try {
       await sending;
       assert.equal(s.calls.length, 1, 'delivered once the server was up');
@@ -73,7 +52,7 @@ describe('otlp (gRPC) exporter: the Collector\'s configgrpc client keys', () => 
   });
 
   it('balancer_name round_robin: connections go to every address the name resolves to, calls spread over them', async () => {
-    const s = await okServer(0, '0.0.0.0');
+    const s = await grpcOkServer(0, '0.0.0.0');
     const ch = new GrpcChannel({
       target: `backends.test:${s.port}`, secure: false, headers: {}, connections: 2, roundRobin: true,
       // the DNS answer for the name: two loopback addresses, as two backends
@@ -97,7 +76,7 @@ describe('otlp (gRPC) exporter: the Collector\'s configgrpc client keys', () => 
 
 describe('otlp exporters: the exporterhelper keys of older and newer Collector configs', () => {
   it('the pre-0.130 `batcher` section batches: 10 single-span consumes leave as one call', async () => {
-    const s = await okServer();
+    const s = await grpcOkServer();
     try {
       const e = await otlpExporterFactory.create(testContext('otlp', 'exporter'), validConfig(otlpExporterFactory, {
         endpoint: `127.0.0.1:${s.port}`, batcher: { enabled: true, flush_timeout: '200ms', min_size_items: 10 }, ...noQueue,

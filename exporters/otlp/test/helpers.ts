@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Collector, createLogger, type AnyFactory, type UnifiedEvent } from '@tapio/core';
@@ -73,4 +74,31 @@ export function exporterIssues(type: 'otlp' | 'otlphttp', section: string): { is
   const r = resolveYaml(yaml, [receiverFactory, otlpExporterFactory, otlpHttpExporterFactory], 'test.yaml') as ReturnType<typeof resolveYaml> & { notices?: { path: string; message: string }[] };
   const text = (l: { path: string; message: string }[] = []): string[] => l.map((i) => `${i.path}: ${i.message}`);
   return { issues: text(r.issues), notices: text(r.notices) };
+}
+
+/** One call a GrpcOkServer answered: its headers (and :authority), the local address it came in on, and its message. */
+export interface GrpcCall { headers: http2.IncomingHttpHeaders; authority: unknown; local: string; flag: number; message: Buffer }
+
+/** A bare gRPC endpoint (node:http2) that records every call and answers OK. */
+export async function grpcOkServer(port = 0, host = '127.0.0.1'): Promise<{ port: number; calls: GrpcCall[]; close(): Promise<void> }> {
+  const calls: GrpcCall[] = [];
+  const server = http2.createServer();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (s) => { sessions.add(s); s.on('close', () => sessions.delete(s)); });
+  server.on('stream', (stream, headers) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => {
+      const framed = Buffer.concat(chunks);
+      calls.push({
+        headers, authority: headers[':authority'], local: stream.session?.socket.localAddress ?? '',
+        flag: framed[0] ?? 0, message: framed.length >= 5 ? framed.subarray(5, 5 + framed.readUInt32BE(1)) : Buffer.alloc(0),
+      });
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(port, host, r));
+  return { port: (server.address() as net.AddressInfo).port, calls, close: () => new Promise((r) => { for (const s of sessions) s.destroy(); server.close(() => r()); }) };
 }
