@@ -104,11 +104,16 @@ export function createSendingExporter(ctx: ComponentContext, o: SendingExporterO
     ctx.logger.warn({ err: (g.lastError as Error)?.message, events: n, reason: g.reason }, 'dropping data that could not be exported');
   }
 
+  /** What the caller of consume() is told when the data was given up on: it will not heal by sending again. */
+  function givenUpError(g: GiveUp): unknown {
+    return isPermanent(g.lastError) ? g.lastError : new PermanentError(g.message, { cause: g.lastError });
+  }
+
   async function deliver(batch: Batch): Promise<void> {
     const g = await attemptDelivery(batch);
     if (!g) return;
     countDrop(batch.events.length, g);
-    throw isPermanent(g.lastError) ? g.lastError : new PermanentError(g.message, { cause: g.lastError });
+    throw givenUpError(g);
   }
 
   /** Tells a wait_for_result caller how the export of its data ended (as consume() without a queue would). */
@@ -116,7 +121,7 @@ export function createSendingExporter(ctx: ComponentContext, o: SendingExporterO
     if (!w) return;
     if (!g) w.resolve();
     else if (g.reason === 'shutdown') w.reject(new RetryableError('exporter is shutting down before the data was exported', { code: ErrorCodes.SHUTTING_DOWN, cause: g.lastError }));
-    else w.reject(isPermanent(g.lastError) ? g.lastError : new PermanentError(g.message, { cause: g.lastError }));
+    else w.reject(givenUpError(g));
   }
 
   if (!queueCfg?.enabled) {

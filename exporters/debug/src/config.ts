@@ -44,11 +44,18 @@ export function createDefaultConfig(): DebugExporterConfig {
 
 export interface DebugSettings { verbosity: Verbosity; internalLogger: boolean; output: 'stdout' | 'stderr' }
 
-/** Resolves the defaults that depend on each other and refuses what contradicts itself. */
-export function settingsFrom(c: DebugExporterConfig): DebugSettings {
+/** What contradicts itself (reported by `tapio validate`; create refuses it too). */
+export function configProblems(c: DebugExporterConfig): { path: string[]; message: string }[] {
   if (c.use_internal_logger === true && c.output !== undefined) {
-    throw new Error('output is only used when use_internal_logger is false (the Collector refuses output_paths with the internal logger alike)');
+    return [{ path: ['output'], message: 'output is only used when use_internal_logger is false (the Collector refuses output_paths with the internal logger alike)' }];
   }
+  return [];
+}
+
+/** Resolves the defaults that depend on each other. */
+export function settingsFrom(c: DebugExporterConfig): DebugSettings {
+  const problem = configProblems(c)[0];
+  if (problem) throw new Error(problem.message);
   return {
     verbosity: c.verbosity.toLowerCase() as Verbosity,
     internalLogger: c.use_internal_logger ?? c.output === undefined,

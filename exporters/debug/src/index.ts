@@ -1,5 +1,5 @@
 import { createSendingExporter, defineExporter, type Batch, type UnifiedEvent } from '@tapio/core';
-import { configSchema, createDefaultConfig, settingsFrom, type DebugExporterConfig, type DebugSettings } from './config';
+import { configProblems, configSchema, createDefaultConfig, settingsFrom, type DebugExporterConfig, type DebugSettings } from './config';
 import { PerSecondSampler } from './sampler';
 
 export { configSchema, createDefaultConfig, PerSecondSampler };
@@ -39,6 +39,7 @@ export default defineExporter<DebugExporterConfig>({
   stability: { traces: 'beta', metrics: 'beta', logs: 'beta', events: 'beta' },
   configSchema,
   createDefaultConfig,
+  validate: configProblems,
   create(ctx, config) {
     const s = settingsFrom(config);
     const out = s.output === 'stderr' ? process.stderr : process.stdout;

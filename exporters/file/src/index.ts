@@ -16,6 +16,11 @@ function encoderFor(format: FileExporterConfig['format'], compression: FileExpor
   return { encode: lineEncoder(format) };
 }
 
+/** The file exporter's own rules (see configIssues), with the queue's consumer count they depend on. */
+function fileRuleIssues(config: FileExporterConfig): ReturnType<typeof configIssues> {
+  return configIssues(config, config.sending_queue ? queueSettings(config.sending_queue).numConsumers : 1);
+}
+
 function lineEncoder(format: FileExporterConfig['format']): LineEncoder {
   switch (format) {
     case 'otlp_json': return otlpJsonLines();
@@ -30,10 +35,11 @@ export default defineExporter<FileExporterConfig>({
   configSchema,
   createDefaultConfig,
   validate(config) {
-    return [...configIssues(config, config.sending_queue ? queueSettings(config.sending_queue).numConsumers : 1), ...queueConfigIssues(config.sending_queue)];
+    return [...fileRuleIssues(config), ...queueConfigIssues(config.sending_queue)];
   },
   create(ctx, config) {
-    const problems = configIssues(config, config.sending_queue ? queueSettings(config.sending_queue).numConsumers : 1);
+    // checked again for configs that did not come through validation (createSendingExporter checks the queue's)
+    const problems = fileRuleIssues(config);
     if (problems.length) throw new Error(`file exporter: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
     const { encode, ready } = encoderFor(config.format, config.compression);
     const compress = config.compression === 'gzip'; // file-level; zstd is per message, in `encode`

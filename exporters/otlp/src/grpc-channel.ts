@@ -194,12 +194,12 @@ export class GrpcChannel {
   /** round_robin: connection `i` connects to address i of a fresh lookup of the target host. */
   private lookupFor(i: number): net.LookupFunction {
     const all = this.o.lookupAll ?? ((host: string) => dns.promises.lookup(host, { all: true }));
-    return ((host: string, _opts: unknown, cb: (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void) => {
+    return ((host: string, opts: unknown, cb: (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void) => {
       all(host).then((addrs) => {
         if (!addrs.length) { cb(new Error(`no address for ${host}`), '', 4); return; }
         const a = addrs[i % addrs.length]!;
         // Node 20 asks with {all: true} when it may try several families (autoSelectFamily)
-        if ((_opts as { all?: boolean })?.all) cb(null, [a]);
+        if ((opts as { all?: boolean })?.all) cb(null, [a]);
         else cb(null, a.address, a.family);
       }, (err: Error) => cb(err, '', 4));
     }) as net.LookupFunction;

@@ -6,7 +6,7 @@ import { MalformedError } from './codec/reader';
 import { encodePartialSuccess, encodeRpcStatus, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
 import type { HttpServerConfig } from './config';
 import { clientMetadata, type ClientMetadata, type ExportHandler, type Outcome } from './handler';
-import { inflateCapped, InflateError } from './inflate';
+import { INFLATABLE, inflateCapped, InflateError } from './inflate';
 
 const PROTOBUF = 'application/x-protobuf';
 const JSON_TYPE = 'application/json';
@@ -16,14 +16,8 @@ const CODE_INVALID_ARGUMENT = 3;
 const CODE_UNAVAILABLE = 14;
 const CODE_UNAUTHENTICATED = 16;
 
-/**
- * Content-Encodings Tapio can decode (zlib and deflate are both RFC 1950, as in confighttp;
- * `snappy` is framed or block by its first bytes, `x-snappy-framed` framed only). Not lz4:
- * there is no maintained JavaScript/WASM decoder of the LZ4 frame format.
- */
-const DECODABLE = new Set(['identity', 'gzip', 'zlib', 'deflate', 'zstd', 'snappy', 'x-snappy-framed']);
-/** confighttp's default compression_algorithms, less lz4. */
-const DEFAULT_ENCODINGS = ['identity', 'gzip', 'zstd', 'zlib', 'snappy', 'deflate', 'x-snappy-framed'];
+/** Content-Encodings Tapio can decode (see inflateCapped); also the default of compression_algorithms (confighttp's, less lz4). */
+const DECODABLE: ReadonlySet<string> = new Set(['identity', ...INFLATABLE]);
 
 class HttpError extends Error {
   constructor(readonly statusCode: number, message: string) { super(message); }
@@ -49,7 +43,7 @@ export class OtlpHttpServer {
     this.routes.set(cfg.logs_url_path, 'logs');
     this.maxBody = typeof cfg.max_request_body_size === 'number' ? cfg.max_request_body_size : parseByteSize(cfg.max_request_body_size);
     this.origins = (cfg.cors?.allowed_origins ?? []).map(originPattern);
-    const listed = (cfg.compression_algorithms ?? DEFAULT_ENCODINGS).map((a) => a || 'identity');
+    const listed = (cfg.compression_algorithms ?? [...DECODABLE]).map((a) => a || 'identity');
     this.encodings = new Set(listed.filter((a) => DECODABLE.has(a)));
     const undecodable = listed.filter((a) => !DECODABLE.has(a));
     if (undecodable.length) logger.warn({ encodings: undecodable }, 'protocols.http.compression_algorithms lists encodings Tapio cannot decode; such requests get 415');

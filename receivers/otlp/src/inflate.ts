@@ -17,6 +17,9 @@ export { InflateError };
  * - x-snappy-framed: the framing format only (also gRPC's `snappy`).
  * Corrupt input and too large output both reject with InflateError.
  */
+/** The encodings inflateCapped decodes (besides identity). Not lz4: no maintained JavaScript/WASM decoder of its frame format. */
+export const INFLATABLE: ReadonlySet<string> = new Set(['gzip', 'zstd', 'zlib', 'snappy', 'deflate', 'x-snappy-framed']); // in confighttp's order
+
 export async function inflateCapped(raw: Buffer, encoding: string, limit: number): Promise<Buffer> {
   switch (encoding) {
     case 'gzip': case 'deflate': case 'zlib':
