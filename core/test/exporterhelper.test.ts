@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { createSendingExporter, ErrorCodes, queueSettings, PermanentError, RetryableError } from '../src/index';
+import { createSendingExporter, ErrorCodes, queueSettings, PermanentError, RetryableError, type Batch } from '../src/index';
 import { testBatch, testHost } from '../src/testing/index';
 import { ctxWith, Downstream, exporter, FAST_RETRY, MemoryStorage, RecordingTelemetry, storageExtension, until } from './exporterhelper-fixtures';
 
@@ -144,7 +144,12 @@ describe('exporter helper with a sending queue', () => {
     const e1 = exporter(t1, d, { queue });
     await e1.start(host);
     const sentIds: string[] = [];
-    for (let i = 0; i < 5; i++) { const b = testBatch(3); sentIds.push(...b.events.map((x) => x.id)); await e1.consume(b); }
+    for (let i = 0; i < 5; i++) {
+      // client metadata (include_metadata) travels with the persisted batch
+      const b: Batch = { ...testBatch(3), metadata: { 'x-tenant': [`t${i}`], 'x-multi': ['a', 'b'] } };
+      sentIds.push(...b.events.map((x) => x.id));
+      await e1.consume(b);
+    }
     assert.equal(data.size, 5, 'every acknowledged batch is persisted before consume resolves');
     await e1.shutdown();
     assert.equal(t1.get('dropped:shutdown'), 0, 'nothing is dropped: it stays persisted');
@@ -158,6 +163,8 @@ describe('exporter helper with a sending queue', () => {
     await e2.shutdown();
     assert.deepEqual(d.received.flatMap((b) => b.events.map((x) => x.id)).sort(), [...sentIds].sort());
     assert.equal(t2.get('tapio_exporter_queue_redelivered_events'), 15);
+    assert.deepEqual(d.received.map((b) => b.metadata?.['x-tenant']?.[0]).sort(), ['t0', 't1', 't2', 't3', 't4'], 'each redelivered batch keeps its client metadata');
+    assert.ok(d.received.every((b) => b.metadata?.['x-multi']?.join() === 'a,b'));
     assert.equal(data.size, 0, 'delivered batches are removed from storage');
   });
 

@@ -43,6 +43,7 @@ describe('hand-written Tapio protobuf codec (wire.ts)', () => {
     const r = rng(42);
     for (let round = 0; round < 30; round++) {
       const batch: Batch = { events: Array.from({ length: 10 }, () => randomEvent(r)) };
+      if (round % 3 === 0) batch.metadata = { 'x-tenant': ['acme'], 'x-scope-orgid': ['a', 'é'], empty: [] };
       const fast = encodeBatchWire(batch);
       const ref = Buffer.from(encodeBatchReference(batch));
       assert.ok(fast.equals(ref), `round ${round}: bytes differ`);

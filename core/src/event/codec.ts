@@ -103,12 +103,17 @@ export function encodeBatchReference(batch: Batch): Uint8Array {
   const type = batchType();
   // eventToPb already builds protobuf-shaped plain objects, which encode() accepts as they are;
   // skipping fromObject() gives identical bytes about 5x faster (persistent queues encode every batch).
-  return type.encode({ events: batch.events.map(eventToPb) }).finish();
+  const metadata = batch.metadata ? Object.entries(batch.metadata).map(([key, values]) => ({ key, values })) : undefined;
+  return type.encode({ events: batch.events.map(eventToPb), metadata }).finish();
 }
 
 /** The protobufjs decoder: the reference wire.ts is tested against. */
 export function decodeBatchReference(bytes: Uint8Array): Batch {
   const type = batchType();
-  const msg = type.toObject(type.decode(bytes), { defaults: false, longs: Number, oneofs: false }) as { events?: any[] };
-  return { events: (msg.events ?? []).map(eventFromPb) };
+  const msg = type.toObject(type.decode(bytes), { defaults: false, longs: Number, oneofs: false }) as { events?: any[]; metadata?: { key?: string; values?: string[] }[] };
+  const events = (msg.events ?? []).map(eventFromPb);
+  if (!msg.metadata?.length) return { events };
+  const metadata: Record<string, string[]> = {};
+  for (const m of msg.metadata) metadata[m.key ?? ''] = m.values ?? [];
+  return { events, metadata };
 }

@@ -91,7 +91,7 @@ function varintSize(v: number): number {
 
 // Tags: (field << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited).
 const enum Tag {
-  BatchEvents = 10,
+  BatchEvents = 10, BatchMetadata = 18, MetaKey = 10, MetaValues = 18,
   EvId = 10, EvTime = 17, EvObserved = 25, EvKind = 34, EvSource = 42, EvSeverity = 50, EvTrace = 58,
   EvResource = 66, EvAttributes = 74, EvEntity = 82, EvSections = 90, EvCount = 96,
   MapEntry = 10, EntryKey = 10, EntryValue = 18,
@@ -212,10 +212,22 @@ export function encodeBatchWire(batch: Batch): Buffer {
       writeEvent(w, events[i]!);
       w.ldelim(s);
     }
+    if (batch.metadata) writeMetadata(w, batch.metadata);
     return Buffer.from(w.buf.subarray(0, w.pos));
   } finally {
     // Do not keep a huge scratch buffer alive after an unusually large batch.
     if (w.buf.length <= 4 * 1024 * 1024) shared = w;
+  }
+}
+
+function writeMetadata(w: Writer, metadata: NonNullable<Batch['metadata']>): void {
+  for (const key of Object.keys(metadata)) {
+    w.varint(Tag.BatchMetadata);
+    const s = w.fork();
+    w.varint(Tag.MetaKey);
+    w.string(key);
+    for (const v of metadata[key]!) { w.varint(Tag.MetaValues); w.string(v); }
+    w.ldelim(s);
   }
 }
 
@@ -406,15 +418,29 @@ function readEntity(r: Reader): NonNullable<UnifiedEvent['entity']> {
   return en;
 }
 
+function readMetadataEntry(r: Reader): [string, string[]] {
+  let key = '';
+  const values: string[] = [];
+  while (r.pos < r.end) {
+    const tag = r.varint();
+    if (tag === Tag.MetaKey) key = r.string();
+    else if (tag === Tag.MetaValues) values.push(r.string());
+    else r.skip(tag & 7);
+  }
+  return [key, values];
+}
+
 /** Decodes what encodeBatchWire (or protobufjs) wrote. Throws on truncated or malformed input. */
 export function decodeBatchWire(bytes: Uint8Array): Batch {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const r = new Reader(buf);
   const events: UnifiedEvent[] = [];
+  let metadata: Record<string, string[]> | undefined;
   while (r.pos < r.end) {
     const tag = r.varint();
     if (tag === Tag.BatchEvents) events.push(readSub(r, readEvent));
+    else if (tag === Tag.BatchMetadata) { const [key, values] = readSub(r, readMetadataEntry); (metadata ??= {})[key] = values; }
     else r.skip(tag & 7);
   }
-  return { events };
+  return metadata ? { events, metadata } : { events };
 }

@@ -39,7 +39,8 @@ export function proxyAuthorization(proxy: URL): Record<string, string> {
  * end inside the tunnel, so the proxy sees only the target host:port).
  */
 export class HttpsExporterAgent extends https.Agent {
-  constructor(options: http.AgentOptions, private readonly tlsNow: () => ClientTlsOptions, private readonly proxy?: URL) {
+  /** `proxyFor(host, port)`: the proxy to tunnel a connection to that target through, if any. */
+  constructor(options: http.AgentOptions, private readonly tlsNow: () => ClientTlsOptions, private readonly proxyFor?: (host: string, port: string) => URL | undefined) {
     super(options);
   }
 
@@ -47,22 +48,23 @@ export class HttpsExporterAgent extends https.Agent {
   override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, socket: Duplex) => void): Duplex | undefined {
     const cb = callback ?? (() => {});
     const o = { ...options, ...this.tlsNow() } as tls.ConnectionOptions;
-    if (!this.proxy) return tls.connect(o);
     const host = String(options.host);
+    const proxy = this.proxyFor?.(host, String(options.port));
+    if (!proxy) return tls.connect(o);
     const target = `${host.includes(':') ? `[${host}]` : host}:${options.port}`;
     const req = http.request({
-      host: this.proxy.hostname.replace(/^\[|\]$/g, ''), port: this.proxy.port || 80, method: 'CONNECT', path: target, agent: false,
-      headers: { Host: target, ...proxyAuthorization(this.proxy) }, timeout: options.timeout,
+      host: proxy.hostname.replace(/^\[|\]$/g, ''), port: proxy.port || 80, method: 'CONNECT', path: target, agent: false,
+      headers: { Host: target, ...proxyAuthorization(proxy) }, timeout: options.timeout,
     });
     req.once('connect', (res, socket) => {
       if (res.statusCode !== 200) {
         socket.destroy();
-        cb(new Error(`proxy ${this.proxy!.host} refused CONNECT ${target}: HTTP ${res.statusCode}`), socket);
+        cb(new Error(`proxy ${proxy.host} refused CONNECT ${target}: HTTP ${res.statusCode}`), socket);
         return;
       }
       cb(null, tls.connect({ ...o, socket }));
     });
-    req.once('timeout', () => req.destroy(new Error(`proxy ${this.proxy!.host} did not answer CONNECT ${target} in time`)));
+    req.once('timeout', () => req.destroy(new Error(`proxy ${proxy.host} did not answer CONNECT ${target} in time`)));
     req.once('error', (err) => cb(err, undefined as never));
     req.end();
     return undefined; // the socket arrives through cb

@@ -6,6 +6,7 @@ import { agentOptions, HttpsExporterAgent, proxyAuthorization } from './agent';
 import { createCompressor, type Compressor } from './compression';
 import type { OtlpHttpExporterConfig } from './config';
 import { CookieJar } from './cookies';
+import { proxyFromEnvironment } from './proxy-env';
 import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
 
 /** HTTP statuses OTLP says to retry (with Retry-After when given); every other failure is permanent. */
@@ -20,9 +21,12 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     logs: new URL(cfg.logs_endpoint ?? base + SIGNAL_INFO.logs.httpPath),
   };
   const secure = urls.traces.protocol === 'https:';
-  // an http:// endpoint through a proxy: requests go to the proxy in absolute-form (https ones tunnel, see agent.ts)
-  const proxy = cfg.proxy_url ? new URL(cfg.proxy_url) : undefined;
-  const viaProxy = proxy && !secure ? proxy : undefined;
+  // proxy_url, else HTTP(S)_PROXY / NO_PROXY as Go reads them. An http:// endpoint through a
+  // proxy: requests go to the proxy in absolute-form (https ones tunnel, see agent.ts)
+  const configured = cfg.proxy_url ? new URL(cfg.proxy_url) : undefined;
+  const proxies = {} as Record<OtlpSignal, URL | undefined>;
+  for (const signal of Object.keys(urls) as OtlpSignal[]) proxies[signal] = configured ?? proxyFromEnvironment(urls[signal]);
+  const tunnelFor = (hostname: string, port: string) => configured ?? proxyFromEnvironment({ protocol: 'https:', hostname, port });
   const jar = cfg.cookies?.enabled ? new CookieJar() : undefined;
   let agent: http.Agent | undefined;
   let auth: ClientAuthenticator | undefined;
@@ -49,6 +53,7 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     const cookie = jar?.header(url.host);
     if (cookie) headers.Cookie = cookie;
     // through a proxy: the request goes to the proxy with the absolute URL as its path
+    const viaProxy = secure ? undefined : proxies[req.signal];
     const [to, extra] = viaProxy
       ? [new URL(viaProxy.origin), { path: url.href, headers: { ...headers, Host: url.host, ...proxyAuthorization(viaProxy) } }]
       : [url, { headers }];
@@ -94,7 +99,7 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
       compressor = await createCompressor(cfg.compression, cfg.compression_params?.level);
       const options = agentOptions(cfg);
       agent = secure
-        ? new HttpsExporterAgent(options, tlsOptionsSource(cfg.tls, (err) => ctx.logger.warn({ err: err.message }, 'TLS files could not be read again; keeping the previous ones')), proxy)
+        ? new HttpsExporterAgent(options, tlsOptionsSource(cfg.tls, (err) => ctx.logger.warn({ err: err.message }, 'TLS files could not be read again; keeping the previous ones')), tunnelFor)
         : new http.Agent(options);
     },
     async shutdown() { agent?.destroy(); agent = undefined; },

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { testBatch, testContext, validConfig } from '@tapio/core/testing';
 import { otlpHttpExporterFactory } from '../src/index';
 import { exporterIssues, makeCert } from './helpers';
+import { proxyFromEnvironment } from '../src/proxy-env';
 
 type Seen = { url: string; headers: http.IncomingHttpHeaders; socket: number };
 
@@ -137,6 +138,54 @@ describe('otlphttp exporter: the Collector\'s confighttp client keys', () => {
       proxy.closeAllConnections(); await new Promise((r) => proxy.close(r));
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('without proxy_url, HTTP_PROXY is used for an http endpoint unless NO_PROXY matches it (as Go reads them)', async () => {
+    const proxy = await server();
+    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
+    process.env.HTTP_PROXY = `127.0.0.1:${proxy.port}`; // no scheme: http://
+    try {
+      process.env.NO_PROXY = 'other.test,.backend.test';
+      const direct = await exporter({ endpoint: 'http://otlp.backend.test:4318' });
+      // a NO_PROXY host is connected to directly: the name does not resolve and the proxy saw nothing
+      try { await assert.rejects(direct.consume(testBatch(1, 'log')), /otlp\.backend\.test:4318.*(ENOTFOUND|EAI_AGAIN)/); } finally { await direct.shutdown(); }
+      assert.equal(proxy.seen.length, 0);
+      delete process.env.NO_PROXY;
+      const e = await exporter({ endpoint: 'http://otlp.backend.test:4318' });
+      try {
+        await e.consume(testBatch(1, 'log'));
+        assert.equal(proxy.seen.length, 1);
+        assert.equal(proxy.seen[0]!.url, 'http://otlp.backend.test:4318/v1/logs');
+      } finally { await e.shutdown(); }
+      process.env.HTTP_PROXY = 'socks5://127.0.0.1:1080';
+      await assert.rejects(exporter({ endpoint: 'http://otlp.backend.test:4318' }), /HTTP_PROXY names a socks5:\/\/ proxy; only http:\/\/ proxies/);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+      await proxy.close();
+    }
+  });
+
+  it('proxy environment: HTTPS_PROXY for https targets, loopback never proxied, NO_PROXY names / suffixes / IPs / CIDRs / ports', () => {
+    const env = { HTTP_PROXY: 'http://p:3128', HTTPS_PROXY: 'http://sp:3128', NO_PROXY: 'internal.example, .corp.test, 10.0.0.0/8, 192.168.1.5, gw.test:8443' };
+    const via = (u: string) => proxyFromEnvironment(new URL(u), env)?.host;
+    assert.equal(via('http://collector.example:4318'), 'p:3128');
+    assert.equal(via('https://collector.example:4318'), 'sp:3128');
+    assert.equal(via('http://localhost:4318'), undefined);
+    assert.equal(via('http://127.0.0.2:4318'), undefined);
+    assert.equal(via('http://[::1]:4318'), undefined);
+    assert.equal(via('https://internal.example'), undefined, 'the name itself');
+    assert.equal(via('https://api.internal.example'), undefined, 'and its subdomains');
+    assert.equal(via('https://corp.test'), 'sp:3128', 'a leading dot: subdomains only');
+    assert.equal(via('https://a.corp.test'), undefined);
+    assert.equal(via('http://10.1.2.3:4318'), undefined, 'CIDR');
+    assert.equal(via('http://11.1.2.3:4318'), 'p:3128');
+    assert.equal(via('http://192.168.1.5'), undefined);
+    assert.equal(via('https://gw.test:8443'), undefined, 'with its port');
+    assert.equal(via('https://gw.test'), 'sp:3128', 'another port');
+    assert.equal(proxyFromEnvironment(new URL('http://x.test'), { ...env, NO_PROXY: '*' }), undefined);
+    assert.equal(proxyFromEnvironment(new URL('http://x.test'), { http_proxy: 'http://lower:1' })?.host, 'lower:1');
+    assert.equal(proxyFromEnvironment(new URL('http://x.test'), { HTTP_PROXY: 'http://p:1', REQUEST_METHOD: 'GET' }), undefined, 'CGI: HTTP_PROXY is a request header there');
+    assert.throws(() => proxyFromEnvironment(new URL('https://x.test'), { HTTPS_PROXY: 'http://[bad' }), /HTTPS_PROXY is not a proxy URL/);
   });
 
   it('accepts the remaining confighttp keys, the HTTP/2 and buffer ones with a no-effect notice', () => {
