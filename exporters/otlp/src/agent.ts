@@ -1,10 +1,11 @@
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { parseDuration } from '@tapio/core';
 import type { OtlpHttpExporterConfig } from './config';
 import type { ClientTlsOptions } from '@tapio/core';
+import { hostPort, openTunnel } from './tunnel';
 
 /**
  * The otlphttp exporter's connection pool, from confighttp's transport settings:
@@ -26,13 +27,6 @@ export function agentOptions(cfg: OtlpHttpExporterConfig): http.AgentOptions {
   };
 }
 
-/** `Proxy-Authorization` from the proxy URL's user info, as Go's transport sends it. */
-export function proxyAuthorization(proxy: URL): Record<string, string> {
-  if (!proxy.username) return {};
-  const cred = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
-  return { 'Proxy-Authorization': `Basic ${Buffer.from(cred).toString('base64')}` };
-}
-
 /**
  * An HTTPS agent whose connections take the TLS options current at connect time (tls
  * reload_interval) and, with a proxy, are tunnelled through it with CONNECT (TLS runs end to
@@ -51,22 +45,7 @@ export class HttpsExporterAgent extends https.Agent {
     const host = String(options.host);
     const proxy = this.proxyFor?.(host, String(options.port));
     if (!proxy) return tls.connect(o);
-    const target = `${host.includes(':') ? `[${host}]` : host}:${options.port}`;
-    const req = http.request({
-      host: proxy.hostname.replace(/^\[|\]$/g, ''), port: proxy.port || 80, method: 'CONNECT', path: target, agent: false,
-      headers: { Host: target, ...proxyAuthorization(proxy) }, timeout: options.timeout,
-    });
-    req.once('connect', (res, socket) => {
-      if (res.statusCode !== 200) {
-        socket.destroy();
-        cb(new Error(`proxy ${proxy.host} refused CONNECT ${target}: HTTP ${res.statusCode}`), socket);
-        return;
-      }
-      cb(null, tls.connect({ ...o, socket }));
-    });
-    req.once('timeout', () => req.destroy(new Error(`proxy ${proxy.host} did not answer CONNECT ${target} in time`)));
-    req.once('error', (err) => cb(err, undefined as never));
-    req.end();
+    openTunnel(proxy, hostPort(host, String(options.port)), options.timeout).then((socket) => cb(null, tls.connect({ ...o, socket })), (err: Error) => cb(err, undefined as never));
     return undefined; // the socket arrives through cb
   }
 }

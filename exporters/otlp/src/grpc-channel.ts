@@ -1,9 +1,12 @@
 import * as dns from 'node:dns';
 import * as http2 from 'node:http2';
-import type * as net from 'node:net';
+import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import * as tls from 'node:tls';
 import { GRPC_STATUS, GRPC_STATUS_NAME, inflateCapped } from '@tapio/receiver-otlp';
 import type { Compressor } from './compression';
 import type { ClientTlsOptions } from '@tapio/core';
+import { openTunnel, pendingSocket } from './tunnel';
 
 /** A call that ended with a non-OK status: the code, the server's message and its google.rpc.Status details, if any. */
 export class GrpcCallError extends Error {
@@ -37,6 +40,8 @@ export interface ChannelOptions {
   waitForReady?: boolean;
   /** DNS lookup for round_robin (tests give their own). */
   lookupAll?: (host: string) => Promise<dns.LookupAddress[]>;
+  /** An http:// proxy to reach the target through a CONNECT tunnel (HTTPS_PROXY, as gRPC-Go); the proxy resolves the name. */
+  proxy?: URL;
   /** PING each connection every `timeMs` (only while calls are in flight unless `withoutCalls`); no answer within `timeoutMs` drops it. */
   keepalive?: { timeMs: number; timeoutMs: number; withoutCalls: boolean };
 }
@@ -113,7 +118,7 @@ export class GrpcChannel {
     const url = `${this.o.secure ? 'https' : 'http'}://${this.o.target}`;
     const s = http2.connect(url, {
       ...(this.o.secure ? { ...this.o.tls?.(), ALPNProtocols: ['h2'] } : {}),
-      ...(this.o.roundRobin ? { lookup: this.lookupFor(i) } : {}),
+      ...(this.o.proxy ? { createConnection: () => this.tunnel() } : this.o.roundRobin ? { lookup: this.lookupFor(i) } : {}),
       // queued outbound data counts against this credit limit (Node's default is 10 MB): a few
       // MB-sized exports in flight must not make the session refuse new streams
       maxSessionMemory: 256,
@@ -189,6 +194,17 @@ export class GrpcChannel {
       await new Promise((r) => setTimeout(r, Math.max(0, Math.min(pause, deadlineAt - Date.now()))));
       pause = Math.min(RECONNECT_MAX_MS, pause * 2);
     }
+  }
+
+  /** A connection through the proxy's CONNECT tunnel; TLS, when secure, runs end to end inside it. */
+  private tunnel(): Duplex {
+    const target = /:\d+$/.test(this.o.target) ? this.o.target : `${this.o.target}:${this.o.secure ? 443 : 80}`;
+    const socket = pendingSocket(openTunnel(this.o.proxy!, target));
+    if (!this.o.secure) return socket;
+    const host = this.o.target.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    const options = this.o.tls?.() ?? {};
+    // http2.connect sets the SNI name from the URL itself only when it opens the socket
+    return tls.connect({ ...options, socket, ALPNProtocols: ['h2'], servername: options.servername ?? (net.isIP(host) ? undefined : host) });
   }
 
   /** round_robin: connection `i` connects to address i of a fresh lookup of the target host. */

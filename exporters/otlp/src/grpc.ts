@@ -4,6 +4,7 @@ import * as dns from 'node:dns';
 import { createCompressor } from './compression';
 import type { OtlpGrpcExporterConfig } from './config';
 import { GrpcCallError, GrpcChannel } from './grpc-channel';
+import { proxyFromEnvironment } from './proxy-env';
 import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
 
 /** gRPC codes OTLP says to retry; RESOURCE_EXHAUSTED only when the server sent RetryInfo. */
@@ -15,6 +16,9 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(cfg.headers ?? {})) headers[k.toLowerCase()] = v;
   let channel: GrpcChannel | undefined;
+  // gRPC-Go asks ProxyFromEnvironment about https://<endpoint>, whether or not TLS is used
+  const [hostname, port] = [target.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), /:(\d+)$/.exec(target)?.[1] ?? (secure ? '443' : '80')];
+  const proxy = proxyFromEnvironment({ protocol: 'https:', hostname, port });
 
   async function call(ch: GrpcChannel, req: SignalRequest, signal?: AbortSignal): Promise<void> {
     const t0 = otlpProfile.enabled ? process.hrtime.bigint() : 0n;
@@ -43,11 +47,11 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
       const tls = secure ? tlsOptionsSource(cfg.tls, (err) => ctx.logger.warn({ err: err.message }, 'TLS files could not be read again; keeping the previous ones')) : undefined;
       channel = new GrpcChannel({
         target, authority: cfg.authority ?? (secure ? cfg.tls?.server_name_override : undefined), secure, tls, headers, compressor: await createCompressor(cfg.compression), connections: cfg.num_connections,
-        roundRobin, waitForReady: cfg.wait_for_ready,
+        roundRobin, waitForReady: cfg.wait_for_ready, proxy,
         callHeaders: auth && (() => auth.requestHeaders()),
         keepalive: ka ? { timeMs: parseDuration(ka.time), timeoutMs: parseDuration(ka.timeout), withoutCalls: ka.permit_without_stream } : undefined,
       });
-      if (roundRobin) {
+      if (roundRobin && !proxy) {
         // one connection per backend address at least, as gRPC's round_robin has one per address
         const host = target.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
         const addrs = await dns.promises.lookup(host, { all: true }).catch(() => []);

@@ -2,11 +2,12 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { createSendingExporter, tlsOptionsSource, parseDuration, PermanentError, resolveClientAuthenticator, RetryableError, type Batch, type ClientAuthenticator, type ComponentContext, type Exporter } from '@tapio/core';
 import { otlpProfile, protoToJson, SIGNAL_INFO, type OtlpSignal } from '@tapio/receiver-otlp';
-import { agentOptions, HttpsExporterAgent, proxyAuthorization } from './agent';
+import { agentOptions, HttpsExporterAgent } from './agent';
 import { createCompressor, type Compressor } from './compression';
 import type { OtlpHttpExporterConfig } from './config';
 import { CookieJar } from './cookies';
 import { proxyFromEnvironment } from './proxy-env';
+import { proxyAuthorization } from './tunnel';
 import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
 
 /** HTTP statuses OTLP says to retry (with Retry-After when given); every other failure is permanent. */

@@ -1,8 +1,11 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { testBatch, testContext, validConfig } from '@tapio/core/testing';
 import { GrpcChannel } from '../src/grpc-channel';
 import { otlpExporterFactory } from '../src/index';
-import { exporterIssues, freePort, grpcOkServer } from './helpers';
+import { connectProxy, exporterIssues, freePort, grpcOkServer, makeCert } from './helpers';
 
 const noQueue = { sending_queue: { enabled: false }, retry_on_failure: { enabled: false } };
 
@@ -62,6 +65,39 @@ describe('otlp (gRPC) exporter: the Collector\'s configgrpc client keys', () => 
       for (let i = 0; i < 4; i++) await ch.unary('/opentelemetry.proto.collector.trace.v1.TraceService/Export', Buffer.alloc(0), 5000, undefined, () => {});
       assert.deepEqual(s.calls.map((c) => c.local).sort(), ['127.0.0.1', '127.0.0.1', '127.0.0.2', '127.0.0.2']);
     } finally { ch.close(); await s.close(); }
+  });
+
+  it('HTTPS_PROXY: calls go through the proxy\'s CONNECT tunnel (plain text and TLS inside it), NO_PROXY and loopback connect directly', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapio-grpc-proxy-'));
+    const pem = makeCert(dir, 'server', 'DNS:otlp.backend.test', 'otlp.backend.test');
+    if (!pem) { this.skip(); return; }
+    const plain = await grpcOkServer();
+    const secure = await grpcOkServer(0, '127.0.0.1', { cert: pem.certPem, key: pem.keyPem });
+    const proxy = await connectProxy();
+    const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY };
+    process.env.HTTPS_PROXY = `http://127.0.0.1:${proxy.port}`;
+    const send = async (cfg: Record<string, unknown>) => {
+      const e = await otlpExporterFactory.create(testContext('otlp', 'exporter'), validConfig(otlpExporterFactory, { ...cfg, ...noQueue }) as never);
+      await e.start({} as never);
+      try { await e.consume(testBatch(1, 'span')); } finally { await e.shutdown(); }
+    };
+    try {
+      // the names do not resolve here: only the proxy (which sends every tunnel to 127.0.0.1) can reach them
+      await send({ endpoint: `otlp.backend.test:${plain.port}`, tls: { insecure: true } });
+      await send({ endpoint: `https://otlp.backend.test:${secure.port}`, tls: { ca_file: pem.cert } });
+      assert.deepEqual(proxy.connects, [`otlp.backend.test:${plain.port}`, `otlp.backend.test:${secure.port}`]);
+      assert.equal(plain.calls.length, 1);
+      assert.equal(secure.calls.length, 1, 'TLS end to end through the tunnel, the certificate checked for the endpoint name');
+      await send({ endpoint: `127.0.0.1:${plain.port}` });
+      process.env.NO_PROXY = 'backend.test';
+      await assert.rejects(send({ endpoint: `otlp.backend.test:${plain.port}`, tls: { insecure: true } }), /UNAVAILABLE/);
+      assert.equal(proxy.connects.length, 2, 'loopback and NO_PROXY names went direct');
+      assert.equal(plain.calls.length, 2);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+      await Promise.all([plain.close(), secure.close(), proxy.close()]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('accepts the Collector keys: balancer_name, read/write_buffer_size (each with a no-effect notice); rejects an unknown balancer; keepalive defaults are gRPC-Go\'s', () => {

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -80,9 +81,10 @@ export function exporterIssues(type: 'otlp' | 'otlphttp', section: string): { is
 export interface GrpcCall { headers: http2.IncomingHttpHeaders; authority: unknown; local: string; flag: number; message: Buffer }
 
 /** A bare gRPC endpoint (node:http2) that records every call and answers OK. */
-export async function grpcOkServer(port = 0, host = '127.0.0.1'): Promise<{ port: number; calls: GrpcCall[]; close(): Promise<void> }> {
+/** An HTTP/2 server answering every gRPC call OK, recording each; with `tls` (cert and key PEM), over TLS. */
+export async function grpcOkServer(port = 0, host = '127.0.0.1', tls?: { cert: string; key: string }): Promise<{ port: number; calls: GrpcCall[]; close(): Promise<void> }> {
   const calls: GrpcCall[] = [];
-  const server = http2.createServer();
+  const server = tls ? http2.createSecureServer(tls) : http2.createServer();
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (s) => { sessions.add(s); s.on('close', () => sessions.delete(s)); });
   server.on('stream', (stream, headers) => {
@@ -101,4 +103,28 @@ export async function grpcOkServer(port = 0, host = '127.0.0.1'): Promise<{ port
   });
   await new Promise<void>((r) => server.listen(port, host, r));
   return { port: (server.address() as net.AddressInfo).port, calls, close: () => new Promise((r) => { for (const s of sessions) s.destroy(); server.close(() => r()); }) };
+}
+
+/**
+ * An HTTP proxy that only tunnels (CONNECT), sending every tunnel to 127.0.0.1 whatever host it
+ * names, so tests can use names that do not resolve; records the CONNECT targets.
+ */
+export async function connectProxy(): Promise<{ port: number; connects: string[]; close(): Promise<void> }> {
+  const connects: string[] = [];
+  const proxy = http.createServer((_req, res) => res.writeHead(405).end());
+  proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    connects.push(req.url ?? '');
+    const port = Number((req.url ?? '').replace(/^.*:/, ''));
+    const upstream = net.connect(port, '127.0.0.1', () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client); client.pipe(upstream);
+    });
+    upstream.on('error', () => client.destroy()); client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  return {
+    port: (proxy.address() as net.AddressInfo).port, connects,
+    close: () => { proxy.closeAllConnections(); return new Promise((r) => proxy.close(() => r())); },
+  };
 }

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { testBatch, testContext, validConfig } from '@tapio/core/testing';
 import { otlpHttpExporterFactory } from '../src/index';
-import { exporterIssues, makeCert } from './helpers';
+import { connectProxy, exporterIssues, makeCert } from './helpers';
 import { proxyFromEnvironment } from '../src/proxy-env';
 
 type Seen = { url: string; headers: http.IncomingHttpHeaders; socket: number };
@@ -115,27 +115,15 @@ describe('otlphttp exporter: the Collector\'s confighttp client keys', () => {
     const pem = makeCert(dir, 'server', 'DNS:localhost,IP:127.0.0.1');
     if (!pem) { this.skip(); return; }
     const target = await server({}, (h) => https.createServer({ cert: pem.certPem, key: pem.keyPem }, h));
-    const connects: string[] = [];
-    const proxy = http.createServer();
-    proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
-      connects.push(req.url ?? '');
-      const [host, port] = (req.url ?? '').split(':');
-      const upstream = net.connect(Number(port), host === 'localhost' ? '127.0.0.1' : host, () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.write(head);
-        upstream.pipe(client); client.pipe(upstream);
-      });
-      upstream.on('error', () => client.destroy()); client.on('error', () => upstream.destroy());
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const e = await exporter({ endpoint: `https://localhost:${target.port}`, tls: { ca_file: pem.cert }, proxy_url: `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}` });
+    const proxy = await connectProxy();
+    const e = await exporter({ endpoint: `https://localhost:${target.port}`, tls: { ca_file: pem.cert }, proxy_url: `http://127.0.0.1:${proxy.port}` });
     try {
       await e.consume(testBatch(2, 'log'));
-      assert.deepEqual(connects, [`localhost:${target.port}`]);
+      assert.deepEqual(proxy.connects, [`localhost:${target.port}`]);
       assert.equal(target.seen.length, 1, 'the target got the request through the tunnel');
     } finally {
       await e.shutdown(); await target.close();
-      proxy.closeAllConnections(); await new Promise((r) => proxy.close(r));
+      await proxy.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -1,0 +1,65 @@
+import * as http from 'node:http';
+import type * as net from 'node:net';
+import { Duplex } from 'node:stream';
+
+/** `Proxy-Authorization` from the proxy URL's user info, as Go's transport sends it. */
+export function proxyAuthorization(proxy: URL): Record<string, string> {
+  if (!proxy.username) return {};
+  const cred = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+  return { 'Proxy-Authorization': `Basic ${Buffer.from(cred).toString('base64')}` };
+}
+
+/** `host:port` with an IPv6 host in brackets, as CONNECT and :authority want it. */
+export function hostPort(host: string, port: string | number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Asks an http:// proxy for a CONNECT tunnel to `target` (`host:port`); resolves with the tunnelled socket. */
+export function openTunnel(proxy: URL, target: string, timeoutMs?: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: proxy.hostname.replace(/^\[|\]$/g, ''), port: proxy.port || 80, method: 'CONNECT', path: target, agent: false,
+      headers: { Host: target, ...proxyAuthorization(proxy) }, timeout: timeoutMs,
+    });
+    req.once('connect', (res, socket, head) => {
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        reject(new Error(`proxy ${proxy.host} refused CONNECT ${target}: HTTP ${res.statusCode}`));
+        return;
+      }
+      // bytes the target sent right after the proxy's answer belong to the tunnel
+      if (head.length > 0) socket.unshift(head);
+      resolve(socket);
+    });
+    req.once('timeout', () => req.destroy(new Error(`proxy ${proxy.host} did not answer CONNECT ${target} in time`)));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * A stream usable at once for a socket that is still being set up (a CONNECT tunnel): what is
+ * written waits for it, what it reads is passed on. For APIs that want their connection
+ * synchronously (http2.connect's createConnection).
+ */
+export function pendingSocket(socket: Promise<net.Socket>): Duplex {
+  let ready: net.Socket | undefined;
+  const stream: Duplex = new Duplex({
+    write(chunk: Buffer, _encoding, cb) {
+      if (ready) ready.write(chunk, cb);
+      else socket.then((s) => s.write(chunk, cb), cb);
+    },
+    final(cb) { socket.then((s) => s.end(cb), cb); },
+    read() { ready?.resume(); },
+    destroy(err, cb) { ready?.destroy(); socket.then((s) => s.destroy(), () => undefined); cb(err); },
+  });
+  socket.then((s) => {
+    ready = s;
+    if (stream.destroyed) { s.destroy(); return; }
+    s.on('data', (chunk: Buffer) => { if (!stream.push(chunk)) s.pause(); });
+    s.on('end', () => stream.push(null));
+    s.on('error', (err) => stream.destroy(err));
+    s.on('close', () => stream.destroy());
+  }, (err: Error) => stream.destroy(err));
+  return stream;
+}
