@@ -1,3 +1,4 @@
+import * as dns from 'node:dns';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { authenticateRequest, keepTlsCurrent, serverTlsOptions, parseDuration, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
@@ -39,6 +40,8 @@ export class OtlpGrpcServer {
   private readonly maxBytes: number;
   private stopTlsReload: (() => void) | undefined;
   port = 0;
+  /** The bound address (undefined for transport unix or before start). */
+  address: AddressInfo | undefined;
 
   private readonly keepalive: ServerKeepalive | undefined;
   /** Set by the receiver from `auth` before start(); every call must pass it. */
@@ -69,19 +72,21 @@ export class OtlpGrpcServer {
       }
     });
     server.on('stream', (stream, headers) => this.onStream(stream, headers));
-    // transport unix: the endpoint is a socket path (tcp4 / tcp6 bind as tcp: the host decides the family)
+    // transport unix: the endpoint is a socket path
     const unix = this.cfg.transport === 'unix';
     const { host, port } = unix ? { host: '', port: 0 } : splitHostPort(this.cfg.endpoint);
+    const bind = unix ? undefined : await bindAddress(this.cfg.transport, host);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       const listening = (): void => { server.off('error', reject); resolve(); };
       if (unix) server.listen(this.cfg.endpoint, listening);
-      else server.listen(port, host || undefined, listening);
+      else server.listen({ port, host: bind!.host, ipv6Only: bind!.ipv6Only }, listening);
     });
     if (this.cfg.tls) this.stopTlsReload = keepTlsCurrent(server as http2.Http2SecureServer, this.cfg.tls, this.logger);
-    this.port = unix ? 0 : (server.address() as AddressInfo).port;
+    this.address = unix ? undefined : (server.address() as AddressInfo);
+    this.port = this.address?.port ?? 0;
     this.server = server;
-    this.logger.info({ endpoint: unix ? `unix:${this.cfg.endpoint}` : `${host}:${this.port}` }, 'OTLP/gRPC receiver listening');
+    this.logger.info({ endpoint: unix ? `unix:${this.cfg.endpoint}` : `${bind!.host ?? host}:${this.port}` }, 'OTLP/gRPC receiver listening');
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
@@ -307,4 +312,22 @@ function percentEncode(s: string): string {
 
 function tlsOptions(cfg: GrpcServerConfig): http2.SecureServerOptions {
   return { ...serverTlsOptions(cfg.tls!), ALPNProtocols: ['h2'] };
+}
+
+/**
+ * Where to listen for transport tcp / tcp4 / tcp6, as Go's net.Listen: tcp4 and tcp6 resolve the
+ * host in their family only (an empty host is that family's any-address) and tcp6 does not
+ * take IPv4 connections; tcp leaves the host to the system (dual-stack when it is empty).
+ */
+export async function bindAddress(transport: GrpcServerConfig['transport'], host: string): Promise<{ host: string | undefined; ipv6Only: boolean }> {
+  if (transport !== 'tcp4' && transport !== 'tcp6') return { host: host || undefined, ipv6Only: false };
+  const family = transport === 'tcp4' ? 4 : 6;
+  // no host (splitHostPort makes ':4317' 0.0.0.0): that family's any-address
+  if (!host || host === '0.0.0.0' || host === '::') return { host: family === 4 ? '0.0.0.0' : '::', ipv6Only: family === 6 };
+  try {
+    const { address } = await dns.promises.lookup(host, { family });
+    return { host: address, ipv6Only: family === 6 };
+  } catch (err) {
+    throw new Error(`transport ${transport}: ${host} has no IPv${family} address (${(err as Error).message})`);
+  }
 }

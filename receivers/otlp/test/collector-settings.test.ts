@@ -4,6 +4,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
@@ -57,6 +58,22 @@ describe('otlp receiver: Collector settings', () => {
     await exporter.shutdown();
     assert.equal(running.sink.events.length, sdkSpans().length);
     assert.ok(fs.statSync(socket).isSocket());
+  });
+
+  it('transport tcp4 / tcp6 listen on that family only, as Go\'s net.Listen (a name resolved in it, tcp6 v6-only)', async function () {
+    running = await startReceiver({ grpc: { transport: 'tcp4', endpoint: 'localhost:0' }, http: undefined });
+    assert.equal(running.receiver.grpc?.address?.family, 'IPv4');
+    assert.equal(running.receiver.grpc?.address?.address, '127.0.0.1');
+    await running.receiver.shutdown();
+    if (!os.networkInterfaces().lo?.some((a) => a.family === 'IPv6')) { running = undefined; this.skip(); return; }
+    running = await startReceiver({ grpc: { transport: 'tcp6', endpoint: '[::1]:0' }, http: undefined });
+    assert.deepEqual([running.receiver.grpc?.address?.family, running.receiver.grpc?.address?.address], ['IPv6', '::1']);
+    await running.receiver.shutdown();
+    running = await startReceiver({ grpc: { transport: 'tcp6', endpoint: ':0' }, http: undefined });
+    const port = running.grpcPort;
+    // v6-only: an IPv4 client is refused even though the any-address is bound
+    await assert.rejects(new Promise<void>((resolve, reject) => { const c = net.connect(port, '127.0.0.1', () => { c.destroy(); resolve(); }); c.on('error', reject); }), /ECONNREFUSED/);
+    await new Promise<void>((resolve, reject) => { const c = net.connect(port, '::1', () => { c.destroy(); resolve(); }); c.on('error', reject); });
   });
 
   it('include_metadata passes the request headers on with its events, over gRPC and HTTP; without it, none', async () => {
