@@ -76,6 +76,8 @@ const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 /** wait_for_ready: pause between connection attempts, doubling up to the cap. */
 const RECONNECT_FIRST_MS = 100;
 const RECONNECT_MAX_MS = 2000;
+/** How long a proxy may take to answer CONNECT (gRPC-Go's default connect timeout). */
+const PROXY_CONNECT_TIMEOUT_MS = 20_000;
 /** After a call's deadline passed, how long the connection has to answer a PING before it is dropped as dead. */
 const PING_TIMEOUT_MS = 2000;
 
@@ -199,7 +201,7 @@ export class GrpcChannel {
   /** A connection through the proxy's CONNECT tunnel; TLS, when secure, runs end to end inside it. */
   private tunnel(): Duplex {
     const target = /:\d+$/.test(this.o.target) ? this.o.target : `${this.o.target}:${this.o.secure ? 443 : 80}`;
-    const socket = pendingSocket(openTunnel(this.o.proxy!, target));
+    const socket = pendingSocket(openTunnel(this.o.proxy!, target, PROXY_CONNECT_TIMEOUT_MS));
     if (!this.o.secure) return socket;
     const host = this.o.target.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
     const options = this.o.tls?.() ?? {};
