@@ -1,8 +1,6 @@
 import * as zlib from 'node:zlib';
 import { InflateError } from './compression/error';
-import { decodeSnappyBlock } from './compression/snappy-block';
-import { isSnappyFramed, unframeSnappy } from './compression/snappy-framed';
-import { loadZstd } from './compression/zstd';
+import { inflateOffload } from './compression/offload';
 
 export { InflateError };
 
@@ -15,7 +13,8 @@ export { InflateError };
  * - snappy: as confighttp, the framing format when the body starts with its stream identifier,
  *   else the block format (its declared length is checked before anything is allocated);
  * - x-snappy-framed: the framing format only (also gRPC's `snappy`).
- * Corrupt input and too large output both reject with InflateError.
+ * Corrupt input and too large output both reject with InflateError. None of them runs on the
+ * event loop except small zstd / snappy bodies (compression/offload.ts).
  */
 /** The encodings inflateCapped decodes (besides identity). Not lz4: no maintained JavaScript/WASM decoder of its frame format. */
 export const INFLATABLE: ReadonlySet<string> = new Set(['gzip', 'zstd', 'zlib', 'snappy', 'deflate', 'x-snappy-framed']); // in confighttp's order
@@ -24,12 +23,8 @@ export async function inflateCapped(raw: Buffer, encoding: string, limit: number
   switch (encoding) {
     case 'gzip': case 'deflate': case 'zlib':
       return zlibCapped(raw, encoding, limit);
-    case 'zstd':
-      return (await loadZstd()).decompress(raw, limit);
-    case 'snappy':
-      return isSnappyFramed(raw) ? unframeSnappy(raw, limit, 'snappy') : decodeSnappyBlock(raw, limit);
-    case 'x-snappy-framed':
-      return unframeSnappy(raw, limit);
+    case 'zstd': case 'snappy': case 'x-snappy-framed':
+      return inflateOffload.decode(raw, encoding, limit);
     default:
       throw new InflateError(false, `unsupported encoding "${encoding}"`);
   }

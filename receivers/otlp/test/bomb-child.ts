@@ -3,6 +3,7 @@
  * compression bombs over HTTP and gRPC, and prints the answers and the process's peak RSS
  * (getrusage maxrss) before and after. A fresh process, so the peak is not an earlier test's.
  */
+import * as crypto from 'node:crypto';
 import { loadZstd, snappyFramed } from '../src/index';
 import { grpcCompressedCall, snappyBlockDeclaring, snappyFramedBomb, zstdRleBomb } from './compressed-bodies';
 import { post, startReceiver } from './helpers';
@@ -17,10 +18,14 @@ async function main(): Promise<void> {
     'snappy block declaring 1 GiB': { encoding: 'snappy', body: snappyBlockDeclaring(1024 * MiB) },
     'snappy framed, 256 MiB': { encoding: 'snappy', body: snappyFramedBomb(4096) },
   };
-  // warm up: the WASM compiled and one small request of each kind served before the baseline
+  // warm up: the WASM compiled and one request of each kind served before the baseline, small
+  // ones here and ones big enough for the decompression worker (started then, with its own WASM)
   const zstd = await loadZstd();
-  await post(r.httpPort, '/v1/traces', zstd.compress(Buffer.alloc(0)), { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'zstd' });
-  await post(r.httpPort, '/v1/traces', snappyFramed(Buffer.alloc(0)), { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' });
+  const noise = crypto.randomBytes(64 * 1024); // incompressible: over the worker's threshold compressed too
+  for (const data of [Buffer.alloc(0), noise]) {
+    await post(r.httpPort, '/v1/traces', zstd.compress(data), { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'zstd' });
+    await post(r.httpPort, '/v1/traces', snappyFramed(data), { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' });
+  }
   const baselineKiB = process.resourceUsage().maxRSS;
   const answers: Record<string, { http: number; grpc?: string; httpMs: number; grpcMs: number }> = {};
   for (const [name, { encoding, body }] of Object.entries(bombs)) {

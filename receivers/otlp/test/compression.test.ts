@@ -4,7 +4,8 @@ import * as http2 from 'node:http2';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { testBatch } from '@tapio/core/testing';
-import { encodeTraces, loadZstd, snappyBlock, snappyFramed } from '../src/index';
+import { encodeTraces, inflateCapped, InflateError, loadZstd, snappyBlock, snappyFramed } from '../src/index';
+import { inflateOffload } from '../src/compression/offload';
 import { grpcCompressedCall, snappyBlockDeclaring, zstdWithoutContentSize } from './compressed-bodies';
 import { asOtlp, post, startReceiver, TRACES_PATH, type Running } from './helpers';
 
@@ -85,6 +86,26 @@ describe('otlp receiver: zstd and snappy bodies', () => {
     for (const g of grpcAnswers) assert.equal(g.grpcStatus, GRPC_INVALID_ARGUMENT, g.grpcMessage);
     assert.equal((await served).status, 200, 'the other client is served');
     assert.deepEqual(asOtlp('traces', r.sink.events), EXPECTED, 'only the good request delivered');
+  });
+
+  it('zstd and snappy bodies are decoded in a worker thread, not on the event loop (which keeps serving meanwhile); a worker that dies leaves its jobs decoded here', async () => {
+    const zstd = await loadZstd();
+    const big = Buffer.concat(Array.from({ length: 8 }, () => REQUEST)); // ~2.4 MB
+    for (const [encoding, body] of [['zstd', zstd.compress(big)], ['x-snappy-framed', snappyFramed(big)], ['snappy', snappyBlock(big)]] as const) {
+      let turned = false;
+      setImmediate(() => { turned = true; });
+      const out = await inflateCapped(body, encoding, 64 << 20);
+      assert.ok(out.equals(big), `${encoding}: the same bytes back`);
+      // decoded on this thread, the promise would settle before the event loop turned once
+      assert.ok(turned, `${encoding}: the event loop turned while the body was decoded elsewhere`);
+    }
+    await assert.rejects(inflateCapped(zstd.compress(big), 'zstd', 1 << 20), (e: unknown) => e instanceof InflateError && e.tooLarge, 'the limit holds in the worker');
+    assert.ok(inflateOffload.thread, 'a worker is running');
+    const job = inflateCapped(snappyFramed(big), 'x-snappy-framed', 64 << 20);
+    await inflateOffload.thread!.terminate(); // dies with the job unanswered
+    assert.ok((await job).equals(big), 'the job of a dead worker is decoded on the main thread');
+    assert.ok((await inflateCapped(snappyFramed(big), 'x-snappy-framed', 64 << 20)).equals(big), 'the next job starts a new worker');
+    assert.ok(inflateOffload.thread);
   });
 
   it('HTTP: lz4 is still answered 415 naming what is accepted (the Collector\'s default list less lz4)', async () => {
