@@ -73,6 +73,8 @@ function grpcTimeout(ms: number): string {
 }
 
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+/** Response compressions this client reads (and advertises in grpc-accept-encoding). */
+const RESPONSE_ENCODINGS = 'identity,gzip,deflate,zstd,snappy';
 /** wait_for_ready: pause between connection attempts, doubling up to the cap. */
 const RECONNECT_FIRST_MS = 100;
 const RECONNECT_MAX_MS = 2000;
@@ -231,7 +233,7 @@ export class GrpcChannel {
         ...this.o.headers,
         ...this.o.callHeaders?.(),
         ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers',
-        'user-agent': 'tapio-otlp-exporter/0.1 (node:http2)', 'grpc-accept-encoding': 'identity,gzip',
+        'user-agent': 'tapio-otlp-exporter/0.1 (node:http2)', 'grpc-accept-encoding': RESPONSE_ENCODINGS,
       };
       if (this.o.authority) headers[':authority'] = this.o.authority;
       if (this.o.compressor) headers['grpc-encoding'] = this.o.compressor.encoding;
@@ -352,9 +354,10 @@ async function readResponse(framed: Buffer, encoding: string): Promise<Buffer> {
   if (framed.length < 5 || framed.length < 5 + framed.readUInt32BE(1)) throw new GrpcCallError(GRPC_STATUS.INTERNAL, 'truncated response message');
   const message = framed.subarray(5, 5 + framed.readUInt32BE(1));
   if (framed[0] !== 1) return message;
-  if (encoding !== 'gzip' && encoding !== 'deflate') throw new GrpcCallError(GRPC_STATUS.INTERNAL, `compressed response with unsupported grpc-encoding "${encoding}"`);
+  if (!RESPONSE_ENCODINGS.split(',').includes(encoding) || encoding === 'identity') throw new GrpcCallError(GRPC_STATUS.INTERNAL, `compressed response with unsupported grpc-encoding "${encoding}"`);
   try {
-    return await inflateCapped(message, encoding, MAX_RESPONSE_BYTES);
+    // gRPC's snappy is the framing format (go-grpc-compression)
+    return await inflateCapped(message, encoding === 'snappy' ? 'x-snappy-framed' : encoding, MAX_RESPONSE_BYTES);
   } catch (err) {
     throw new GrpcCallError(GRPC_STATUS.INTERNAL, `unreadable compressed response: ${(err as Error).message}`);
   }

@@ -5,7 +5,7 @@ import * as zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { isPermanent } from '@tapio/core';
 import { freezableProxy, testBatch, testContext, validConfig } from '@tapio/core/testing';
-import { encodePartialSuccess, GRPC_STATUS } from '@tapio/receiver-otlp';
+import { encodePartialSuccess, GRPC_STATUS, loadZstd, snappyFramed } from '@tapio/receiver-otlp';
 import { GrpcCallError, GrpcChannel } from '../src/grpc-channel';
 import { otlpExporterFactory } from '../src/index';
 
@@ -56,6 +56,30 @@ describe('otlp exporter: gRPC over node:http2 (GrpcChannel)', () => {
       }
       assert.deepEqual(seen.map((x) => x.tenant), ['acme', 'acme']);
       assert.ok(seen.every((x) => x.body === 'hello'.repeat(1000)));
+    } finally { await s.close(); }
+  });
+
+  it('reads responses the server compressed with any encoding it advertises (gzip, deflate, zstd, snappy)', async () => {
+    const answer = Buffer.from('partial-success '.repeat(200));
+    const zstd = await loadZstd();
+    const encoders: Record<string, (b: Buffer) => Buffer> = { gzip: zlib.gzipSync, deflate: zlib.deflateSync, zstd: (b) => zstd.compress(b), snappy: snappyFramed };
+    let advertised = '';
+    const s = await rawHttp2((stream, headers) => {
+      advertised = String(headers['grpc-accept-encoding']);
+      const encoding = String(headers['x-want']);
+      const body = encoders[encoding]!(answer);
+      const prefix = Buffer.alloc(5); prefix[0] = 1; prefix.writeUInt32BE(body.length, 1);
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-encoding': encoding }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(Buffer.concat([prefix, body]));
+    });
+    try {
+      for (const encoding of Object.keys(encoders)) {
+        const ch = channel(s.port, { headers: { 'x-want': encoding } });
+        assert.ok((await ch.unary(TRACES, Buffer.from('x'), 5000, undefined, () => {})).equals(answer), encoding);
+        ch.close();
+      }
+      assert.equal(advertised, 'identity,gzip,deflate,zstd,snappy');
     } finally { await s.close(); }
   });
 
