@@ -3,9 +3,6 @@ import { decodeSnappyBlock } from './snappy-block';
 import { isSnappyFramed, unframeSnappy } from './snappy-framed';
 import { loadZstd, type ZstdCodec } from './zstd';
 
-/** The encodings decoded synchronously in JavaScript / WASM (gzip and zlib run on libuv's pool instead). */
-export const SYNC_ENCODINGS: ReadonlySet<string> = new Set(['zstd', 'snappy', 'x-snappy-framed']);
-
 /** zstd, snappy (framed or block) or x-snappy-framed, capped at `limit`; throws InflateError. */
 export function decodeSync(raw: Buffer, encoding: string, limit: number, zstd: ZstdCodec): Buffer {
   switch (encoding) {

@@ -52,7 +52,7 @@ function wrap(instance: unknown): ZstdCodec {
   return new WasmZstd(heap as WasmHeap, lib as LibZstd);
 }
 
-/** Runs on the event loop (WASM is synchronous), so calls never interleave on the shared heap. */
+/** Synchronous (WASM), so calls on one thread never interleave on its heap; each thread loads its own instance. */
 class WasmZstd implements ZstdCodec {
   constructor(private readonly heap: WasmHeap, private readonly lib: LibZstd) {}
 
