@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { testBatch, testContext, validConfig } from '@tapio/core/testing';
 import { GrpcChannel } from '../src/grpc-channel';
 import { otlpExporterFactory } from '../src/index';
-import { connectProxy, exporterIssues, freePort, grpcOkServer, makeCert } from './helpers';
+import { clearProxyEnvironment, connectProxy, restoreEnvironment, exporterIssues, freePort, grpcOkServer, makeCert } from './helpers';
 
 const noQueue = { sending_queue: { enabled: false }, retry_on_failure: { enabled: false } };
 
@@ -74,7 +74,7 @@ describe('otlp (gRPC) exporter: the Collector\'s configgrpc client keys', () => 
     const plain = await grpcOkServer();
     const secure = await grpcOkServer(0, '127.0.0.1', { cert: pem.certPem, key: pem.keyPem });
     const proxy = await connectProxy();
-    const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY };
+    const saved = clearProxyEnvironment(); // whatever the machine running the tests has set
     process.env.HTTPS_PROXY = `http://127.0.0.1:${proxy.port}`;
     const send = async (cfg: Record<string, unknown>) => {
       const e = await otlpExporterFactory.create(testContext('otlp', 'exporter'), validConfig(otlpExporterFactory, { ...cfg, ...noQueue }) as never);
@@ -94,7 +94,7 @@ describe('otlp (gRPC) exporter: the Collector\'s configgrpc client keys', () => 
       assert.equal(proxy.connects.length, 2, 'loopback and NO_PROXY names went direct');
       assert.equal(plain.calls.length, 2);
     } finally {
-      for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+      restoreEnvironment(saved);
       await Promise.all([plain.close(), secure.close(), proxy.close()]);
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -128,3 +128,16 @@ export async function connectProxy(): Promise<{ port: number; connects: string[]
     close: () => { proxy.closeAllConnections(); return new Promise((r) => proxy.close(() => r())); },
   };
 }
+
+const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'REQUEST_METHOD'];
+
+/** Unsets the proxy environment variables (a test sets its own); returns what was there for restoreEnvironment. */
+export function clearProxyEnvironment(): Record<string, string | undefined> {
+  const saved: Record<string, string | undefined> = {};
+  for (const k of PROXY_VARIABLES) { saved[k] = process.env[k]; delete process.env[k]; }
+  return saved;
+}
+
+export function restoreEnvironment(saved: Record<string, string | undefined>): void {
+  for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+}

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { testBatch, testContext, validConfig } from '@tapio/core/testing';
 import { otlpHttpExporterFactory } from '../src/index';
-import { connectProxy, exporterIssues, makeCert } from './helpers';
+import { clearProxyEnvironment, connectProxy, restoreEnvironment, exporterIssues, makeCert } from './helpers';
 import { proxyFromEnvironment } from '../src/proxy-env';
 
 type Seen = { url: string; headers: http.IncomingHttpHeaders; socket: number };
@@ -130,7 +130,7 @@ describe('otlphttp exporter: the Collector\'s confighttp client keys', () => {
 
   it('without proxy_url, HTTP_PROXY is used for an http endpoint unless NO_PROXY matches it (as Go reads them)', async () => {
     const proxy = await server();
-    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
+    const saved = clearProxyEnvironment(); // whatever the machine running the tests has set
     process.env.HTTP_PROXY = `127.0.0.1:${proxy.port}`; // no scheme: http://
     try {
       process.env.NO_PROXY = 'other.test,.backend.test';
@@ -148,7 +148,7 @@ describe('otlphttp exporter: the Collector\'s confighttp client keys', () => {
       process.env.HTTP_PROXY = 'socks5://127.0.0.1:1080';
       await assert.rejects(exporter({ endpoint: 'http://otlp.backend.test:4318' }), /HTTP_PROXY names a socks5:\/\/ proxy; only http:\/\/ proxies/);
     } finally {
-      for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+      restoreEnvironment(saved);
       await proxy.close();
     }
   });
