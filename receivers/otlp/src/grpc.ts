@@ -5,6 +5,7 @@ import { authenticateRequest, keepTlsCurrent, serverTlsOptions, parseDuration, s
 import { encodePartialSuccess, encodeRpcStatus, GRPC_STATUS, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
 import type { GrpcServerConfig } from './config';
 import { clientMetadata, type ClientMetadata, type ExportHandler, type Outcome } from './handler';
+import { DecodeWorkerError } from './decode-pool';
 import { inflateCapped, InflateError } from './inflate';
 import { applyServerKeepalive, type ServerKeepalive } from './keepalive';
 
@@ -19,6 +20,8 @@ const DECODABLE = new Set(ACCEPT_ENCODING.split(','));
 
 /** What the handler said, or that a compressed message inflated past the size limit. */
 type CallOutcome = Outcome | { status: 'too_large'; message: string };
+/** The retry hint when the decompression worker died with a request's bytes. */
+const WORKER_RETRY_AFTER_MS = 1000;
 /** How long shutdown waits for calls in flight before it cuts the connections. */
 const DRAIN_MS = 5000;
 
@@ -151,11 +154,13 @@ export class OtlpGrpcServer {
         return { status: 'invalid', message: 'message is marked compressed but no grpc-encoding was given' };
       }
       try {
-        body = await inflateCapped(message, encoding === 'snappy' ? 'x-snappy-framed' : encoding, this.maxBytes);
+        // the message buffer is this call's alone: its bytes may move to the decompression worker
+        body = await inflateCapped(message, encoding === 'snappy' ? 'x-snappy-framed' : encoding, this.maxBytes, true);
       } catch (err) {
         this.handler.unreserve(reserved);
         if (err instanceof InflateError && err.tooLarge) return { status: 'too_large', message: `decompressed message exceeds max_recv_msg_size_mib (${this.maxBytes} bytes)` };
         if (err instanceof InflateError) return { status: 'invalid', message: err.message };
+        if (err instanceof DecodeWorkerError) return { status: 'unavailable', message: err.message, retryAfterMs: WORKER_RETRY_AFTER_MS };
         throw err;
       }
     }

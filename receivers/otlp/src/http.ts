@@ -5,6 +5,7 @@ import { jsonToProto, protoToJson } from './codec/json';
 import { MalformedError } from './codec/reader';
 import { encodePartialSuccess, encodeRpcStatus, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
 import type { HttpServerConfig } from './config';
+import { DecodeWorkerError } from './decode-pool';
 import { clientMetadata, type ClientMetadata, type ExportHandler, type Outcome } from './handler';
 import { INFLATABLE, inflateCapped, InflateError } from './inflate';
 
@@ -18,6 +19,9 @@ const CODE_UNAUTHENTICATED = 16;
 
 /** Content-Encodings Tapio can decode (see inflateCapped); also the default of compression_algorithms (confighttp's, less lz4). */
 const DECODABLE: ReadonlySet<string> = new Set(['identity', ...INFLATABLE]);
+
+/** The retry hint when the decompression worker died with a request's bytes. */
+const WORKER_RETRY_AFTER_MS = 1000;
 
 class HttpError extends Error {
   constructor(readonly statusCode: number, message: string) { super(message); }
@@ -152,7 +156,7 @@ export class OtlpHttpServer {
     let body = raw;
     let owned = rawOwned;
     try {
-      if (encoding !== 'identity') { body = await inflate(raw, encoding, this.maxBody); owned = true; }
+      if (encoding !== 'identity') { body = await inflate(raw, encoding, this.maxBody, rawOwned); owned = true; }
       if (ctype === JSON_TYPE) {
         let parsed: unknown;
         try {
@@ -165,6 +169,7 @@ export class OtlpHttpServer {
       }
     } catch (err) {
       if (reserved) this.handler.unreserve(reserved);
+      if (err instanceof DecodeWorkerError) return { status: 'unavailable', message: err.message, retryAfterMs: WORKER_RETRY_AFTER_MS };
       throw err;
     }
     return this.handler.export(signal, body, owned, reserved, metadata);
@@ -212,9 +217,9 @@ export class OtlpHttpServer {
 }
 
 /** Decompression with a hard cap on the output, so a compression bomb costs at most `limit` bytes. */
-async function inflate(raw: Buffer, encoding: string, limit: number): Promise<Buffer> {
+async function inflate(raw: Buffer, encoding: string, limit: number, owned: boolean): Promise<Buffer> {
   try {
-    return await inflateCapped(raw, encoding, limit);
+    return await inflateCapped(raw, encoding, limit, owned);
   } catch (err) {
     if (err instanceof InflateError) throw new HttpError(err.tooLarge ? 413 : 400, err.message);
     throw err;

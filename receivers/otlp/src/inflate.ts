@@ -13,18 +13,20 @@ export { InflateError };
  * - snappy: as confighttp, the framing format when the body starts with its stream identifier,
  *   else the block format (its declared length is checked before anything is allocated);
  * - x-snappy-framed: the framing format only (also gRPC's `snappy`).
- * Corrupt input and too large output both reject with InflateError. None of them runs on the
+ * Corrupt input and too large output both reject with InflateError; a worker that died with an
+ * owned body, with DecodeWorkerError (retryable). None of them runs on the
  * event loop except small zstd / snappy bodies (compression/offload.ts).
  */
 /** The encodings inflateCapped decodes (besides identity). Not lz4: no maintained JavaScript/WASM decoder of its frame format. */
 export const INFLATABLE: ReadonlySet<string> = new Set(['gzip', 'zstd', 'zlib', 'snappy', 'deflate', 'x-snappy-framed']); // in confighttp's order
 
-export async function inflateCapped(raw: Buffer, encoding: string, limit: number): Promise<Buffer> {
+/** `owned`: the caller gives `raw` up, so its bytes may be moved to the worker without a copy (raw is then detached). */
+export async function inflateCapped(raw: Buffer, encoding: string, limit: number, owned = false): Promise<Buffer> {
   switch (encoding) {
     case 'gzip': case 'deflate': case 'zlib':
       return zlibCapped(raw, encoding, limit);
     case 'zstd': case 'snappy': case 'x-snappy-framed':
-      return inflateOffload.decode(raw, encoding, limit);
+      return inflateOffload.decode(raw, encoding, limit, owned);
     default:
       throw new InflateError(false, `unsupported encoding "${encoding}"`);
   }

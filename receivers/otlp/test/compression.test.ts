@@ -4,7 +4,7 @@ import * as http2 from 'node:http2';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { testBatch } from '@tapio/core/testing';
-import { encodeTraces, inflateCapped, InflateError, loadZstd, snappyBlock, snappyFramed } from '../src/index';
+import { DecodeWorkerError, encodeTraces, inflateCapped, InflateError, loadZstd, snappyBlock, snappyFramed } from '../src/index';
 import { inflateOffload } from '../src/compression/offload';
 import { grpcCompressedCall, snappyBlockDeclaring, zstdWithoutContentSize } from './compressed-bodies';
 import { asOtlp, post, startReceiver, TRACES_PATH, type Running } from './helpers';
@@ -105,6 +105,14 @@ describe('otlp receiver: zstd and snappy bodies', () => {
     await inflateOffload.thread!.terminate(); // dies with the job unanswered
     assert.ok((await job).equals(big), 'the job of a dead worker is decoded on the main thread');
     assert.ok((await inflateCapped(snappyFramed(big), 'x-snappy-framed', 64 << 20)).equals(big), 'the next job starts a new worker');
+    // an owned body is moved to the worker, not copied: when that worker dies its bytes are gone, and the request is retryable
+    const owned = Buffer.from(snappyFramed(big)); // its own ArrayBuffer
+    const moved = inflateCapped(owned, 'x-snappy-framed', 64 << 20, true);
+    assert.equal(owned.byteLength, 0, 'moved: detached here');
+    await inflateOffload.thread!.terminate();
+    await assert.rejects(moved, DecodeWorkerError);
+    const again = Buffer.from(snappyFramed(big));
+    assert.ok((await inflateCapped(again, 'x-snappy-framed', 64 << 20, true)).equals(big), 'an owned body decodes in the (new) worker');
     assert.ok(inflateOffload.thread);
   });
 

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { DecodeWorkerError } from '../decode-pool';
 import { InflateError } from './error';
 import type { InflateJob, InflateReply } from './inflate-worker';
 import { decodeHere } from './sync-decode';
@@ -13,13 +14,16 @@ const WORKER_SCRIPT = path.join(__dirname, 'inflate-worker.js');
  */
 export const OFFLOAD_MIN_BYTES = 8 * 1024;
 
-interface Pending { raw: Buffer; encoding: string; limit: number; resolve(b: Buffer): void; reject(e: Error): void }
+/** `raw` is undefined when its bytes were moved to the worker (gone if the worker dies). */
+interface Pending { raw: Buffer | undefined; encoding: string; limit: number; resolve(b: Buffer): void; reject(e: Error): void }
 
 /**
  * zstd and snappy are decoded by WASM / JavaScript, synchronously: a 16 MiB body held the event
  * loop (every other client's requests, the batch timers, the exports) for ~60 ms. Here they are
  * decoded in one worker thread, started on first use and unref'd. When the worker cannot run
- * (no script next to a bundle) or dies, its jobs are decoded on the main thread instead.
+ * (no script next to a bundle), bodies are decoded on the main thread. The body is moved to the
+ * worker when the caller owns its whole ArrayBuffer, else copied; if the worker dies, copied jobs
+ * are decoded on the main thread and moved ones fail with a (retryable) DecodeWorkerError.
  */
 class InflateOffload {
   private worker: Worker | undefined;
@@ -27,14 +31,16 @@ class InflateOffload {
   private nextId = 1;
   private readonly available = fs.existsSync(WORKER_SCRIPT);
 
-  decode(raw: Buffer, encoding: string, limit: number): Promise<Buffer> {
+  /** `owned`: the caller gives `raw` up (it may be detached afterwards). */
+  decode(raw: Buffer, encoding: string, limit: number, owned = false): Promise<Buffer> {
     if (!this.available || raw.length < OFFLOAD_MIN_BYTES) return decodeHere(raw, encoding, limit);
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      this.pending.set(id, { raw, encoding, limit, resolve, reject });
-      // a copy (only the body's bytes): the caller's buffer may share its ArrayBuffer with other data
-      const copy = new Uint8Array(raw);
-      this.ensureWorker().postMessage({ id, raw: copy.buffer, encoding, limit } satisfies InflateJob, [copy.buffer]);
+      const movable = owned && raw.buffer instanceof ArrayBuffer && raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength;
+      // otherwise a copy of the body's bytes: the buffer may be shared (a socket read, Node's pool)
+      const bytes = movable ? (raw.buffer as ArrayBuffer) : new Uint8Array(raw).buffer;
+      this.pending.set(id, { raw: movable ? undefined : raw, encoding, limit, resolve, reject });
+      this.ensureWorker().postMessage({ id, raw: bytes, encoding, limit } satisfies InflateJob, [bytes]);
     });
   }
 
@@ -55,10 +61,13 @@ class InflateOffload {
     const lost = (): void => {
       if (this.worker !== w) return;
       this.worker = undefined;
-      // whatever it had not answered is decoded here; the next job starts a new worker
+      // what it had not answered is decoded here if we still have the bytes; the next job starts a new worker
       const jobs = [...this.pending.values()];
       this.pending.clear();
-      for (const j of jobs) decodeHere(j.raw, j.encoding, j.limit).then(j.resolve, j.reject);
+      for (const j of jobs) {
+        if (j.raw) decodeHere(j.raw, j.encoding, j.limit).then(j.resolve, j.reject);
+        else j.reject(new DecodeWorkerError('the decompression worker failed'));
+      }
     };
     w.on('error', lost);
     w.on('exit', lost);

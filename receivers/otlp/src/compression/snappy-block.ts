@@ -19,18 +19,20 @@ export function snappyDeclaredLength(src: Uint8Array): { length: number; start: 
 }
 
 /**
- * Decodes one snappy block, refusing before any allocation one that declares more than `limit`
- * bytes. Our own decoder rather than snappyjs's uncompress: that one ignores writes past the
+ * Decodes one snappy block (into `into` when given), refusing before any allocation one that
+ * declares more than `limit` bytes. Our own decoder rather than snappyjs's uncompress: that one ignores writes past the
  * declared length, does not check that the output is complete, and a crafted 4-byte literal
  * length can send its read position negative and spin for billions of steps. This one checks
  * every length and offset, as Go's snappy.Decode, so corrupt input is an error and the work is
  * bounded by the output size.
  */
-export function decodeSnappyBlock(src: Uint8Array, limit: number, encoding = 'snappy'): Buffer {
+export function decodeSnappyBlock(src: Uint8Array, limit: number, encoding = 'snappy', into?: Buffer): Buffer {
   const head = snappyDeclaredLength(src);
   if (!head) throw corrupt(encoding, 'invalid length header');
   if (head.length > limit) throw tooLarge(limit);
-  const dst = Buffer.allocUnsafe(head.length);
+  // `into`: where the caller wants the output (a view of exactly the declared length), else a new buffer
+  if (into && into.length !== head.length) throw corrupt(encoding, `the block declares ${head.length} bytes, its frame ${into.length}`);
+  const dst = into ?? Buffer.allocUnsafe(head.length);
   const input = Buffer.from(src.buffer, src.byteOffset, src.length);
   let s = head.start;
   let d = 0;

@@ -37,19 +37,15 @@ export function snappyFramed(data: Uint8Array): Buffer {
   return Buffer.concat(parts);
 }
 
+/** One data chunk of the framing format: its payload (past the checksum), type, uncompressed size and masked CRC-32C. */
+interface DataChunk { type: number; data: Buffer; size: number; checksum: number }
+
 /**
- * Reads the framing format as golang/snappy's Reader does: the stream identifier first, every
- * data chunk's masked CRC-32C checked, reserved unskippable chunk types refused, skippable and
- * padding chunks skipped. Each chunk's uncompressed size is known before it is decoded (its
- * block header, at most 64 KiB), and the running total is checked against `limit` first: a
- * bomb costs at most `limit` bytes plus one chunk.
+ * The data chunks of a framed stream, checked as golang/snappy's Reader does: the stream
+ * identifier first, reserved unskippable chunk types refused, skippable and padding chunks
+ * skipped, each chunk's uncompressed size read from its block header (at most 64 KiB).
  */
-export function unframeSnappy(raw: Uint8Array, limit: number, encoding = 'x-snappy-framed'): Buffer {
-  const bad = (why: string): Error => corrupt(encoding, why);
-  if (!isSnappyFramed(raw)) throw bad('missing the stream identifier');
-  const input = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
-  const out: Buffer[] = [];
-  let total = 0;
+function* dataChunks(input: Buffer, bad: (why: string) => Error): Generator<DataChunk> {
   for (let at = 0; at < input.length;) {
     if (at + 4 > input.length) throw bad('truncated chunk header');
     const type = input[at]!;
@@ -67,7 +63,6 @@ export function unframeSnappy(raw: Uint8Array, limit: number, encoding = 'x-snap
       continue;
     }
     if (length < 4) throw bad('chunk too short for its checksum');
-    const checksum = body.readUInt32LE(0);
     const data = body.subarray(4);
     let size: number;
     if (type === CHUNK_COMPRESSED) {
@@ -78,12 +73,33 @@ export function unframeSnappy(raw: Uint8Array, limit: number, encoding = 'x-snap
       if (data.length > MAX_CHUNK) throw bad('uncompressed chunk over 64 KiB');
       size = data.length;
     }
-    total += size;
-    if (total > limit) throw tooLarge(limit);
-    const plain = type === CHUNK_COMPRESSED ? decodeSnappyBlock(data, MAX_CHUNK, encoding) : data;
-    if (maskedCrc32c(plain) !== checksum) throw bad('chunk checksum mismatch');
-    out.push(plain);
+    yield { type, data, size, checksum: body.readUInt32LE(0) };
   }
-  // one copy: uncompressed chunks are views into the request body, which is not ours to keep
-  return Buffer.concat(out, total);
+}
+
+/**
+ * Reads the framing format (see dataChunks) in two passes: the chunk headers first, summing the
+ * declared sizes against `limit` — so a bomb is refused before anything is decompressed or
+ * allocated — then each chunk decoded straight into the one output buffer and its CRC-32C
+ * checked there.
+ */
+export function unframeSnappy(raw: Uint8Array, limit: number, encoding = 'x-snappy-framed'): Buffer {
+  const bad = (why: string): Error => corrupt(encoding, why);
+  if (!isSnappyFramed(raw)) throw bad('missing the stream identifier');
+  const input = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
+  let total = 0;
+  for (const chunk of dataChunks(input, bad)) {
+    total += chunk.size;
+    if (total > limit) throw tooLarge(limit);
+  }
+  const out = Buffer.allocUnsafe(total);
+  let pos = 0;
+  for (const { type, data, size, checksum } of dataChunks(input, bad)) {
+    const plain = out.subarray(pos, pos + size);
+    if (type === CHUNK_COMPRESSED) decodeSnappyBlock(data, MAX_CHUNK, encoding, plain);
+    else data.copy(plain); // uncompressed chunks are views into the request body, which is not ours to keep
+    if (maskedCrc32c(plain) !== checksum) throw bad('chunk checksum mismatch');
+    pos += size;
+  }
+  return out;
 }
