@@ -6,7 +6,14 @@ import * as tls from 'node:tls';
 import { GRPC_STATUS, GRPC_STATUS_NAME, inflateCapped } from '@tapio/receiver-otlp';
 import type { Compressor } from './compression';
 import type { ClientTlsOptions } from '@tapio/core';
-import { openTunnel, pendingSocket } from './tunnel';
+import { hostPort, openTunnel, pendingSocket } from './tunnel';
+
+/** A `host:port` target (host possibly `[v6]`, port possibly missing) as its bare host and its port (default by scheme). */
+export function splitTarget(target: string, secure: boolean): { host: string; port: string } {
+  const port = /:(\d+)$/.exec(target)?.[1];
+  const host = (port ? target.slice(0, -port.length - 1) : target).replace(/^\[|\]$/g, '');
+  return { host, port: port ?? (secure ? '443' : '80') };
+}
 
 /** A call that ended with a non-OK status: the code, the server's message and its google.rpc.Status details, if any. */
 export class GrpcCallError extends Error {
@@ -202,10 +209,9 @@ export class GrpcChannel {
 
   /** A connection through the proxy's CONNECT tunnel; TLS, when secure, runs end to end inside it. */
   private tunnel(): Duplex {
-    const target = /:\d+$/.test(this.o.target) ? this.o.target : `${this.o.target}:${this.o.secure ? 443 : 80}`;
-    const socket = pendingSocket(openTunnel(this.o.proxy!, target, PROXY_CONNECT_TIMEOUT_MS));
+    const { host, port } = splitTarget(this.o.target, this.o.secure);
+    const socket = pendingSocket(openTunnel(this.o.proxy!, hostPort(host, port), PROXY_CONNECT_TIMEOUT_MS));
     if (!this.o.secure) return socket;
-    const host = this.o.target.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
     const options = this.o.tls?.() ?? {};
     // http2.connect sets the SNI name from the URL itself only when it opens the socket
     return tls.connect({ ...options, socket, ALPNProtocols: ['h2'], servername: options.servername ?? (net.isIP(host) ? undefined : host) });

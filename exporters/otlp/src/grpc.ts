@@ -3,7 +3,7 @@ import { decodeRetryDelayMs, GRPC_STATUS, GRPC_STATUS_NAME, otlpProfile, SIGNAL_
 import * as dns from 'node:dns';
 import { createCompressor } from './compression';
 import type { OtlpGrpcExporterConfig } from './config';
-import { GrpcCallError, GrpcChannel } from './grpc-channel';
+import { GrpcCallError, GrpcChannel, splitTarget } from './grpc-channel';
 import { proxyFromEnvironment } from './proxy-env';
 import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
 
@@ -17,8 +17,8 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
   for (const [k, v] of Object.entries(cfg.headers ?? {})) headers[k.toLowerCase()] = v;
   let channel: GrpcChannel | undefined;
   // gRPC-Go asks ProxyFromEnvironment about https://<endpoint>, whether or not TLS is used
-  const [hostname, port] = [target.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), /:(\d+)$/.exec(target)?.[1] ?? (secure ? '443' : '80')];
-  const proxy = proxyFromEnvironment({ protocol: 'https:', hostname, port });
+  const { host: targetHost, port: targetPort } = splitTarget(target, secure);
+  const proxy = proxyFromEnvironment({ protocol: 'https:', hostname: targetHost, port: targetPort });
 
   async function call(ch: GrpcChannel, req: SignalRequest, signal?: AbortSignal): Promise<void> {
     const t0 = otlpProfile.enabled ? process.hrtime.bigint() : 0n;
@@ -53,8 +53,7 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
       });
       if (roundRobin && !proxy) {
         // one connection per backend address at least, as gRPC's round_robin has one per address
-        const host = target.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-        const addrs = await dns.promises.lookup(host, { all: true }).catch(() => []);
+        const addrs = await dns.promises.lookup(targetHost, { all: true }).catch(() => []);
         channel.resize(Math.max(cfg.num_connections, addrs.length));
       }
     },

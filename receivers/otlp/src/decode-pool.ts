@@ -5,6 +5,7 @@ import type { Logger } from '@tapio/core';
 import { buildTraces, type DecodeResult } from './codec/decode';
 import { MalformedError } from './codec/reader';
 import type { DecodeJob, DecodeReply } from './decode-worker';
+import { spansWholeArrayBuffer } from './owned-buffer';
 import { otlpProfile } from './profile';
 
 const WORKER_SCRIPT = path.join(__dirname, 'decode-worker.js');
@@ -98,7 +99,7 @@ export class DecodePool {
     if (this.closed) return Promise.reject(new DecodeWorkerError('OTLP receiver is shutting down'));
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s;
-    const movable = owned && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
+    const movable = owned && spansWholeArrayBuffer(body);
     let bytes: ArrayBuffer;
     if (movable) bytes = body.buffer as ArrayBuffer;
     else {

@@ -3,6 +3,7 @@
  * The compressed bytes arrive as a transferred copy; the output goes back transferred.
  */
 import { parentPort } from 'node:worker_threads';
+import { spansWholeArrayBuffer } from '../owned-buffer';
 import { InflateError } from './error';
 import { decodeSync } from './sync-decode';
 import { loadZstd } from './zstd';
@@ -19,7 +20,7 @@ parentPort!.on('message', (job: InflateJob) => {
     try {
       const out = decodeSync(Buffer.from(job.raw), job.encoding, job.limit, codec);
       // the output owns its ArrayBuffer unless it is small enough to sit in Node's pool: copy those
-      const own = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? out : Buffer.from(out);
+      const own = spansWholeArrayBuffer(out) ? out : Buffer.from(out);
       parentPort!.postMessage({ id: job.id, out: own.buffer as ArrayBuffer, length: own.length } satisfies InflateReply, [own.buffer as ArrayBuffer]);
     } catch (err) {
       if (!(err instanceof InflateError)) throw err; // a bug: the main thread decodes the job itself

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DecodeWorkerError } from '../decode-pool';
+import { spansWholeArrayBuffer } from '../owned-buffer';
 import { InflateError } from './error';
 import type { InflateJob, InflateReply } from './inflate-worker';
 import { decodeHere } from './sync-decode';
@@ -36,7 +37,7 @@ class InflateOffload {
     if (!this.available || raw.length < OFFLOAD_MIN_BYTES) return decodeHere(raw, encoding, limit);
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      const movable = owned && raw.buffer instanceof ArrayBuffer && raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength;
+      const movable = owned && spansWholeArrayBuffer(raw);
       // otherwise a copy of the body's bytes: the buffer may be shared (a socket read, Node's pool)
       const bytes = movable ? (raw.buffer as ArrayBuffer) : new Uint8Array(raw).buffer;
       this.pending.set(id, { raw: movable ? undefined : raw, encoding, limit, resolve, reject });
