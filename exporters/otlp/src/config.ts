@@ -126,6 +126,10 @@ export function validateGrpc(c: OtlpGrpcExporterConfig): Problem[] {
 
 export function validateHttp(c: OtlpHttpExporterConfig): Problem[] {
   const out: Problem[] = [...tlsClientProblems(c.tls, ['tls']), ...queueConfigIssues(c.sending_queue)];
+  for (const key of ['endpoint', 'traces_endpoint', 'metrics_endpoint', 'logs_endpoint'] as const) {
+    const problem = httpUrlProblem(c[key]);
+    if (problem) out.push({ path: [key], message: problem });
+  }
   if (c.compression === 'lz4') out.push({ path: ['compression'], message: LZ4_UNSUPPORTED });
   const lp = levelProblem(c.compression, c.compression_params?.level);
   if (lp && c.compression !== 'lz4') out.push({ path: ['compression_params', 'level'], message: lp });
@@ -135,4 +139,13 @@ export function validateHttp(c: OtlpHttpExporterConfig): Problem[] {
     if (u && u.protocol !== 'http:') out.push({ path: ['proxy_url'], message: `only http:// proxies are supported (got ${u.protocol}//); https endpoints still go through them as a CONNECT tunnel` });
   }
   return out;
+}
+
+/** otlphttp endpoints are absolute http:// or https:// URLs ('localhost:4318' is the gRPC form). */
+function httpUrlProblem(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let u: URL;
+  try { u = new URL(value); } catch { return `not a URL: "${value}" (an otlphttp endpoint looks like http://host:4318)`; }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `must be an http:// or https:// URL (got "${value}")`;
+  return undefined;
 }

@@ -21,7 +21,8 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     metrics: new URL(cfg.metrics_endpoint ?? base + SIGNAL_INFO.metrics.httpPath),
     logs: new URL(cfg.logs_endpoint ?? base + SIGNAL_INFO.logs.httpPath),
   };
-  const secure = urls.traces.protocol === 'https:';
+  // each signal's URL decides http or https for itself: one agent per scheme in use
+  const schemes = new Set(Object.values(urls).map((u) => u.protocol));
   // proxy_url, else HTTP(S)_PROXY / NO_PROXY as Go reads them. An http:// endpoint through a
   // proxy: requests go to the proxy in absolute-form (https ones tunnel, see agent.ts)
   const configured = cfg.proxy_url ? new URL(cfg.proxy_url) : undefined;
@@ -29,7 +30,8 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
   for (const signal of Object.keys(urls) as OtlpSignal[]) proxies[signal] = configured ?? proxyFromEnvironment(urls[signal]);
   const tunnelFor = (hostname: string, port: string) => configured ?? proxyFromEnvironment({ protocol: 'https:', hostname, port });
   const jar = cfg.cookies?.enabled ? new CookieJar() : undefined;
-  let agent: http.Agent | undefined;
+  let plainAgent: http.Agent | undefined;
+  let tlsAgent: HttpsExporterAgent | undefined;
   let auth: ClientAuthenticator | undefined;
   let compressor: Compressor | undefined;
   const contentType = cfg.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
@@ -51,6 +53,8 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     // Node's agent still asks for keep-alive when maxSockets is finite, whatever its keepAlive says
     if (cfg.disable_keep_alives) headers.Connection = 'close';
     const url = urls[req.signal];
+    const secure = url.protocol === 'https:';
+    const agent = secure ? tlsAgent : plainAgent;
     const cookie = jar?.header(url.host);
     if (cookie) headers.Cookie = cookie;
     // through a proxy: the request goes to the proxy with the absolute URL as its path
@@ -99,13 +103,15 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
       auth = resolveClientAuthenticator(host, cfg.auth, 'auth');
       compressor = await createCompressor(cfg.compression, cfg.compression_params?.level);
       const options = agentOptions(cfg);
-      agent = secure
-        ? new HttpsExporterAgent(options, tlsOptionsSource(cfg.tls, (err) => ctx.logger.warn({ err: err.message }, 'TLS files could not be read again; keeping the previous ones')), tunnelFor)
-        : new http.Agent(options);
+      if (schemes.has('https:')) tlsAgent = new HttpsExporterAgent(options, tlsOptionsSource(cfg.tls, (err) => ctx.logger.warn({ err: err.message }, 'TLS files could not be read again; keeping the previous ones')), tunnelFor);
+      if (schemes.has('http:')) plainAgent = new http.Agent(options);
     },
-    async shutdown() { agent?.destroy(); agent = undefined; },
+    async shutdown() {
+      plainAgent?.destroy(); tlsAgent?.destroy();
+      plainAgent = tlsAgent = undefined;
+    },
     async send(batch: Batch) {
-      if (!agent) throw new RetryableError('exporter not started');
+      if (!plainAgent && !tlsAgent) throw new RetryableError('exporter not started');
       await Promise.all(encodeBatch(batch.events).map(post));
       if (otlpProfile.enabled) otlpProfile.exported += batch.events.length;
     },

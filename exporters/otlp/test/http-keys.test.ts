@@ -128,6 +128,31 @@ describe('otlphttp exporter: the Collector\'s confighttp client keys', () => {
     }
   });
 
+  it('each signal\'s endpoint decides http or https for itself (traces over TLS, logs in the clear)', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapio-otlp-schemes-'));
+    const pem = makeCert(dir, 'server', 'DNS:localhost,IP:127.0.0.1');
+    if (!pem) { this.skip(); return; }
+    const secure = await server({}, (h) => https.createServer({ cert: pem.certPem, key: pem.keyPem }, h));
+    const plain = await server();
+    const e = await exporter({ endpoint: `http://127.0.0.1:${plain.port}`, traces_endpoint: `https://localhost:${secure.port}/v1/traces`, tls: { ca_file: pem.cert } });
+    try {
+      await e.consume({ events: [...testBatch(2, 'span').events, ...testBatch(3, 'log').events] });
+      assert.deepEqual(secure.seen.map((r) => r.url), ['/v1/traces']);
+      assert.deepEqual(plain.seen.map((r) => r.url), ['/v1/logs']);
+    } finally {
+      await e.shutdown(); await secure.close(); await plain.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('endpoints must be http:// or https:// URLs; each wrong one is named', () => {
+    const r = exporterIssues('otlphttp', 'endpoint: localhost:4318\nlogs_endpoint: "http://[bad"\ntraces_endpoint: grpc://collector:4317/v1/traces').issues.join('\n');
+    assert.match(r, /exporters\.otlphttp\.endpoint.*must be an http:\/\/ or https:\/\/ URL \(got "localhost:4318"\)/);
+    assert.match(r, /exporters\.otlphttp\.logs_endpoint.*not a URL/);
+    assert.match(r, /exporters\.otlphttp\.traces_endpoint.*must be an http:\/\/ or https:\/\//);
+    assert.doesNotMatch(r, /metrics_endpoint/);
+  });
+
   it('without proxy_url, HTTP_PROXY is used for an http endpoint unless NO_PROXY matches it (as Go reads them)', async () => {
     const proxy = await server();
     const saved = clearProxyEnvironment(); // whatever the machine running the tests has set
