@@ -43,7 +43,7 @@ export class SelfTelemetry {
     });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
-      this.server!.listen(port, host, () => resolve());
+      this.server!.listen(port, host || undefined, () => resolve());
     });
     const addr = this.server.address() as AddressInfo;
     return `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
@@ -57,8 +57,13 @@ export class SelfTelemetry {
   }
 }
 
+/**
+ * `host:port` or `[v6]:port`. No host (':4317') gives host '': listen with no host then, which is
+ * every address of both families where the system has IPv6, as Go's net.Listen(":4317") does
+ * (0.0.0.0 would leave IPv6 clients out).
+ */
 export function splitHostPort(address: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
   if (!m) throw new Error(`not a host:port address: ${address}`);
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) };
+  return { host: m[1] ?? m[2] ?? '', port: Number(m[3]) };
 }

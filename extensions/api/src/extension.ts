@@ -55,7 +55,7 @@ export class ApiExtension implements Extension, TapioStoreSink {
       const { host, port } = splitHostPort(c.http.endpoint);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => { server.off('error', reject); resolve(); });
+        server.listen(port, host || undefined, () => { server.off('error', reject); resolve(); });
       });
       server.on('error', (err) => this.ctx.logger.error({ err: err.message }, 'API HTTP server error'));
       this.httpServer = server;

@@ -106,7 +106,7 @@ export default defineExtension<HealthCheckConfig>({
         const s = created.server;
         await new Promise<void>((resolve, reject) => {
           s.once('error', (err) => reject(new Error(`health_check cannot listen on ${config.endpoint}: ${err.message}`)));
-          s.listen(port, bindHost, () => resolve());
+          s.listen(port, bindHost || undefined, () => resolve());
         });
         server = s;
         stopTls = created.stop;

@@ -89,7 +89,7 @@ export class OtlpGrpcServer {
     this.address = unix ? undefined : (server.address() as AddressInfo);
     this.port = this.address?.port ?? 0;
     this.server = server;
-    this.logger.info({ endpoint: unix ? `unix:${this.cfg.endpoint}` : `${bind!.host ?? host}:${this.port}` }, 'OTLP/gRPC receiver listening');
+    this.logger.info({ endpoint: unix ? `unix:${this.cfg.endpoint}` : `${bind!.host ?? (host || '[::]')}:${this.port}` }, 'OTLP/gRPC receiver listening');
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
@@ -327,7 +327,7 @@ function tlsOptions(cfg: GrpcServerConfig): http2.SecureServerOptions {
 export async function bindAddress(transport: GrpcServerConfig['transport'], host: string): Promise<{ host: string | undefined; ipv6Only: boolean }> {
   if (transport !== 'tcp4' && transport !== 'tcp6') return { host: host || undefined, ipv6Only: false };
   const family = transport === 'tcp4' ? 4 : 6;
-  // no host (splitHostPort makes ':4317' 0.0.0.0): that family's any-address
+  // no host (':4317'), or an explicit any-address: that family's any-address
   if (!host || host === '0.0.0.0' || host === '::') return { host: family === 4 ? '0.0.0.0' : '::', ipv6Only: family === 6 };
   try {
     const { address } = await dns.promises.lookup(host, { family });

@@ -62,12 +62,12 @@ export class OtlpHttpServer {
     const { host, port } = splitHostPort(this.cfg.endpoint);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => { server.off('error', reject); resolve(); });
+      server.listen(port, host || undefined, () => { server.off('error', reject); resolve(); });
     });
     server.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'); else socket.destroy(); });
     this.port = (server.address() as AddressInfo).port;
     this.server = server;
-    this.logger.info({ endpoint: `${host}:${this.port}` }, 'OTLP/HTTP receiver listening');
+    this.logger.info({ endpoint: `${host || '[::]'}:${this.port}` }, 'OTLP/HTTP receiver listening');
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
