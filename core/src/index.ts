@@ -44,7 +44,7 @@ export { TOKENS } from './container';
 
 export { ComponentTelemetry } from './telemetry/component';
 export { createLogger, componentLogger, type Logger, type LogLevel } from './telemetry/logger';
-export { SelfTelemetry, splitHostPort } from './telemetry/metrics';
+export { listenHost, SelfTelemetry, splitHostPort } from './telemetry/metrics';
 
 export { createSendingExporter, type SendingExporterOptions } from './exporterhelper/exporter';
 export { DeliveryLedger } from './exporterhelper/ledger';

@@ -43,7 +43,7 @@ export class SelfTelemetry {
     });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
-      this.server!.listen(port, host || undefined, () => resolve());
+      this.server!.listen(port, listenHost(host), () => resolve());
     });
     const addr = this.server.address() as AddressInfo;
     return `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
@@ -57,13 +57,18 @@ export class SelfTelemetry {
   }
 }
 
-/**
- * `host:port` or `[v6]:port`. No host (':4317') gives host '': listen with no host then, which is
- * every address of both families where the system has IPv6, as Go's net.Listen(":4317") does
- * (0.0.0.0 would leave IPv6 clients out).
- */
+/** `host:port` or `[v6]:port`; no host (':4317') gives host ''. Pass the host to listen() through listenHost(). */
 export function splitHostPort(address: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
   if (!m) throw new Error(`not a host:port address: ${address}`);
   return { host: m[1] ?? m[2] ?? '', port: Number(m[3]) };
+}
+
+/**
+ * The host to give listen(): none for no host or a wildcard ('', 0.0.0.0, ::), which Node binds
+ * to every address of both families where the system has IPv6 — as Go's net.Listen("tcp", ...)
+ * does for all three (so `0.0.0.0:4317` takes IPv6 clients in the Collector too).
+ */
+export function listenHost(host: string): string | undefined {
+  return host === '' || host === '0.0.0.0' || host === '::' ? undefined : host;
 }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
-import { splitHostPort, type ComponentContext, type Extension, type UnifiedEvent } from '@tapio/core';
+import { listenHost, splitHostPort, type ComponentContext, type Extension, type UnifiedEvent } from '@tapio/core';
 import { resolveToken, storeOptions, type ApiConfig } from './config';
 import { bindGrpc, createGrpcServer } from './grpc';
 import { createHttpServer } from './http';
@@ -55,7 +55,7 @@ export class ApiExtension implements Extension, TapioStoreSink {
       const { host, port } = splitHostPort(c.http.endpoint);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host || undefined, () => { server.off('error', reject); resolve(); });
+        server.listen(port, listenHost(host), () => { server.off('error', reject); resolve(); });
       });
       server.on('error', (err) => this.ctx.logger.error({ err: err.message }, 'API HTTP server error'));
       this.httpServer = server;

@@ -1,7 +1,7 @@
 import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  authenticateRequest, createHttpServer, defineExtension, enforceWriteTimeout, originPattern, parseDuration, resolveServerAuthenticator, splitHostPort, STATUS_SERVICE,
+  authenticateRequest, createHttpServer, defineExtension, enforceWriteTimeout, originPattern, parseDuration, resolveServerAuthenticator, listenHost, splitHostPort, STATUS_SERVICE,
   type ComponentStatusEntry, type Host, type ServerAuthenticator, type StatusSource,
 } from '@tapio/core';
 import { configProblems, configSchema, createDefaultConfig, type HealthCheckConfig } from './config';
@@ -106,7 +106,7 @@ export default defineExtension<HealthCheckConfig>({
         const s = created.server;
         await new Promise<void>((resolve, reject) => {
           s.once('error', (err) => reject(new Error(`health_check cannot listen on ${config.endpoint}: ${err.message}`)));
-          s.listen(port, bindHost || undefined, () => resolve());
+          s.listen(port, listenHost(bindHost), () => resolve());
         });
         server = s;
         stopTls = created.stop;

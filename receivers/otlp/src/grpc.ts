@@ -1,7 +1,7 @@
 import * as dns from 'node:dns';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { authenticateRequest, keepTlsCurrent, serverTlsOptions, parseDuration, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
+import { authenticateRequest, keepTlsCurrent, serverTlsOptions, parseDuration, listenHost, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
 import { encodePartialSuccess, encodeRpcStatus, GRPC_STATUS, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
 import type { GrpcServerConfig } from './config';
 import { clientMetadata, type ClientMetadata, type ExportHandler, type Outcome } from './handler';
@@ -325,7 +325,7 @@ function tlsOptions(cfg: GrpcServerConfig): http2.SecureServerOptions {
  * take IPv4 connections; tcp leaves the host to the system (dual-stack when it is empty).
  */
 export async function bindAddress(transport: GrpcServerConfig['transport'], host: string): Promise<{ host: string | undefined; ipv6Only: boolean }> {
-  if (transport !== 'tcp4' && transport !== 'tcp6') return { host: host || undefined, ipv6Only: false };
+  if (transport !== 'tcp4' && transport !== 'tcp6') return { host: listenHost(host), ipv6Only: false };
   const family = transport === 'tcp4' ? 4 : 6;
   // no host (':4317'), or an explicit any-address: that family's any-address
   if (!host || host === '0.0.0.0' || host === '::') return { host: family === 4 ? '0.0.0.0' : '::', ipv6Only: family === 6 };

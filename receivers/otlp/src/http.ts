@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { authenticateRequest, createHttpServer, enforceWriteTimeout, originPattern, parseByteSize, parseDuration, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
+import { authenticateRequest, createHttpServer, enforceWriteTimeout, originPattern, parseByteSize, parseDuration, listenHost, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
 import { jsonToProto, protoToJson } from './codec/json';
 import { MalformedError } from './codec/reader';
 import { encodePartialSuccess, encodeRpcStatus, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
@@ -62,7 +62,7 @@ export class OtlpHttpServer {
     const { host, port } = splitHostPort(this.cfg.endpoint);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host || undefined, () => { server.off('error', reject); resolve(); });
+      server.listen(port, listenHost(host), () => { server.off('error', reject); resolve(); });
     });
     server.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'); else socket.destroy(); });
     this.port = (server.address() as AddressInfo).port;

@@ -76,13 +76,17 @@ describe('otlp receiver: Collector settings', () => {
     await new Promise<void>((resolve, reject) => { const c = net.connect(port, '::1', () => { c.destroy(); resolve(); }); c.on('error', reject); });
   });
 
-  it('an endpoint with no host (":4317") listens on every address of both families, as the Collector (IPv4 and IPv6 clients both get in)', async function () {
+  it('an endpoint with no host (":4317") or 0.0.0.0 listens on every address of both families, as Go does for the Collector (IPv4 and IPv6 clients both get in)', async function () {
     if (!os.networkInterfaces().lo?.some((a) => a.family === 'IPv6')) { this.skip(); return; }
-    running = await startReceiver({ grpc: { endpoint: ':0' }, http: { endpoint: ':0' } });
     const connects = (port: number, host: string) => new Promise<void>((resolve, reject) => { const c = net.connect(port, host, () => { c.destroy(); resolve(); }); c.on('error', reject); });
-    for (const port of [running.grpcPort, running.httpPort]) {
-      await connects(port, '127.0.0.1');
-      await connects(port, '::1');
+    for (const endpoint of [':0', '0.0.0.0:0']) {
+      running = await startReceiver({ grpc: { endpoint }, http: { endpoint } });
+      for (const port of [running.grpcPort, running.httpPort]) {
+        await connects(port, '127.0.0.1');
+        await connects(port, '::1');
+      }
+      await running.receiver.shutdown();
+      running = undefined;
     }
   });
 
