@@ -34,8 +34,9 @@ const TARGET_RATE = 132_000;
  */
 const TRIALS = quick ? 1 : 3;
 // Open-loop HTTP/1.1 needs a socket per request in flight, and the receiver answers only once the
-// batch went out (back-pressure), ~20-30 ms later: with too few sockets requests would queue in
-// the load generator's agent and that wait would count as collector latency.
+// pipeline took the request (after its decode turn; later while the exporter is behind): with too
+// few sockets requests would queue in the load generator's agent after a stall, and that wait
+// would count as collector latency.
 const HTTP_RATE_CONNECTIONS = Number(process.env.BENCH_OTLP_HTTP_CONNECTIONS || 64);
 
 /**

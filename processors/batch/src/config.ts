@@ -12,6 +12,8 @@ export interface BatchConfig {
   metadata_keys?: string[];
   /** Most distinct value combinations of metadata_keys over the process lifetime; 0: no limit. */
   metadata_cardinality_limit: number;
+  /** Tapio extension: answer callers only once their events were accepted downstream (see shard.ts). */
+  wait_for_result: boolean;
 }
 
 export const configSchema: JsonSchema = {
@@ -28,6 +30,10 @@ export const configSchema: JsonSchema = {
       type: 'array', items: { type: 'string', minLength: 1 },
       description: 'one pending batch per distinct combination of these client-metadata values (receiver include_metadata: true); keys are case-insensitive',
     },
+    wait_for_result: {
+      type: 'boolean', default: false,
+      description: 'Tapio extension. false (as the Collector): callers are answered once their events are buffered; a later downstream refusal is counted in tapio_processor_batch_dropped_events. true: answered only when downstream accepted them (refusals reach the client; nothing acknowledged before it is in the exporter queue), so each call waits for its batch to leave',
+    },
     metadata_cardinality_limit: {
       type: 'integer', minimum: 0, default: 1000,
       description: 'with metadata_keys: most distinct value combinations; data with a new combination past it is refused permanently. 0: no limit',
@@ -36,7 +42,7 @@ export const configSchema: JsonSchema = {
 };
 
 export function createDefaultConfig(): BatchConfig {
-  return { send_batch_size: 8192, timeout: '200ms', send_batch_max_size: 0, metadata_cardinality_limit: 1000 };
+  return { send_batch_size: 8192, timeout: '200ms', send_batch_max_size: 0, metadata_cardinality_limit: 1000, wait_for_result: false };
 }
 
 /** Checks what JSON Schema cannot express. */

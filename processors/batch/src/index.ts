@@ -18,6 +18,7 @@ export default defineProcessor<BatchConfig>({
       maxSize: config.send_batch_max_size,
       metadataKeys: (config.metadata_keys ?? []).map((k) => k.toLowerCase()),
       metadataCardinalityLimit: config.metadata_cardinality_limit,
+      waitForResult: config.wait_for_result,
     }, next);
   },
 });

@@ -26,6 +26,7 @@ export class BatchProcessor implements Processor {
       sizeTriggered: ctx.telemetry.counter('tapio_processor_batch_size_trigger_send', 'Batches sent because send_batch_size was reached'),
       timeoutTriggered: ctx.telemetry.counter('tapio_processor_batch_timeout_trigger_send', 'Batches sent because the timeout expired'),
       sentEvents: ctx.telemetry.counter('tapio_processor_batch_sent_events', 'Events the batch processor handed on'),
+      dropped: droppedCounter(ctx),
     };
     this.refusedForCardinality = ctx.telemetry.counter(
       'tapio_processor_batch_metadata_cardinality_refused',
@@ -59,6 +60,27 @@ export class BatchProcessor implements Processor {
     await Promise.all([this.single, ...this.shards.values()].map((s) => s?.shutdown()));
   }
 }
+
+/**
+ * Counts (tapio_processor_batch_dropped_events) and logs events downstream refused after their
+ * callers had been answered; the log says why, at most once per DROP_LOG_INTERVAL_MS.
+ */
+function droppedCounter(ctx: ComponentContext): (n: number, err: unknown) => void {
+  const count = ctx.telemetry.counter('tapio_processor_batch_dropped_events', 'Events refused downstream after the batch processor had acknowledged them (wait_for_result: false)');
+  let lastLog = 0;
+  let unlogged = 0;
+  return (n, err) => {
+    count(n);
+    unlogged += n;
+    const now = Date.now();
+    if (now - lastLog < DROP_LOG_INTERVAL_MS) return;
+    lastLog = now;
+    ctx.logger.error({ dropped: unlogged, err: err instanceof Error ? err.message : String(err) }, 'downstream refused a batch; its events were already acknowledged and are dropped (wait_for_result: true hands refusals to the sender instead)');
+    unlogged = 0;
+  };
+}
+
+const DROP_LOG_INTERVAL_MS = 10_000;
 
 /**
  * The values of `keys` (lower case) in `metadata`, matching its names case-insensitively. A key

@@ -13,9 +13,18 @@ interface Waiter {
   error: unknown;
 }
 
-interface Segment { events: UnifiedEvent[]; offset: number; waiter: Waiter; metadata: Metadata | undefined }
+/** `waiter` is unset when the caller was answered on arrival (wait_for_result: false). */
+interface Segment { events: UnifiedEvent[]; offset: number; waiter: Waiter | undefined; metadata: Metadata | undefined }
 
 interface Outgoing { events: UnifiedEvent[]; waiters: Waiter[]; metadata: Metadata | undefined }
+
+/**
+ * wait_for_result false: callers are answered on arrival while at most this many sends are
+ * outstanding downstream, and wait beyond it (back-pressure). The Collector's batch processor
+ * exports one batch at a time per shard and blocks its callers meanwhile; one more lets the
+ * next batch fill while the previous is being accepted.
+ */
+const MAX_OUTSTANDING_SENDS = 1;
 
 export interface BatcherSettings {
   /** 0: no size trigger; every batch is sent at once (as the Collector). */
@@ -23,6 +32,12 @@ export interface BatcherSettings {
   timeoutMs: number;
   /** 0: no limit. */
   maxSize: number;
+  /**
+   * true: consume() settles only when every batch carrying its events was accepted (or refused)
+   * downstream. false (the Collector's behaviour): it settles once the events are buffered, and
+   * what downstream refuses later is counted as dropped.
+   */
+  waitForResult: boolean;
 }
 
 /** Counters shared by every shard of one processor. */
@@ -30,20 +45,30 @@ export interface ShardCounters {
   sizeTriggered(n: number): void;
   timeoutTriggered(n: number): void;
   sentEvents(n: number): void;
+  /** Events downstream refused after their callers were answered (wait_for_result: false). */
+  dropped(n: number, err: unknown): void;
 }
 
 /**
  * One pending batch. Buffers events until `sendBatchSize` are there or `timeoutMs` passed since the first one,
- * then hands them on in batches of at most `maxSize`. Back-pressure: a consume() promise
- * settles only when every batch carrying its events was accepted (or refused) downstream, so a
- * slow or failing exporter is felt by the receiver, and an error reaches the client that sent
- * the data instead of being dropped here.
+ * then hands them on in batches of at most `maxSize`.
+ *
+ * When a consume() promise settles (`waitForResult`):
+ * - false (default, as the Collector): once the events are buffered, unless more than
+ *   MAX_OUTSTANDING_SENDS sends are outstanding downstream, then once they are not (a slow
+ *   exporter is still felt by the receiver). A client sending one request at a time (every
+ *   OpenTelemetry SDK's batch span processor) is answered at once instead of after `timeout`.
+ * - true: only when every batch carrying its events was accepted (or refused) downstream, so a
+ *   refusal reaches the client that sent the data and nothing is acknowledged before it is in the
+ *   exporter's (persistent) queue — at the price of each call waiting for its batch to leave.
  */
 export class Shard {
   private segments: Segment[] = [];
   private buffered = 0;
   private timer: NodeJS.Timeout | undefined;
   private inFlight = new Set<Promise<void>>();
+  /** Callers answered on arrival but held back while too many sends are outstanding. */
+  private held: (() => void)[] = [];
   private stopped = false;
   private readonly sendAtOnce: boolean;
   private readonly onTimer = (): void => { this.timer = undefined; this.counters.timeoutTriggered(1); this.flushAll(); };
@@ -67,18 +92,26 @@ export class Shard {
     if (n === 0) return Promise.resolve();
     // After shutdown nothing is buffered any more: pass straight through.
     if (this.stopped) return this.next.consume(batch);
+    if (!this.s.waitForResult) {
+      this.buffer(batch, undefined);
+      if (this.inFlight.size <= MAX_OUTSTANDING_SENDS) return Promise.resolve();
+      return new Promise<void>((resolve) => { this.held.push(resolve); });
+    }
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, parts: 0, taken: false, error: undefined };
-      this.segments.push({ events: batch.events, offset: 0, waiter, metadata: batch.metadata });
-      this.buffered += n;
-      if (this.sendAtOnce) { this.flushAll(); return; }
-      while (this.buffered >= this.s.sendBatchSize) {
-        this.counters.sizeTriggered(1);
-        this.send(this.take(this.s.maxSize > 0 ? Math.min(this.s.maxSize, this.buffered) : this.buffered));
-      }
-      if (this.buffered === 0) { clearTimeout(this.timer); this.timer = undefined; }
-      else if (!this.timer) this.timer = setTimeout(this.onTimer, this.s.timeoutMs);
+      this.buffer(batch, { resolve, reject, parts: 0, taken: false, error: undefined });
     });
+  }
+
+  private buffer(batch: Batch, waiter: Waiter | undefined): void {
+    this.segments.push({ events: batch.events, offset: 0, waiter, metadata: batch.metadata });
+    this.buffered += batch.events.length;
+    if (this.sendAtOnce) { this.flushAll(); return; }
+    while (this.buffered >= this.s.sendBatchSize) {
+      this.counters.sizeTriggered(1);
+      this.send(this.take(this.s.maxSize > 0 ? Math.min(this.s.maxSize, this.buffered) : this.buffered));
+    }
+    if (this.buffered === 0) { clearTimeout(this.timer); this.timer = undefined; }
+    else if (!this.timer) this.timer = setTimeout(this.onTimer, this.s.timeoutMs);
   }
 
   /** Flushes what is buffered and waits for everything in flight. Idempotent. */
@@ -88,6 +121,7 @@ export class Shard {
     this.timer = undefined;
     this.flushAll();
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+    this.releaseHeld();
   }
 
   private flushAll(): void {
@@ -101,6 +135,7 @@ export class Shard {
     if (first.offset === 0 && first.events.length === n) {
       this.segments.shift();
       this.buffered -= n;
+      if (!first.waiter) return { events: first.events, waiters: [], metadata: first.metadata };
       first.waiter.taken = true;
       return { events: first.events, waiters: [first.waiter], metadata: first.metadata };
     }
@@ -115,8 +150,8 @@ export class Shard {
       for (let i = 0; i < k; i++) events[filled + i] = seg.events[seg.offset + i]!;
       filled += k;
       seg.offset += k;
-      if (waiters[waiters.length - 1] !== seg.waiter) waiters.push(seg.waiter);
-      if (seg.offset === seg.events.length) { this.segments.shift(); seg.waiter.taken = true; }
+      if (seg.waiter && waiters[waiters.length - 1] !== seg.waiter) waiters.push(seg.waiter);
+      if (seg.offset === seg.events.length) { this.segments.shift(); if (seg.waiter) seg.waiter.taken = true; }
     }
     this.buffered -= n;
     return { events, waiters, metadata };
@@ -130,9 +165,24 @@ export class Shard {
     try { sent = this.next.consume(metadata ? { events: out.events, metadata } : { events: out.events }); } catch (err) { sent = Promise.reject(err); }
     const p: Promise<void> = sent.then(
       () => settle(out.waiters, undefined),
-      (err: unknown) => settle(out.waiters, err ?? new Error('downstream refused the batch')),
-    ).finally(() => { this.inFlight.delete(p); });
+      (err: unknown) => {
+        const reason = err ?? new Error('downstream refused the batch');
+        // events whose callers were answered on arrival: nobody to hand the refusal to
+        if (!this.s.waitForResult) this.counters.dropped(out.events.length, reason);
+        settle(out.waiters, reason);
+      },
+    ).finally(() => {
+      this.inFlight.delete(p);
+      if (this.inFlight.size <= MAX_OUTSTANDING_SENDS) this.releaseHeld();
+    });
     this.inFlight.add(p);
+  }
+
+  private releaseHeld(): void {
+    const held = this.held;
+    if (held.length === 0) return;
+    this.held = [];
+    for (const resolve of held) resolve();
   }
 }
 

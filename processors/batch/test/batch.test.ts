@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { conformance, createComponent, SinkConsumer, testBatch, validConfig } from '@tapio/core/testing';
+import { conformance, createComponent, SinkConsumer, testBatch, testContext, validConfig } from '@tapio/core/testing';
 import { isPermanent, RetryableError, type Batch, type Consumer, type Processor } from '@tapio/core';
-import factory from '../src/index';
+import factory, { BatchProcessor } from '../src/index';
 
 conformance(factory);
 
@@ -40,7 +40,7 @@ describe('batch processor', () => {
 
   it('sends a partial batch once the timeout expires', async () => {
     const sink = new SinkConsumer();
-    const p = await batcher({ send_batch_size: 1000, timeout: '20ms' }, sink);
+    const p = await batcher({ send_batch_size: 1000, timeout: '20ms', wait_for_result: true }, sink);
     await p.consume(testBatch(3));
     assert.equal(sink.events.length, 3);
     assert.equal(sink.batches.length, 1);
@@ -74,9 +74,9 @@ describe('batch processor', () => {
     assert.equal(sink.events.length, 7);
   });
 
-  it('propagates back-pressure: consume settles only once downstream accepted the events', async () => {
+  it('wait_for_result: consume settles only once downstream accepted the events', async () => {
     const gate = new Gate();
-    const p = await batcher({ send_batch_size: 5, timeout: '1h' }, gate);
+    const p = await batcher({ send_batch_size: 5, timeout: '1h', wait_for_result: true }, gate);
     let settled = false;
     const pending = p.consume(testBatch(5)).then(() => { settled = true; });
     await new Promise((r) => setImmediate(r));
@@ -88,15 +88,57 @@ describe('batch processor', () => {
     await p.shutdown();
   });
 
-  it('hands a downstream refusal back to every caller whose events were in the batch', async () => {
+  it('wait_for_result: hands a downstream refusal back to every caller whose events were in the batch', async () => {
     const gate = new Gate();
-    const p = await batcher({ send_batch_size: 6, timeout: '1h' }, gate);
+    const p = await batcher({ send_batch_size: 6, timeout: '1h', wait_for_result: true }, gate);
     const a = p.consume(testBatch(3));
     const b = p.consume(testBatch(3));
     gate.release(new RetryableError('queue full'));
     await assert.rejects(a, RetryableError);
     await assert.rejects(b, RetryableError);
     await p.shutdown();
+  });
+
+  it('by default answers a caller once its events are buffered, as the Collector: one that sends a batch at a time (an SDK) is not held for the timeout', async () => {
+    const gate = new Gate();
+    const p = await batcher({ send_batch_size: 1000, timeout: '1h' }, gate);
+    for (let i = 0; i < 10; i++) await p.consume(testBatch(5)); // with wait_for_result this would wait an hour
+    assert.equal(gate.batches.length, 0, 'all 50 events still buffered: nothing was sent, every caller answered');
+    const closing = p.shutdown();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(gate.batches.map((b) => b.events.length), [50], 'shutdown flushed them in one batch');
+    gate.release();
+    await closing;
+  });
+
+  it('by default holds callers back while more than one send is outstanding downstream, and lets them go when one is accepted', async () => {
+    const gate = new Gate();
+    const p = await batcher({ send_batch_size: 2, timeout: '1h' }, gate);
+    await p.consume(testBatch(2)); // one send outstanding: answered
+    let settled = false;
+    const second = p.consume(testBatch(2)).then(() => { settled = true; });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(gate.batches.length, 2, 'both batches went downstream');
+    assert.equal(settled, false, 'two sends outstanding: the caller waits (back-pressure)');
+    gate.release();
+    await second;
+    assert.equal(settled, true);
+    await p.shutdown();
+  });
+
+  it('by default counts and logs what downstream refuses after the callers were answered (never a silent drop)', async () => {
+    const ctx = testContext('batch', 'processor');
+    const counts = new Map<string, number>();
+    ctx.telemetry = Object.create(ctx.telemetry, { counter: { value: (name: string) => (n: number) => counts.set(name, (counts.get(name) ?? 0) + n) } });
+    const logged: unknown[] = [];
+    ctx.logger = Object.create(ctx.logger, { error: { value: (...args: unknown[]) => logged.push(args) } });
+    const gate = new Gate();
+    const p = new BatchProcessor(ctx, { sendBatchSize: 3, timeoutMs: 3_600_000, maxSize: 0, metadataKeys: [], metadataCardinalityLimit: 0, waitForResult: false }, gate);
+    await p.consume(testBatch(3));
+    gate.release(new RetryableError('sending queue is full'));
+    await p.shutdown();
+    assert.equal(counts.get('tapio_processor_batch_dropped_events'), 3);
+    assert.match(JSON.stringify(logged), /sending queue is full/);
   });
 
   it('with send_batch_size 0 sends every batch at once, split only by send_batch_max_size (as the Collector)', async () => {
@@ -137,7 +179,7 @@ describe('batch processor with metadata_keys', () => {
 
   it('runs a separate timer per combination', async () => {
     const sink = new SinkConsumer();
-    const p = await batcher({ send_batch_size: 1000, timeout: '30ms', metadata_keys: ['tenant'] }, sink);
+    const p = await batcher({ send_batch_size: 1000, timeout: '30ms', metadata_keys: ['tenant'], wait_for_result: true }, sink);
     const a = p.consume(withMetadata(1, { tenant: ['a'] }));
     await new Promise((r) => setTimeout(r, 15));
     const b = p.consume(withMetadata(1, { tenant: ['b'] }));
