@@ -34,13 +34,31 @@ export class FileWriter {
     }
   }
 
-  /** Encodes the batch; writes now when unbuffered or when the buffer is large. */
+  /**
+   * Encodes the batch; writes now when unbuffered or when the buffer is large. A batch that is
+   * answered with an error is not kept: the exporter's retry sends it again, and keeping it too
+   * wrote it twice. A batch answered with success stays buffered until it is written — so while
+   * writes fail, less than FLUSH_BYTES of answered data waits, and every batch past that is
+   * refused with the write's error (the sending queue keeps it and retries).
+   */
   async send(batch: Batch): Promise<void> {
     const buf = toBytes(this.encode(batch.events));
     this.pending.push(buf);
     this.pendingBytes += buf.length;
     this.pendingEvents += batch.events.length;
-    if (this.flushIntervalMs <= 0 || this.pendingBytes >= FLUSH_BYTES) await this.flush();
+    if (this.flushIntervalMs > 0 && this.pendingBytes < FLUSH_BYTES) return;
+    try {
+      await this.flush();
+    } catch (err) {
+      // still buffered (the failed write put it back): take it out, the caller is told to retry;
+      // not there any more: a later flush wrote it after all
+      const at = this.pending.indexOf(buf);
+      if (at < 0) return;
+      this.pending.splice(at, 1);
+      this.pendingBytes -= buf.length;
+      this.pendingEvents -= batch.events.length;
+      throw err;
+    }
   }
 
   /** Writes everything buffered so far. A failed write keeps the data for the next flush. */

@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { conformance, createComponent, testBatch, testEvent, validConfig } from '@tapio/core/testing';
+import { conformance, createComponent, testBatch, testContext, testEvent, validConfig } from '@tapio/core/testing';
 import type { Batch, Exporter, UnifiedEvent } from '@tapio/core';
-import factory, { otlpJsonLines, otlpProtoFrames, RotatingFile } from '../src/index';
+import factory, { FileWriter, jsonLines, otlpJsonLines, otlpProtoFrames, RotatingFile } from '../src/index';
 
 const roots: string[] = [];
 function tmpDir(): string {
@@ -124,6 +124,48 @@ describe('file exporter', () => {
     assert.equal(backups.length, 1);
     assert.notEqual(backups[0], old);
     assert.equal(fs.existsSync(old), false);
+  });
+
+  it('a write that fails (disk full) and is retried writes the batch once, buffered or not', async () => {
+    const realWrite = RotatingFile.prototype.write;
+    try {
+      for (const flush_interval of ['0s', '50ms']) {
+        const file = path.join(tmpDir(), 'out.jsonl');
+        let failures = 2;
+        RotatingFile.prototype.write = async function (this: RotatingFile, b: Buffer) {
+          if (failures-- > 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+          return realWrite.call(this, b);
+        };
+        const e = await fileExporter({ path: file, flush_interval, retry_on_failure: { initial_interval: '10ms', max_interval: '10ms' } });
+        // 0s: every send writes; 50ms: a batch past the 4 MiB write-now threshold does too
+        const batch = flush_interval === '0s' ? testBatch(3) : testBatch(4000);
+        if (flush_interval !== '0s') for (const ev of batch.events) ev.attributes = { pad: 'x'.repeat(1100) };
+        await e.consume(batch);
+        await e.shutdown();
+        assert.equal(readLines(file).length, batch.events.length, `flush_interval ${flush_interval}: each event once`);
+      }
+    } finally { RotatingFile.prototype.write = realWrite; }
+  });
+
+  it('while writes keep failing, buffers less than 4 MiB of answered batches and refuses the rest with the write\'s error; what was answered is written once the disk recovers', async () => {
+    let failing = true;
+    const lines: string[] = [];
+    const disk = { file: '/fake/out.jsonl', async open() {}, async close() {}, async write(b: Buffer) { if (failing) throw new Error('ENOSPC'); lines.push(...b.toString().split('\n').filter(Boolean)); } };
+    const w = new FileWriter(testContext('file', 'exporter'), disk as unknown as RotatingFile, jsonLines, false, 3_600_000);
+    await w.start();
+    const big = testBatch(1000);
+    for (const ev of big.events) ev.attributes = { pad: 'x'.repeat(1000) };
+    let accepted = 0;
+    const refusals: unknown[] = [];
+    for (let i = 0; i < 10; i++) {
+      try { await w.send(big); accepted++; } catch (err) { refusals.push(err); }
+    }
+    assert.equal(accepted, 3, 'three ~1.1 MB batches fit under the 4 MiB write-now threshold');
+    assert.equal(refusals.length, 7);
+    assert.ok(refusals.every((e) => /ENOSPC/.test(String(e))), 'refused with the write error');
+    failing = false;
+    await w.close();
+    assert.equal(lines.length, accepted * 1000, 'every accepted batch written exactly once');
   });
 
   it('fails to start with a clear error when the path cannot be opened', async () => {
