@@ -45,6 +45,15 @@ export function healthReport(status: StatusSource | undefined, startedAt: Date, 
   };
 }
 
+/**
+ * As Go's http.ServeMux, which the Collector registers `path` with: a path ending in '/' answers
+ * everything under it (the default '/' answers every path, so a probe at /healthz works), any
+ * other answers only itself.
+ */
+export function pathMatches(configured: string, requested: string): boolean {
+  return configured.endsWith('/') ? requested.startsWith(configured) : requested === configured;
+}
+
 export default defineExtension<HealthCheckConfig>({
   type: 'health_check',
   stability: 'beta',
@@ -62,7 +71,7 @@ export default defineExtension<HealthCheckConfig>({
 
     const answer = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       const url = new URL(req.url ?? '/', 'http://x');
-      if (url.pathname !== config.path) { res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n'); return; }
+      if (!pathMatches(config.path, url.pathname)) { res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n'); return; }
       if (req.method !== 'GET' && req.method !== 'HEAD') { res.writeHead(405, { allow: 'GET, HEAD' }).end(); return; }
       const { healthy, body } = healthReport(status, startedAt, config.include_recoverable);
       const custom = healthy ? config.response_body?.healthy : config.response_body?.unhealthy;

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AuthenticationError, STATUS_SERVICE, type Extension, type Host, type StatusSource } from '@tapio/core';
 import { testContext, validConfig } from '@tapio/core/testing';
-import factory, { listeningAddresses } from '../src/index';
+import factory, { listeningAddresses, pathMatches } from '../src/index';
 
 /** A host whose collector is healthy or not, as the test says, with the given extensions. */
 function fakeHost(healthy: () => boolean, extensions: Record<string, unknown> = {}): Host {
@@ -25,6 +25,17 @@ async function started(id: string, overrides: Record<string, unknown>, host: Hos
 }
 
 describe('health_check with the Collector\'s confighttp settings', () => {
+  it('answers paths as the Collector\'s ServeMux does: the default / answers every path (a probe at /healthz), /health/ its subtree, /health only itself', async () => {
+    const probes = async (configured: string, paths: string[]) => {
+      const { ext, address } = await started(`health_check/path${configured.replace(/\//g, '_')}`, { path: configured }, fakeHost(() => true));
+      try { return await Promise.all(paths.map(async (p) => (await fetch(`http://${address}${p}`)).status)); } finally { await ext.shutdown(); }
+    };
+    assert.deepEqual(await probes('/', ['/', '/healthz', '/health/status']), [200, 200, 200]);
+    assert.deepEqual(await probes('/health/', ['/health/', '/health/live', '/healthz']), [200, 200, 404]);
+    assert.deepEqual(await probes('/health', ['/health', '/health/live', '/']), [200, 404, 404]);
+    assert.equal(pathMatches('/status/', '/status/x/y'), true);
+  });
+
   it('sends response_body.healthy / .unhealthy as the body, with response_headers on every answer', async () => {
     let healthy = true;
     const { ext, address } = await started('health_check/body', {
