@@ -54,7 +54,7 @@ function startA(dir, portA, portB) {
   const cfg = path.join(dir, 'a.yaml');
   fs.writeFileSync(cfg, `
 extensions:
-  file_storage/q: { directory: ${JSON.stringify(path.join(dir, 'queue'))} }
+  file_storage/q: { directory: ${JSON.stringify(path.join(dir, 'queue'))}, create_directory: true }
 receivers:
   otlp: { protocols: { http: { endpoint: "127.0.0.1:${portA}" } } }
 exporters:

@@ -68,7 +68,7 @@ async function runTapio(dir, input, operators, { exactlyOnce = false } = {}) {
   const out = path.join(dir, 'tapio-out.jsonl');
   const storage = exactlyOnce ? 'file_storage' : undefined;
   const yaml = `
-${storage ? `extensions: { file_storage: { directory: ${JSON.stringify(path.join(dir, 'storage'))} } }` : ''}
+${storage ? `extensions: { file_storage: { directory: ${JSON.stringify(path.join(dir, 'storage'))}, create_directory: true } }` : ''}
 receivers:
   filelog:
     include: [${JSON.stringify(input)}]

@@ -38,7 +38,7 @@ export const configSchema: JsonSchema = {
   additionalProperties: false,
   properties: {
     directory: { type: 'string', minLength: 1, default: '/var/lib/tapio/file_storage' },
-    create_directory: { type: 'boolean', default: true },
+    create_directory: { type: 'boolean', default: false },
     directory_permissions: { type: 'string', pattern: '^0?[0-7]{3}$', description: 'octal mode ("0750") of a directory create_directory makes, subject to the umask; unset: 0750' },
     fsync: { type: 'boolean', default: false },
     synchronous: { enum: ['off', 'normal', 'full', 'extra'] },
@@ -66,7 +66,7 @@ export const configSchema: JsonSchema = {
 export function createDefaultConfig(): FileStorageConfig {
   return {
     directory: '/var/lib/tapio/file_storage',
-    create_directory: true,
+    create_directory: false,
     fsync: false,
     max_size: '1GiB',
     timeout: '1s',

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defineExtension, parseByteSize, parseDuration, type StorageClient, type StorageExtension } from '@tapio/core';
 import { configSchema, createDefaultConfig, type FileStorageConfig } from './config';
+import { StorageLock } from './lock';
 import { watchRebound } from './rebound';
 import { NamespacedClient, SqliteStore, StorageClosedError, StorageFullError, type SynchronousLevel } from './store';
 
@@ -20,6 +21,7 @@ export default defineExtension<FileStorageConfig>({
   createDefaultConfig,
   create(ctx, config) {
     let store: SqliteStore | undefined;
+    let lock: StorageLock | undefined;
     let compactTimer: NodeJS.Timeout | undefined;
     let stopRebound = (): void => undefined;
     let stopped = false;
@@ -34,12 +36,18 @@ export default defineExtension<FileStorageConfig>({
         const mode = config.directory_permissions ? parseInt(config.directory_permissions, 8) : 0o750;
         if (config.create_directory) fs.mkdirSync(config.directory, { recursive: true, mode });
         else if (!fs.existsSync(config.directory)) throw new Error(`directory ${config.directory} does not exist (set create_directory: true to create it)`);
-        store = new SqliteStore(file, {
-          synchronous,
-          maxSizeBytes: parseByteSize(config.max_size),
-          busyTimeoutMs: parseDuration(config.timeout),
-          vacuumOnOpen: config.compaction.on_start,
-        });
+        lock = StorageLock.acquire(file, parseDuration(config.timeout));
+        try {
+          store = new SqliteStore(file, {
+            synchronous,
+            maxSizeBytes: parseByteSize(config.max_size),
+            busyTimeoutMs: parseDuration(config.timeout),
+            vacuumOnOpen: config.compaction.on_start,
+          });
+        } catch (err) {
+          lock.release();
+          throw err;
+        }
         const intervalMs = parseDuration(config.compaction.interval);
         if (intervalMs > 0) {
           compactTimer = setInterval(() => {
@@ -62,6 +70,7 @@ export default defineExtension<FileStorageConfig>({
         clearInterval(compactTimer);
         stopRebound();
         store?.close();
+        lock?.release();
       },
       async getClient(kind: string, componentId: string, name?: string): Promise<StorageClient> {
         if (!store || stopped) throw new StorageClosedError(`file_storage "${ctx.id}" (not started or shut down)`);

@@ -24,7 +24,7 @@ async function open(overrides: Record<string, unknown>, id = 'file_storage'): Pr
   return ext;
 }
 
-conformance(factory, { config: { directory: path.join(os.tmpdir(), `tapio-storage-conf-${process.pid}`) } });
+conformance(factory, { config: { directory: path.join(os.tmpdir(), `tapio-storage-conf-${process.pid}`), create_directory: true } });
 after(() => fs.rmSync(path.join(os.tmpdir(), `tapio-storage-conf-${process.pid}`), { recursive: true, force: true }));
 
 describe('file_storage extension', () => {
@@ -144,7 +144,7 @@ describe('file_storage extension', () => {
 
   it('creates the directory with directory_permissions', async () => {
     const directory = path.join(tmpDir(), 'made');
-    const ext = await open({ directory, directory_permissions: '0700' });
+    const ext = await open({ directory, create_directory: true, directory_permissions: '0700' });
     await ext.shutdown();
     assert.equal(fs.statSync(directory).mode & 0o777, 0o700);
   });
@@ -153,11 +153,46 @@ describe('file_storage extension', () => {
     assert.doesNotThrow(() => validConfig(factory, { compaction: { directory: '/tmp', max_transaction_size: 65536, cleanup_on_start: true } }));
   });
 
-  it('fails to start with a clear error when the directory is missing and may not be created', async () => {
+  it('fails to start with a clear error when the directory is missing (create_directory is off by default, as the Collector)', async () => {
     const directory = path.join(tmpDir(), 'missing');
-    const ext = (await factory.create(testContext('file_storage', 'extension'), validConfig(factory, { directory, create_directory: false }))) as unknown as Ext;
+    const ext = (await factory.create(testContext('file_storage', 'extension'), validConfig(factory, { directory }))) as unknown as Ext;
     await assert.rejects(ext.start(testHost()), /does not exist/);
     await ext.shutdown();
+  });
+
+  it('a second collector on the same directory fails to start after timeout, naming the file; it starts once the first shut down', async () => {
+    const directory = tmpDir();
+    const first = await open({ directory });
+    const second = (await factory.create(testContext('file_storage', 'extension'), validConfig(factory, { directory, timeout: '100ms' }))) as unknown as Ext;
+    await assert.rejects(second.start(testHost()), /file_storage\.sqlite is in use by another collector .*timeout of 100 ms/);
+    await second.shutdown();
+    await first.shutdown();
+    const third = await open({ directory });
+    assert.equal(await (await third.getClient('exporter', 'x')).get('k'), undefined);
+    await third.shutdown();
+  });
+
+  it('the lock of a collector killed with SIGKILL is gone: the next one starts', async function () {
+    this.timeout(30_000);
+    const directory = tmpDir();
+    const holder = spawn(process.execPath, ['-e', `
+      const f = require(${JSON.stringify(path.join(__dirname, '../src/index.js'))}).default;
+      const { testContext, testHost } = require('@tapio/core/testing');
+      const ext = f.create(testContext('file_storage', 'extension'), { ...f.createDefaultConfig(), directory: ${JSON.stringify(directory)} });
+      ext.start(testHost()).then(() => { console.log('holding'); setInterval(() => {}, 1000); });
+    `], { stdio: ['ignore', 'pipe', 'inherit'], cwd: path.join(__dirname, '../..') });
+    const exited = new Promise((r) => holder.once('exit', r));
+    try {
+      await new Promise<void>((resolve, reject) => { holder.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('holding')) resolve(); }); holder.once('exit', (c) => reject(new Error(`holder exited with ${c}`))); });
+      const blocked = (await factory.create(testContext('file_storage', 'extension'), validConfig(factory, { directory, timeout: '100ms' }))) as unknown as Ext;
+      await assert.rejects(blocked.start(testHost()), /in use by another collector/);
+      await blocked.shutdown();
+    } finally {
+      holder.kill('SIGKILL');
+      await exited;
+    }
+    const next = await open({ directory, timeout: '2s' });
+    await next.shutdown();
   });
 
   for (const fsync of [false, true]) {

@@ -39,6 +39,8 @@ function fileExporterFactory(): AnyFactory {
 }
 
 async function main(): Promise<void> {
+  // file_storage does not create its directory unless told to (as the Collector); the double neither
+  fs.mkdirSync(path.join(workDir, 'storage'), { recursive: true });
   const { config, issues } = resolveYaml(`
 extensions:
   file_storage: { directory: ${JSON.stringify(path.join(workDir, 'storage'))} }
