@@ -25,19 +25,24 @@ export interface LimiterSettings {
  * last was more than min_gc_interval_when_soft_limited ago, above the hard limit more than
  * min_gc_interval_when_hard_limited ago (the clock starts at creation). It accepts data again by
  * itself as soon as a measurement is back under the soft limit.
+ *
+ * One MemoryLimiter instance (this core) serves every pipeline the processor is in, as the
+ * Collector's factory shares one per component id: memory is the process's, so one check and one
+ * forced GC, not one per pipeline fired back to back.
  */
-export class MemoryLimiter implements Processor {
-  readonly capabilities = { mutatesData: false };
+export class LimiterCore {
   private timer: NodeJS.Timeout | undefined;
   private current: LimiterState = 'ok';
   private lastUsed = 0;
-  private host: Host | undefined;
+  /** Pipelines started and not shut down; the checks run while there is one. */
+  private users = 0;
+  private readonly hosts = new Set<Host>();
   private readonly refused: (n: number) => void;
   private readonly gcCount: (n: number) => void;
   private readonly gc: (() => void) | undefined;
   private lastGcMs: number;
 
-  constructor(private readonly ctx: ComponentContext, private readonly s: LimiterSettings, private readonly next: Consumer) {
+  constructor(private readonly ctx: ComponentContext, readonly s: LimiterSettings) {
     this.gc = s.gc ?? (typeof (globalThis as { gc?: () => void }).gc === 'function' ? (globalThis as unknown as { gc: () => void }).gc : undefined);
     this.refused = ctx.telemetry.counter('tapio_processor_memory_limiter_refused_events', 'Events refused because memory use was over the soft limit');
     this.gcCount = ctx.telemetry.counter('tapio_processor_memory_limiter_forced_gc', 'Garbage collections forced above the soft or hard limit');
@@ -46,24 +51,36 @@ export class MemoryLimiter implements Processor {
   }
 
   get state(): LimiterState { return this.current; }
+  /** Every pipeline that started it has shut down: a new graph should get a fresh core. */
+  get retired(): boolean { return this.wasUsed && this.users === 0; }
+  private wasUsed = false;
 
-  async start(host: Host): Promise<void> {
-    this.host = host;
+  /** A pipeline starts using it: the first one starts the checks. */
+  acquire(host: Host): void {
+    this.hosts.add(host);
+    this.wasUsed = true;
+    if (this.users++ > 0) {
+      if (this.current !== 'ok') setImmediate(() => this.reportStatus(this.current, this.lastUsed));
+      return;
+    }
     this.check();
     // The runtime marks a component 'ok' once start() returns; restate a limit found at start after that.
     if (this.current !== 'ok') setImmediate(() => this.reportStatus(this.current, this.lastUsed));
-    clearInterval(this.timer);
     this.timer = setInterval(() => this.check(), this.s.checkIntervalMs);
     this.timer.unref();
   }
 
-  async shutdown(): Promise<void> {
+  /** A pipeline is done with it: the last one stops the checks. */
+  release(host: Host | undefined): void {
+    if (this.users === 0) return;
+    if (--this.users > 0) return;
+    if (host) this.hosts.delete(host);
     clearInterval(this.timer);
     this.timer = undefined;
+    this.hosts.clear();
   }
 
-  consume(batch: Batch): Promise<void> {
-    if (this.current === 'ok') return this.next.consume(batch);
+  refuse(batch: Batch): Promise<void> {
     this.refused(batch.events.length);
     return Promise.reject(new RetryableError(
       `memory_limiter: memory use ${mib(this.lastUsed)} MiB is above the soft limit of ${mib(this.s.limits.softBytes)} MiB; retry later`,
@@ -99,9 +116,47 @@ export class MemoryLimiter implements Processor {
   }
 
   private reportStatus(state: LimiterState, used: number): void {
-    if (state === 'ok') this.host?.reportStatus(this.ctx.id, 'ok');
-    else this.host?.reportStatus(this.ctx.id, 'recoverable_error', new Error(`memory ${state.replace('_', ' ')}: ${mib(used)} MiB used, soft limit ${mib(this.s.limits.softBytes)} MiB`));
+    for (const host of this.hosts) {
+      if (state === 'ok') host.reportStatus(this.ctx.id, 'ok');
+      else host.reportStatus(this.ctx.id, 'recoverable_error', new Error(`memory ${state.replace('_', ' ')}: ${mib(used)} MiB used, soft limit ${mib(this.s.limits.softBytes)} MiB`));
+    }
   }
+}
+
+/** The processor in one pipeline: refuses or passes data on as its (possibly shared) core says. */
+export class MemoryLimiter implements Processor {
+  readonly capabilities = { mutatesData: false };
+  private host: Host | undefined;
+  private started = false;
+  readonly core: LimiterCore;
+
+  /** `core`: the one shared with the processor's other pipelines; a private one when not given. */
+  constructor(ctx: ComponentContext, s: LimiterSettings, private readonly next: Consumer, core?: LimiterCore) {
+    this.core = core ?? new LimiterCore(ctx, s);
+  }
+
+  get state(): LimiterState { return this.core.state; }
+
+  async start(host: Host): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.host = host;
+    this.core.acquire(host);
+  }
+
+  async shutdown(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    this.core.release(this.host);
+  }
+
+  consume(batch: Batch): Promise<void> {
+    if (this.core.state === 'ok') return this.next.consume(batch);
+    return this.core.refuse(batch);
+  }
+
+  /** One measurement; exposed for tests. */
+  check(): LimiterState { return this.core.check(); }
 }
 
 function mib(bytes: number): number {

@@ -143,6 +143,43 @@ describe('memory_limiter processor', () => {
     assert.equal(cgroupLimit(files({})), undefined);
   });
 
+  it('in three pipelines is one limiter, as the Collector: one check and one forced GC, not three back to back; a restarted collector gets a fresh one', async () => {
+    const yaml = `
+receivers: { testpush/a: {}, testpush/b: {}, testpush/c: {} }
+processors: { memory_limiter: { check_interval: 1h, limit_mib: 2, spike_limit_mib: 1 } }
+exporters: { testsink/shared: {} }
+service:
+  telemetry: { metrics: { level: none } }
+  pipelines:
+    traces: { receivers: [testpush/a], processors: [memory_limiter], exporters: [testsink/shared] }
+    metrics: { receivers: [testpush/b], processors: [memory_limiter], exporters: [testsink/shared] }
+    logs: { receivers: [testpush/c], processors: [memory_limiter], exporters: [testsink/shared] }
+`;
+    const g = globalThis as { gc?: () => void };
+    const realGc = g.gc;
+    let forced = 0;
+    g.gc = () => { forced++; }; // over the 2 MiB hard limit from the start: a GC at every check
+    try {
+      for (const round of [1, 2]) {
+        forced = 0;
+        const { config, issues } = resolveYaml(yaml, [testReceiverFactory, testSinkExporterFactory, factory]);
+        assert.deepEqual(issues, []);
+        const c = new Collector({ logger: createLogger('silent') });
+        await c.start(config!);
+        try {
+          assert.equal(forced, 1, `round ${round}: the first pipeline to start checks (and forces a GC) for all three`);
+          for (const [id, kind] of [['testpush/a', 'span'], ['testpush/b', 'metric'], ['testpush/c', 'log']] as const) {
+            assert.ok(isRetryable(await testReceivers.get(id)!.push(testBatch(1, kind)).then(() => undefined, (e: unknown) => e)), `${id} refused`);
+          }
+        } finally {
+          await c.shutdown();
+        }
+      }
+    } finally {
+      g.gc = realGc;
+    }
+  });
+
   it('in a running collector, refuses a receiver\'s data with a retryable error when the limit is exceeded', async () => {
     // 1 MiB is far below any real process RSS, so the limiter is over its limit from the start.
     const { config, issues } = resolveYaml(`
