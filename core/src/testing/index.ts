@@ -204,6 +204,7 @@ export function resolveYaml(text: string, factories: AnyFactory[], file = 'test.
   mergeYamlText(loaded, text, file);
   return resolveConfig(loaded, registry);
 }
+export { createMemoryCgroup, type MemoryCgroup } from './memcg';
 export { freezableProxy, type ProxiedConnection } from './proxy';
 export { TestStorageClient, TestStorageExtension } from './storage';
 export { FakeTopology, PAYMENT_CONTAINER, PAYMENT_POD, POSTGRES_SVC } from './topology';

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { conformance, validConfig, resolveYaml, SinkConsumer, testBatch, testContext, testHost, testReceiverFactory, testReceivers, testSinkExporterFactory, testSinks } from '@tapio/core/testing';
+import { execFileSync } from 'node:child_process';
+import { conformance, createMemoryCgroup, type MemoryCgroup, validConfig, resolveYaml, SinkConsumer, testBatch, testContext, testHost, testReceiverFactory, testReceivers, testSinkExporterFactory, testSinks } from '@tapio/core/testing';
 import { Collector, createLogger, isRetryable, RetryableError } from '@tapio/core';
 import factory, { cgroupLimit, computeLimits, createDefaultConfig, MemoryLimiter, type MemoryReader } from '../src/index';
 
@@ -141,6 +142,31 @@ describe('memory_limiter processor', () => {
     assert.equal(cgroupLimit(files({ '/sys/fs/cgroup/memory/memory.limit_in_bytes': '268435456' })), 268435456);
     assert.equal(cgroupLimit(files({ '/sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712' })), undefined);
     assert.equal(cgroupLimit(files({})), undefined);
+  });
+
+  it('finds the limit of the process\'s own cgroup and its ancestors (nested v1 job, systemd MemoryMax on v2, a mount showing a subtree)', () => {
+    const files = (m: Record<string, string>) => (p: string): string => { if (p in m) return m[p]!; throw new Error('ENOENT'); };
+    const v1Mounts = '35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n';
+    const v1 = { '/proc/self/cgroup': '4:memory:/jobs/42\n0::/\n', '/proc/self/mountinfo': v1Mounts, '/sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712' };
+    assert.equal(cgroupLimit(files({ ...v1, '/sys/fs/cgroup/memory/jobs/42/memory.limit_in_bytes': '536870912' })), 536870912, 'the nested cgroup\'s limit');
+    assert.equal(cgroupLimit(files({ ...v1, '/sys/fs/cgroup/memory/jobs/42/memory.limit_in_bytes': '9223372036854771712', '/sys/fs/cgroup/memory/jobs/memory.limit_in_bytes': '268435456' })), 268435456, 'a smaller limit on an ancestor');
+    const v2 = { '/proc/self/cgroup': '0::/system.slice/tapio.service\n', '/proc/self/mountinfo': '30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n' };
+    assert.equal(cgroupLimit(files({ ...v2, '/sys/fs/cgroup/system.slice/tapio.service/memory.max': '1073741824', '/sys/fs/cgroup/system.slice/memory.max': 'max' })), 1073741824);
+    assert.equal(cgroupLimit(files({ ...v2, '/sys/fs/cgroup/system.slice/tapio.service/memory.max': 'max' })), undefined);
+    // a container without a cgroup namespace: the mount's root is the container's cgroup
+    const docker = { '/proc/self/cgroup': '9:memory:/docker/abc\n', '/proc/self/mountinfo': '50 40 0:40 /docker/abc /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory\n', '/sys/fs/cgroup/memory/memory.limit_in_bytes': '104857600' };
+    assert.equal(cgroupLimit(files(docker)), 104857600);
+  });
+
+  it('reads the real limit of a memory cgroup this process\'s child was put in (root; skipped elsewhere)', async function () {
+    if (process.getuid?.() !== 0) { this.skip(); return; }
+    let cg: MemoryCgroup;
+    try { cg = createMemoryCgroup(`tapio-ml-test-${process.pid}/job`, 300 * MIB); } catch { this.skip(); return; }
+    try {
+      const script = `require('fs').writeFileSync(${JSON.stringify(cg.procsFile)}, String(process.pid)); console.log(require(${JSON.stringify(require.resolve('../src/memory'))}).cgroupLimit())`;
+      const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+      assert.equal(Number(out.trim()), 300 * MIB);
+    } finally { cg.remove(); }
   });
 
   it('in three pipelines is one limiter, as the Collector: one check and one forced GC, not three back to back; a restarted collector gets a fresh one', async () => {

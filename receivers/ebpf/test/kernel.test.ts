@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { TOPOLOGY_SERVICE, type ProcessorFactory, type UnifiedEvent } from '@tapio/core';
 import { SinkConsumer, testContext, testHost, validConfig } from '@tapio/core/testing';
 import factory, { EbpfReceiver, findNativeDir, LOADER_BINARY, type EbpfReceiverConfig } from '../src/index';
-import { createMemoryCgroup } from './memcg';
+import { createMemoryCgroup } from '@tapio/core/testing';
 
 /*
  * These run the real programs on the running kernel: they need Linux, root (CI runs as root),
