@@ -3,7 +3,7 @@ import { ErrorCodes, PermanentError, RetryableError, type Batch } from '../src/i
 import { testBatch, testHost } from '../src/testing/index';
 import { compileSchema } from '../src/config/ajv';
 import { BATCHER_SCHEMA, QUEUE_SCHEMA, RETRY_SCHEMA, queueConfigIssues, retrySettings } from '../src/exporterhelper/settings';
-import { nextInterval } from '../src/exporterhelper/retry';
+import { jitteredWait, nextInterval, sendWithRetry } from '../src/exporterhelper/retry';
 import { encodeBatch } from '../src/event/codec';
 import { Downstream, exporter, FAST_RETRY, RecordingTelemetry, storageExtension, until } from './exporterhelper-fixtures';
 
@@ -283,6 +283,49 @@ describe('queue and retry settings as in the Collector', () => {
       let i = 5000;
       for (let k = 0; k < 50; k++) { i = nextInterval(i, retrySettings({ multiplier: m })); assert.ok(Number.isFinite(i) && i > 0); }
     }
+  });
+
+  it('jitters around the capped interval as the Collector does: steady-state waits spread over max_interval × (1 ± randomization_factor)', () => {
+    const r = retrySettings({}); // 5s, × 1.5, ± 0.5, max 30s
+    assert.equal(jitteredWait(30000, 0.5, () => 0), 15000);
+    assert.equal(jitteredWait(30000, 0.5, () => 0.5), 30000);
+    assert.ok(jitteredWait(30000, 0.5, () => 0.999) > 44900, 'a draw near 1 waits up to max_interval × 1.5');
+    assert.equal(jitteredWait(30000, 0, () => 0.9), 30000, 'randomization_factor 0: no jitter');
+    let seed = 42; // a fixed LCG: the same draws on every run
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    let interval = r.initialIntervalMs;
+    const waits: number[] = [];
+    for (let k = 0; k < 2000; k++) {
+      assert.ok(interval <= r.maxIntervalMs, 'the un-jittered interval never exceeds max_interval');
+      if (k >= 10) waits.push(jitteredWait(interval, r.randomizationFactor, random));
+      interval = nextInterval(interval, r);
+    }
+    assert.ok(waits.every((w) => w >= 15000 && w < 45000), 'every steady-state wait in [15s, 45s)');
+    const above = waits.filter((w) => w > r.maxIntervalMs).length;
+    assert.ok(above > 800 && above < 1200, `about half the waits above max_interval (got ${above} of ${waits.length})`);
+    assert.ok(Math.max(...waits) > 44000, 'the spread reaches max_interval × (1 + randomization_factor)');
+    assert.ok(waits.filter((w) => w === r.maxIntervalMs).length < 5, 'not pinned at max_interval');
+  });
+
+  it('sendWithRetry waits the jittered capped interval, above max_interval when the draw is high, and honours a longer Retry-After', async () => {
+    const r = retrySettings({ initial_interval: '2ms', multiplier: 2, max_interval: '8ms', randomization_factor: 0.5, max_elapsed_time: '0s' });
+    const draws = [0.99, 0, 0.99, 0, 0.99, 0, 0.99, 0];
+    const waits: number[] = [];
+    let failures = 0;
+    const send = async (): Promise<void> => {
+      failures++;
+      if (failures === 1) throw new RetryableError('slow down', { retryAfterMs: 20 });
+      if (failures <= draws.length) throw new RetryableError('down');
+    };
+    await sendWithRetry(send, testBatch(1), r, 0, new AbortController().signal, {
+      onFailedAttempt: (_err, waitMs) => { waits.push(waitMs); },
+      random: () => draws[waits.length]!,
+    });
+    // Intervals 2, 4, 8, 8, …: the wait is interval × (0.5 + draw); the first is lengthened to the 20ms hint.
+    const expected = [20, 4 * 0.5, 8 * 1.49, 8 * 0.5, 8 * 1.49, 8 * 0.5, 8 * 1.49, 8 * 0.5];
+    assert.equal(waits.length, expected.length);
+    waits.forEach((w, i) => assert.ok(Math.abs(w - expected[i]!) < 1e-9, `wait ${i}: ${w} ms, expected ${expected[i]} ms`));
+    assert.ok(waits.some((w) => w > r.maxIntervalMs), 'jitter is not clamped to max_interval');
   });
 
   it('multiplier 0 still retries with a wait, and delivers once the downstream recovers', async () => {

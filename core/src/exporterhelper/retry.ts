@@ -15,15 +15,18 @@ export class GiveUp extends Error {
 }
 
 export interface RetryHooks {
-  /** Called after every failed attempt with the number of events in the batch. */
+  /** Called after every failed attempt with its error and the wait before the next one. */
   onFailedAttempt(err: unknown, waitMs: number): void;
+  /** The jitter's random source, in [0, 1); Math.random unless a test pins it. */
+  random?(): number;
 }
 
 /**
  * Sends one batch until it succeeds, a permanent error occurs, retries run out, or `stop`
  * aborts (shutdown deadline). Each attempt gets its own timeout and AbortSignal.
- * Backoff is exponential with jitter; a server hint (`retryAfterMs`) lengthens the wait but
- * never beyond the remaining `max_elapsed_time`, as in the Collector's retry sender.
+ * Backoff is exponential with jitter around an interval capped at max_interval; a server hint
+ * (`retryAfterMs`) lengthens the wait but never beyond the remaining `max_elapsed_time`, as in the
+ * Collector's retry sender.
  */
 export async function sendWithRetry(send: SendFn, batch: Batch, retry: RetrySettings, timeoutMs: number, stop: AbortSignal, hooks: RetryHooks): Promise<void> {
   const startedAt = Date.now();
@@ -40,8 +43,7 @@ export async function sendWithRetry(send: SendFn, batch: Batch, retry: RetrySett
     if (isPermanent(lastErr)) throw new GiveUp('permanent_error', lastErr, elapsed);
     if (stop.aborted) throw new GiveUp('shutdown', lastErr, elapsed);
     if (!retry.enabled) throw new GiveUp('retries_exhausted', lastErr, elapsed);
-    const jitter = 1 + retry.randomizationFactor * (Math.random() * 2 - 1);
-    const backoff = Math.min(interval * jitter, retry.maxIntervalMs);
+    const backoff = jitteredWait(interval, retry.randomizationFactor, hooks.random ?? Math.random);
     const hint = (lastErr as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
     const wait = typeof hint === 'number' && hint > 0 ? Math.max(hint, backoff) : backoff;
     if (retry.maxElapsedMs > 0 && elapsed + wait > retry.maxElapsedMs) throw new GiveUp('retries_exhausted', lastErr, elapsed);
@@ -52,13 +54,25 @@ export async function sendWithRetry(send: SendFn, batch: Batch, retry: RetrySett
   }
 }
 
+/**
+ * A uniform draw from interval × (1 ± randomization_factor), as the Collector's backoff
+ * (cenkalti/backoff) does. The jitter goes on top of the already capped interval, never under the
+ * cap: clamping the jittered value to max_interval would pin about half the steady-state waits at
+ * exactly max_interval, so collectors that failed together would retry in lockstep.
+ */
+export function jitteredWait(interval: number, randomizationFactor: number, random: () => number): number {
+  const rf = Math.min(Math.max(randomizationFactor, 0), 1) || 0;
+  return interval * (1 - rf) + random() * 2 * rf * interval;
+}
+
 /** A multiplier below 1 shrinks the wait; this floor keeps multiplier 0 from becoming a tight retry loop. */
 const MIN_SHRUNK_INTERVAL_MS = 100;
 
 /**
  * The interval after `interval`: times `multiplier` (the Collector allows any multiplier ≥ 0), at
- * most max_interval, and, when it shrinks, never below min(initial_interval, 100ms, max_interval). Never
- * negative or NaN, whatever the settings.
+ * most max_interval (the cap bounds this un-jittered interval, as in the Collector), and, when it
+ * shrinks, never below min(initial_interval, 100ms, max_interval). Never negative or NaN, whatever
+ * the settings.
  */
 export function nextInterval(interval: number, retry: RetrySettings): number {
   const m = Number.isFinite(retry.multiplier) && retry.multiplier >= 0 ? retry.multiplier : 1;
