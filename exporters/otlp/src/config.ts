@@ -121,8 +121,13 @@ export const httpConfigSchema: JsonSchema = {
 };
 
 export function validateGrpc(c: OtlpGrpcExporterConfig): Problem[] {
-  return [...tlsClientProblems(c.tls, ['tls']), ...queueConfigIssues(c.sending_queue)];
+  const out = [...tlsClientProblems(c.tls, ['tls']), ...queueConfigIssues(c.sending_queue)];
+  if (!GRPC_ENDPOINT.test(c.endpoint)) out.push({ path: ['endpoint'], message: `not a gRPC endpoint: "${c.endpoint}" (host:port, http(s)://host:port or dns:///host:port; unix sockets are not supported by this exporter)` });
+  return out;
 }
+
+/** What the gRPC exporter can dial: host:port / [v6]:port, optionally as http(s):// or gRPC's dns: name. */
+const GRPC_ENDPOINT = /^(?:https?:\/\/|dns:(?:\/\/[^/]*\/)?)?(?:\[[0-9a-fA-F:.]+\]|[^:/\s[\]]+)(?::\d+)?\/?$/;
 
 export function validateHttp(c: OtlpHttpExporterConfig): Problem[] {
   const out: Problem[] = [...tlsClientProblems(c.tls, ['tls']), ...queueConfigIssues(c.sending_queue)];

@@ -5,7 +5,7 @@ import { createCompressor } from './compression';
 import type { OtlpGrpcExporterConfig } from './config';
 import { GrpcCallError, GrpcChannel, splitTarget } from './grpc-channel';
 import { proxyFromEnvironment } from './proxy-env';
-import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
+import { encodeBatch, notePartialSuccess, oneSignalPerBatch, readPartialSuccess, type SignalRequest } from './signals';
 
 /** gRPC codes OTLP says to retry; RESOURCE_EXHAUSTED only when the server sent RetryInfo. */
 const RETRYABLE = new Set<number>([GRPC_STATUS.CANCELLED, GRPC_STATUS.DEADLINE_EXCEEDED, GRPC_STATUS.ABORTED, GRPC_STATUS.OUT_OF_RANGE, GRPC_STATUS.UNAVAILABLE, GRPC_STATUS.DATA_LOSS]);
@@ -34,7 +34,7 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
     notePartialSuccess(ctx, rejected, message);
   }
 
-  return createSendingExporter(ctx, {
+  return oneSignalPerBatch(createSendingExporter(ctx, {
     timeoutMs: 0, // the call's deadline is the per-attempt timeout
     retry: cfg.retry_on_failure,
     queue: cfg.sending_queue,
@@ -69,7 +69,7 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
       await Promise.all(reqs.map((r) => call(ch, r, signal)));
       if (otlpProfile.enabled) { otlpProfile.exported += batch.events.length; traceExported(t0); }
     },
-  });
+  }));
 }
 
 function classify(err: unknown): Error {
@@ -82,10 +82,16 @@ function classify(err: unknown): Error {
   return new PermanentError(message);
 }
 
-/** `host:port`, `http://host:port` (plain text) or `https://host:port`. */
-function parseTarget(endpoint: string, insecure: boolean | undefined): { target: string; secure: boolean } {
+/**
+ * `host:port`, `http://host:port` (plain text), `https://host:port`, or gRPC's name syntax
+ * `dns:///host:port` / `dns://authority/host:port` / `dns:host:port` (the name is resolved by
+ * the system either way; a DNS server named as authority is not used).
+ */
+export function parseTarget(endpoint: string, insecure: boolean | undefined): { target: string; secure: boolean } {
   const m = /^(https?):\/\/([^/]+)\/?$/.exec(endpoint);
   if (m) return { target: m[2]!, secure: insecure === true ? false : m[1] === 'https' };
+  const dnsName = /^dns:(?:\/\/[^/]*\/)?(.+)$/.exec(endpoint);
+  if (dnsName) endpoint = dnsName[1]!;
   const host = endpoint.replace(/:\d+$/, '');
   const local = host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
   return { target: endpoint, secure: insecure === undefined ? !local : !insecure };

@@ -8,7 +8,7 @@ import type { OtlpHttpExporterConfig } from './config';
 import { CookieJar } from './cookies';
 import { proxyFromEnvironment } from './proxy-env';
 import { proxyAuthorization } from './tunnel';
-import { encodeBatch, notePartialSuccess, readPartialSuccess, type SignalRequest } from './signals';
+import { encodeBatch, notePartialSuccess, oneSignalPerBatch, readPartialSuccess, type SignalRequest } from './signals';
 
 /** HTTP statuses OTLP says to retry (with Retry-After when given); every other failure is permanent. */
 const RETRYABLE = new Set([429, 502, 503, 504]);
@@ -22,7 +22,6 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     logs: new URL(cfg.logs_endpoint ?? base + SIGNAL_INFO.logs.httpPath),
   };
   // each signal's URL decides http or https for itself: one agent per scheme in use
-  const schemes = new Set(Object.values(urls).map((u) => u.protocol));
   // proxy_url, else HTTP(S)_PROXY / NO_PROXY as Go reads them. An http:// endpoint through a
   // proxy: requests go to the proxy in absolute-form (https ones tunnel, see agent.ts)
   const configured = cfg.proxy_url ? new URL(cfg.proxy_url) : undefined;
@@ -30,6 +29,7 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
   for (const signal of Object.keys(urls) as OtlpSignal[]) proxies[signal] = configured ?? proxyFromEnvironment(urls[signal]);
   const tunnelFor = (hostname: string, port: string) => configured ?? proxyFromEnvironment({ protocol: 'https:', hostname, port });
   const jar = cfg.cookies?.enabled ? new CookieJar() : undefined;
+  let options: http.AgentOptions | undefined;
   let plainAgent: http.Agent | undefined;
   let tlsAgent: HttpsExporterAgent | undefined;
   let auth: ClientAuthenticator | undefined;
@@ -47,45 +47,31 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
   async function postBody(req: SignalRequest): Promise<void> {
     let body: Buffer = req.body;
     if (cfg.encoding === 'json') body = Buffer.from(JSON.stringify(protoToJson(SIGNAL_INFO[req.signal].request, body)));
-    const headers: Record<string, string | number> = { ...cfg.headers, ...auth?.requestHeaders(), 'Content-Type': contentType };
+    let headers: Record<string, string | number> = { ...cfg.headers, ...auth?.requestHeaders(), 'Content-Type': contentType };
     if (compressor) { body = await compressor.compress(body); headers['Content-Encoding'] = compressor.encoding; }
     headers['Content-Length'] = body.length;
     // Node's agent still asks for keep-alive when maxSockets is finite, whatever its keepAlive says
     if (cfg.disable_keep_alives) headers.Connection = 'close';
-    const url = urls[req.signal];
-    const secure = url.protocol === 'https:';
-    const agent = secure ? tlsAgent : plainAgent;
-    const cookie = jar?.header(url.host);
-    if (cookie) headers.Cookie = cookie;
-    // through a proxy: the request goes to the proxy with the absolute URL as its path
-    const viaProxy = secure ? undefined : proxies[req.signal];
-    const [to, extra] = viaProxy
-      ? [new URL(viaProxy.origin), { path: url.href, headers: { ...headers, Host: url.host, ...proxyAuthorization(viaProxy) } }]
-      : [url, { headers }];
+    // `timeout` bounds the whole attempt (redirects included), as Go's http.Client.Timeout
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : 0;
     const t0 = otlpProfile.enabled ? process.hrtime.bigint() : 0n;
-    const { status, retryAfter, response } = await new Promise<{ status: number; retryAfter?: string; response: Buffer }>((resolve, reject) => {
-      const r = (secure ? https : http).request(to, { ...extra, method: 'POST', agent, timeout: timeoutMs || undefined }, (res) => {
-        jar?.store(url.host, res.headers['set-cookie']);
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => { size += c.length; if (size <= 4 * 1024 * 1024) chunks.push(c); });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], response: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      });
-      r.on('timeout', () => r.destroy(new Error(`timed out after ${timeoutMs} ms`)));
-      r.on('error', (err) => reject(new RetryableError(`OTLP/HTTP export to ${url.href} failed: ${err.message}`)));
-      r.end(body);
-    });
+    let url = urls[req.signal];
+    let answer: Answer;
+    for (let redirects = 0; ; redirects++) {
+      const viaProxy = url === urls[req.signal] ? proxies[req.signal] : configured ?? proxyFromEnvironment(url);
+      answer = await exchange(url, viaProxy, headers, body, deadline);
+      // 307 / 308 keep the method and body (Go's client follows them, up to 10)
+      if ((answer.status !== 307 && answer.status !== 308) || !answer.location || redirects === MAX_REDIRECTS) break;
+      const next = new URL(answer.location, url);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') break;
+      // as Go: credentials do not follow a redirect to another host
+      if (next.host !== url.host) headers = withoutCredentials(headers);
+      url = next;
+    }
     if (otlpProfile.enabled) otlpProfile.sendNs += Number(process.hrtime.bigint() - t0);
+    const { status, retryAfter, response } = answer;
     if (status >= 200 && status < 300) {
-      const isJson = cfg.encoding === 'json';
-      if (isJson) {
-        const ps = safeJson(response)?.partialSuccess as Record<string, unknown> | undefined;
-        if (ps) notePartialSuccess(ctx, Number(ps[SIGNAL_INFO[req.signal].rejectedField] ?? 0), String(ps.errorMessage ?? ''));
-      } else {
-        const { rejected, message } = readPartialSuccess(response);
-        notePartialSuccess(ctx, rejected, message);
-      }
+      readPartialSuccessAnswer(req.signal, answer);
       return;
     }
     const text = describe(response);
@@ -94,7 +80,62 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     throw new PermanentError(message);
   }
 
-  return createSendingExporter(ctx, {
+  /** One request and its whole answer. */
+  function exchange(url: URL, viaProxy: URL | undefined, headers: Record<string, string | number>, body: Buffer, deadline: number): Promise<Answer> {
+    const secure = url.protocol === 'https:';
+    const agent = agentFor(secure);
+    const cookie = jar?.header(url.host);
+    const sent = cookie ? { ...headers, Cookie: cookie } : headers;
+    // through a proxy (http targets): the request goes to the proxy with the absolute URL as its path
+    const [to, extra] = viaProxy && !secure
+      ? [new URL(viaProxy.origin), { path: url.href, headers: { ...sent, Host: url.host, ...proxyAuthorization(viaProxy) } }]
+      : [url, { headers: sent }];
+    return new Promise<Answer>((resolve, reject) => {
+      const r = (secure ? https : http).request(to, { ...extra, method: 'POST', agent }, (res) => {
+        jar?.store(url.host, res.headers['set-cookie']);
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => { size += c.length; if (size <= 4 * 1024 * 1024) chunks.push(c); });
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], location: res.headers.location, contentType: res.headers['content-type'], response: Buffer.concat(chunks) });
+        });
+        res.on('error', reject);
+      });
+      const timer = deadline ? setTimeout(() => r.destroy(new Error(`timed out after ${timeoutMs} ms`)), Math.max(0, deadline - Date.now())) : undefined;
+      r.on('error', (err) => { clearTimeout(timer); reject(new RetryableError(`OTLP/HTTP export to ${url.href} failed: ${err.message}`)); });
+      r.end(body);
+    });
+  }
+
+  /**
+   * A 2xx answer's partial success, read as its Content-Type says (protobuf or JSON); any other
+   * body (a proxy's "OK") is ignored, as the Collector does. The data was accepted either way:
+   * an unreadable body is logged, never a reason to count delivered data as dropped.
+   */
+  function readPartialSuccessAnswer(signal: OtlpSignal, answer: Answer): void {
+    if (!answer.response.length) return;
+    const type = String(answer.contentType ?? '').split(';')[0]!.trim().toLowerCase();
+    try {
+      if (type === 'application/json') {
+        const ps = safeJson(answer.response)?.partialSuccess as Record<string, unknown> | undefined;
+        if (ps) notePartialSuccess(ctx, Number(ps[SIGNAL_INFO[signal].rejectedField] ?? 0), String(ps.errorMessage ?? ''));
+      } else if (type === 'application/x-protobuf') {
+        const { rejected, message } = readPartialSuccess(answer.response);
+        notePartialSuccess(ctx, rejected, message);
+      }
+    } catch (err) {
+      ctx.logger.warn({ err: (err as Error).message }, 'the backend accepted the export but its answer could not be read');
+    }
+  }
+
+  function agentFor(secure: boolean): http.Agent {
+    if (!options) throw new RetryableError('exporter not started');
+    if (secure) return tlsAgent ??= new HttpsExporterAgent(options, tlsOptionsSource(cfg.tls, (err) => ctx.logger.warn({ err: err.message }, 'TLS files could not be read again; keeping the previous ones')), tunnelFor);
+    return plainAgent ??= new http.Agent(options);
+  }
+
+  return oneSignalPerBatch(createSendingExporter(ctx, {
     timeoutMs: 0, // the request timeout is the per-attempt timeout
     retry: cfg.retry_on_failure,
     queue: cfg.sending_queue,
@@ -102,21 +143,35 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     async start(host) {
       auth = resolveClientAuthenticator(host, cfg.auth, 'auth');
       compressor = await createCompressor(cfg.compression, cfg.compression_params?.level);
-      const options = agentOptions(cfg);
-      if (schemes.has('https:')) tlsAgent = new HttpsExporterAgent(options, tlsOptionsSource(cfg.tls, (err) => ctx.logger.warn({ err: err.message }, 'TLS files could not be read again; keeping the previous ones')), tunnelFor);
-      if (schemes.has('http:')) plainAgent = new http.Agent(options);
+      options = agentOptions(cfg);
+      // connect early to the schemes in use: a TLS setting that cannot be read fails the start
+      for (const scheme of new Set(Object.values(urls).map((u) => u.protocol))) agentFor(scheme === 'https:');
     },
     async shutdown() {
       plainAgent?.destroy(); tlsAgent?.destroy();
       plainAgent = tlsAgent = undefined;
+      options = undefined;
     },
     async send(batch: Batch) {
-      if (!plainAgent && !tlsAgent) throw new RetryableError('exporter not started');
+      if (!options) throw new RetryableError('exporter not started');
       await Promise.all(encodeBatch(batch.events).map(post));
       if (otlpProfile.enabled) otlpProfile.exported += batch.events.length;
     },
-  });
+  }));
 }
+
+interface Answer { status: number; retryAfter?: string; location?: string; contentType?: string; response: Buffer }
+
+const MAX_REDIRECTS = 10;
+
+/** Headers without the ones Go's client drops on a redirect to another host. */
+function withoutCredentials(headers: Record<string, string | number>): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(headers)) if (!CREDENTIAL_HEADERS.has(k.toLowerCase())) out[k] = v;
+  return out;
+}
+
+const CREDENTIAL_HEADERS = new Set(['authorization', 'www-authenticate', 'cookie', 'cookie2']);
 
 function safeJson(b: Buffer): Record<string, unknown> | undefined {
   try { return JSON.parse(b.toString('utf8')) as Record<string, unknown>; } catch { return undefined; }

@@ -1,4 +1,4 @@
-import { PermanentError, type ComponentContext, type UnifiedEvent } from '@tapio/core';
+import { PermanentError, type Batch, type ComponentContext, type Exporter, type UnifiedEvent } from '@tapio/core';
 import { cpuMicros, SAMPLE_EVERY, encodeLogs, encodeMetrics, encodeTraces, otlpProfile, Reader, splitBySignal, Writer, type OtlpSignal } from '@tapio/receiver-otlp';
 
 /**
@@ -90,4 +90,25 @@ export function readPartialSuccess(body: Buffer): { rejected: number; message: s
     throw new PermanentError(`unreadable OTLP response: ${(err as Error).message}`);
   }
   return { rejected, message };
+}
+
+/**
+ * Makes the exporter queue, retry and count each OTLP signal of a mixed batch (an `events`
+ * pipeline carries spans, logs and metrics together) on its own: sent as one, a backend that
+ * refused only the logs had the spans it accepted sent again with every retry, and a permanent
+ * refusal of one signal counted the delivered ones as dropped. The Collector's pipelines carry
+ * one signal each, so its exporters never see a mixed batch.
+ */
+export function oneSignalPerBatch(exporter: Exporter): Exporter {
+  const consume = exporter.consume.bind(exporter);
+  exporter.consume = (batch: Batch): Promise<void> => {
+    const { spans, logs, metrics } = splitBySignal(batch.events);
+    if (spans.length === batch.events.length || logs.length === batch.events.length || metrics.length === batch.events.length) return consume(batch);
+    const parts = [spans, metrics, logs].filter((events) => events.length > 0);
+    return Promise.allSettled(parts.map((events) => consume(batch.metadata ? { events, metadata: batch.metadata } : { events }))).then((results) => {
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    });
+  };
+  return exporter;
 }
