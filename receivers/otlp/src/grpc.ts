@@ -274,7 +274,10 @@ function respond(stream: http2.ServerHttp2Stream, o: CallOutcome): void {
       stream.end(framed);
       return;
     }
-    case 'invalid': case 'permanent': answer(stream, GRPC_STATUS.INVALID_ARGUMENT, o.message); return;
+    case 'invalid': answer(stream, GRPC_STATUS.INVALID_ARGUMENT, o.message); return;
+    // a valid request the pipeline refused for good: INTERNAL, as the Collector answers a
+    // permanent error that carries no gRPC status ("assume it is server-side"); not retried
+    case 'permanent': answer(stream, GRPC_STATUS.INTERNAL, o.message); return;
     case 'unavailable':
       answer(stream, GRPC_STATUS.UNAVAILABLE, o.message, { 'grpc-status-details-bin': encodeRpcStatus(GRPC_STATUS.UNAVAILABLE, o.message, o.retryAfterMs).toString('base64') });
       return;

@@ -9,8 +9,10 @@ import { endTurn, nextTurn } from './turns';
 /** What became of one export request; the gRPC and HTTP fronts map it to their status codes. */
 export type Outcome =
   | { status: 'ok'; rejected: number; message: string }
+  /** malformed input: INVALID_ARGUMENT / 400 */
   | { status: 'invalid'; message: string }
   | { status: 'unavailable'; message: string; retryAfterMs: number }
+  /** the pipeline refused valid data for good (PermanentError): INTERNAL / 500, not the client's fault */
   | { status: 'permanent'; message: string };
 
 const DECODERS: Record<OtlpSignal, (buf: Buffer, source: string, observed: number) => DecodeResult> = {

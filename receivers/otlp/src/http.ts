@@ -14,6 +14,7 @@ const JSON_TYPE = 'application/json';
 
 // gRPC codes used in google.rpc.Status bodies
 const CODE_INVALID_ARGUMENT = 3;
+const CODE_INTERNAL = 13;
 const CODE_UNAVAILABLE = 14;
 const CODE_UNAUTHENTICATED = 16;
 
@@ -42,9 +43,9 @@ export class OtlpHttpServer {
   authenticator: ServerAuthenticator | undefined;
 
   constructor(readonly cfg: HttpServerConfig, private readonly handler: ExportHandler, private readonly logger: Logger) {
-    this.routes.set(cfg.traces_url_path, 'traces');
-    this.routes.set(cfg.metrics_url_path, 'metrics');
-    this.routes.set(cfg.logs_url_path, 'logs');
+    this.routes.set(urlPath(cfg.traces_url_path), 'traces');
+    this.routes.set(urlPath(cfg.metrics_url_path), 'metrics');
+    this.routes.set(urlPath(cfg.logs_url_path), 'logs');
     this.maxBody = typeof cfg.max_request_body_size === 'number' ? cfg.max_request_body_size : parseByteSize(cfg.max_request_body_size);
     this.origins = (cfg.cors?.allowed_origins ?? []).map(originPattern);
     const listed = (cfg.compression_algorithms ?? [...DECODABLE]).map((a) => a || 'identity');
@@ -183,7 +184,10 @@ export class OtlpHttpServer {
         res.writeHead(200, { 'Content-Type': ctype, 'Content-Length': Buffer.byteLength(body) }).end(body);
         return;
       }
-      case 'invalid': case 'permanent': this.fail(req, res, 400, ctype, o.message); return;
+      case 'invalid': this.fail(req, res, 400, ctype, o.message); return;
+      // the request was fine and the pipeline refused it for good: a server-side failure, as the
+      // Collector takes a permanent error without a gRPC status (500 is not retried either)
+      case 'permanent': this.fail(req, res, 500, ctype, o.message); return;
       case 'unavailable':
         res.setHeader('Retry-After', String(Math.max(1, Math.ceil(o.retryAfterMs / 1000))));
         this.fail(req, res, 503, ctype, o.message, o.retryAfterMs);
@@ -193,7 +197,7 @@ export class OtlpHttpServer {
   /** An error answer: a google.rpc.Status in the request's encoding, as the OTLP spec asks. */
   private fail(req: http.IncomingMessage, res: http.ServerResponse, statusCode: number, ctype: string, message: string, retryAfterMs?: number): void {
     if (res.headersSent) return;
-    const code = statusCode === 503 ? CODE_UNAVAILABLE : statusCode === 401 ? CODE_UNAUTHENTICATED : CODE_INVALID_ARGUMENT;
+    const code = rpcCode(statusCode);
     const body = ctype === PROTOBUF ? encodeRpcStatus(code, message, retryAfterMs) : JSON.stringify({ code, message });
     // Stop reading a body we refused: close the connection rather than drain a huge upload.
     const unread = !req.complete;
@@ -214,6 +218,24 @@ export class OtlpHttpServer {
       setTimeout(() => server.closeAllConnections(), 5000).unref();
     });
   }
+}
+
+/** The google.rpc.Status code in an error answer with this HTTP status. */
+function rpcCode(statusCode: number): number {
+  switch (statusCode) {
+    case 503: return CODE_UNAVAILABLE;
+    case 401: return CODE_UNAUTHENTICATED;
+    case 500: return CODE_INTERNAL;
+    default: return CODE_INVALID_ARGUMENT;
+  }
+}
+
+/**
+ * A configured *_url_path with its leading "/": requests always have one, so "v1/traces" would
+ * match nothing. The Collector's otlpreceiver sanitizes the paths the same way.
+ */
+function urlPath(path: string): string {
+  return path.startsWith('/') ? path : `/${path}`;
 }
 
 /** Decompression with a hard cap on the output, so a compression bomb costs at most `limit` bytes. */

@@ -12,7 +12,7 @@ import * as zlib from 'node:zlib';
 import { OTLPTraceExporter as TraceGrpc } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { testBatch } from '@tapio/core/testing';
-import factory, { encodeTraces } from '../src/index';
+import factory, { encodeLogs, encodeTraces } from '../src/index';
 import { validateConfig } from '../src/config';
 import { sdkSpans } from './fixtures';
 import { grpcCall, post, sdkExport, startReceiver, type Running } from './helpers';
@@ -126,6 +126,15 @@ describe('otlp receiver: Collector settings', () => {
     const z = await post(running.httpPort, '/v1/traces', zlib.deflateSync(TRACES), { ...pb, 'Content-Encoding': 'zlib' });
     assert.equal(z.status, 200);
     assert.equal(running.sink.events.length, 1);
+  });
+
+  it('HTTP: *_url_path without a leading "/" is served at "/" + path, as the Collector sanitizes it', async () => {
+    running = await startReceiver({ grpc: undefined, http: { endpoint: '127.0.0.1:0', traces_url_path: 'v1/traces', logs_url_path: 'ingest/logs' } });
+    const pb = { 'Content-Type': 'application/x-protobuf' };
+    assert.equal((await post(running.httpPort, '/v1/traces', TRACES, pb)).status, 200);
+    assert.equal((await post(running.httpPort, '/ingest/logs', encodeLogs(testBatch(1, 'log').events), pb)).status, 200);
+    assert.equal((await post(running.httpPort, '/v1/logs', TRACES, pb)).status, 404, 'the default logs path is replaced, not added');
+    assert.equal(running.sink.events.length, 2);
   });
 
   it('TLS from inline PEM with cipher_suites: only the listed suite is negotiated, a client offering another fails', async function () {

@@ -233,14 +233,20 @@ describe('otlp receiver: bad input and back-pressure', () => {
       }
     });
 
-    it('PermanentError → HTTP 400 and gRPC INVALID_ARGUMENT (the client must not retry)', async () => {
+    it('PermanentError → HTTP 500 and gRPC INTERNAL, as the Collector (server-side, not retried); malformed input stays 400 / INVALID_ARGUMENT', async () => {
       const r = await startReceiver({}, new RefusingConsumer(new PermanentError('rejected by policy')));
       try {
         const a = await post(r.httpPort, '/v1/traces', valid, PB);
-        assert.equal(a.status, 400);
-        assert.equal(rpcStatus(a.body).message, 'rejected by policy');
+        assert.equal(a.status, 500);
+        assert.deepEqual(rpcStatus(a.body), { code: grpc.status.INTERNAL, message: 'rejected by policy' });
+        const j = await post(r.httpPort, '/v1/traces', Buffer.from(JsonTraceSerializer.serializeRequest(spans)!), JSON_CT);
+        assert.equal(j.status, 500);
+        assert.deepEqual(JSON.parse(j.body.toString()), { code: grpc.status.INTERNAL, message: 'rejected by policy' });
         const g = await grpcCall(r.grpcPort, valid);
-        assert.equal(g.err?.code, grpc.status.INVALID_ARGUMENT);
+        assert.equal(g.err?.code, grpc.status.INTERNAL);
+        assert.equal(g.err?.details, 'rejected by policy');
+        assert.equal((await post(r.httpPort, '/v1/traces', valid.subarray(0, valid.length - 5), PB)).status, 400);
+        assert.equal((await grpcCall(r.grpcPort, valid.subarray(0, valid.length - 5))).err?.code, grpc.status.INVALID_ARGUMENT);
       } finally { await r.receiver.shutdown(); }
     });
   });

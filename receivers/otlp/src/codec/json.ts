@@ -7,15 +7,36 @@ import { Writer } from './writer';
  * through the one protobuf decoder; the exporter's JSON output is the protobuf encoding read
  * back as JSON. Rules from the OTLP/JSON spec: lowerCamelCase names (snake_case accepted on
  * input), trace/span ids as hex, other bytes base64, 64-bit integers as decimal strings,
- * enums as integers.
+ * enums as integers (on input also by name, as the protobuf JSON mapping allows).
  */
-type Scalar = 'string' | 'bytes' | 'id' | 'bool' | 'uint32' | 'int32' | 'sint32' | 'int64' | 'uint64' | 'fixed32' | 'fixed64' | 'sfixed64' | 'double';
+type Scalar = 'string' | 'bytes' | 'id' | 'bool' | 'uint32' | 'int32' | 'sint32' | 'int64' | 'uint64' | 'fixed32' | 'fixed64' | 'sfixed64' | 'double' | 'enum';
+/** `msg`: the message type of a 'message' field, the enum type (a key of ENUMS) of an 'enum' field. */
 interface Field { name: string; num: number; type: Scalar | 'message'; msg?: string; repeated?: boolean }
 
 function f(name: string, num: number, type: Field['type'], msg?: string, repeated = false): Field {
   return { name, num, type, msg, repeated };
 }
 const rep = (name: string, num: number, type: Field['type'], msg?: string): Field => f(name, num, type, msg, true);
+
+/** SEVERITY_NUMBER_TRACE = 1, TRACE2 … TRACE4, DEBUG = 5, … FATAL4 = 24. */
+function severityNumbers(): Record<string, number> {
+  const out: Record<string, number> = { SEVERITY_NUMBER_UNSPECIFIED: 0 };
+  ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].forEach((level, i) => {
+    for (let k = 1; k <= 4; k++) out[`SEVERITY_NUMBER_${level}${k > 1 ? k : ''}`] = i * 4 + k;
+  });
+  return out;
+}
+
+/**
+ * The enums of the OTLP messages, name → number (opentelemetry-proto v1.x). Maps, not objects:
+ * a name from the request such as "constructor" must not find an inherited property.
+ */
+const ENUMS: Record<string, ReadonlyMap<string, number>> = Object.fromEntries(Object.entries({
+  SpanKind: { SPAN_KIND_UNSPECIFIED: 0, SPAN_KIND_INTERNAL: 1, SPAN_KIND_SERVER: 2, SPAN_KIND_CLIENT: 3, SPAN_KIND_PRODUCER: 4, SPAN_KIND_CONSUMER: 5 },
+  StatusCode: { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 },
+  SeverityNumber: severityNumbers(),
+  AggregationTemporality: { AGGREGATION_TEMPORALITY_UNSPECIFIED: 0, AGGREGATION_TEMPORALITY_DELTA: 1, AGGREGATION_TEMPORALITY_CUMULATIVE: 2 },
+}).map(([type, names]) => [type, new Map(Object.entries(names))]));
 
 const SCHEMA: Record<string, Field[]> = {
   AnyValue: [f('stringValue', 1, 'string'), f('boolValue', 2, 'bool'), f('intValue', 3, 'int64'), f('doubleValue', 4, 'double'),
@@ -31,18 +52,18 @@ const SCHEMA: Record<string, Field[]> = {
   ResourceSpans: [f('resource', 1, 'message', 'Resource'), rep('scopeSpans', 2, 'message', 'ScopeSpans'), f('schemaUrl', 3, 'string')],
   ScopeSpans: [f('scope', 1, 'message', 'InstrumentationScope'), rep('spans', 2, 'message', 'Span'), f('schemaUrl', 3, 'string')],
   Span: [f('traceId', 1, 'id'), f('spanId', 2, 'id'), f('traceState', 3, 'string'), f('parentSpanId', 4, 'id'), f('flags', 16, 'fixed32'),
-    f('name', 5, 'string'), f('kind', 6, 'int32'), f('startTimeUnixNano', 7, 'fixed64'), f('endTimeUnixNano', 8, 'fixed64'),
+    f('name', 5, 'string'), f('kind', 6, 'enum', 'SpanKind'), f('startTimeUnixNano', 7, 'fixed64'), f('endTimeUnixNano', 8, 'fixed64'),
     rep('attributes', 9, 'message', 'KeyValue'), f('droppedAttributesCount', 10, 'uint32'), rep('events', 11, 'message', 'SpanEvent'),
     f('droppedEventsCount', 12, 'uint32'), rep('links', 13, 'message', 'SpanLink'), f('droppedLinksCount', 14, 'uint32'), f('status', 15, 'message', 'Status')],
   SpanEvent: [f('timeUnixNano', 1, 'fixed64'), f('name', 2, 'string'), rep('attributes', 3, 'message', 'KeyValue'), f('droppedAttributesCount', 4, 'uint32')],
   SpanLink: [f('traceId', 1, 'id'), f('spanId', 2, 'id'), f('traceState', 3, 'string'), rep('attributes', 4, 'message', 'KeyValue'),
     f('droppedAttributesCount', 5, 'uint32'), f('flags', 6, 'fixed32')],
-  Status: [f('message', 2, 'string'), f('code', 3, 'int32')],
+  Status: [f('message', 2, 'string'), f('code', 3, 'enum', 'StatusCode')],
 
   ExportLogsServiceRequest: [rep('resourceLogs', 1, 'message', 'ResourceLogs')],
   ResourceLogs: [f('resource', 1, 'message', 'Resource'), rep('scopeLogs', 2, 'message', 'ScopeLogs'), f('schemaUrl', 3, 'string')],
   ScopeLogs: [f('scope', 1, 'message', 'InstrumentationScope'), rep('logRecords', 2, 'message', 'LogRecord'), f('schemaUrl', 3, 'string')],
-  LogRecord: [f('timeUnixNano', 1, 'fixed64'), f('observedTimeUnixNano', 11, 'fixed64'), f('severityNumber', 2, 'int32'), f('severityText', 3, 'string'),
+  LogRecord: [f('timeUnixNano', 1, 'fixed64'), f('observedTimeUnixNano', 11, 'fixed64'), f('severityNumber', 2, 'enum', 'SeverityNumber'), f('severityText', 3, 'string'),
     f('body', 5, 'message', 'AnyValue'), rep('attributes', 6, 'message', 'KeyValue'), f('droppedAttributesCount', 7, 'uint32'), f('flags', 8, 'fixed32'),
     f('traceId', 9, 'id'), f('spanId', 10, 'id'), f('eventName', 12, 'string')],
 
@@ -53,9 +74,9 @@ const SCHEMA: Record<string, Field[]> = {
     f('histogram', 9, 'message', 'Histogram'), f('exponentialHistogram', 10, 'message', 'ExponentialHistogram'), f('summary', 11, 'message', 'Summary'),
     rep('metadata', 12, 'message', 'KeyValue')],
   Gauge: [rep('dataPoints', 1, 'message', 'NumberDataPoint')],
-  Sum: [rep('dataPoints', 1, 'message', 'NumberDataPoint'), f('aggregationTemporality', 2, 'int32'), f('isMonotonic', 3, 'bool')],
-  Histogram: [rep('dataPoints', 1, 'message', 'HistogramDataPoint'), f('aggregationTemporality', 2, 'int32')],
-  ExponentialHistogram: [rep('dataPoints', 1, 'message', 'ExponentialHistogramDataPoint'), f('aggregationTemporality', 2, 'int32')],
+  Sum: [rep('dataPoints', 1, 'message', 'NumberDataPoint'), f('aggregationTemporality', 2, 'enum', 'AggregationTemporality'), f('isMonotonic', 3, 'bool')],
+  Histogram: [rep('dataPoints', 1, 'message', 'HistogramDataPoint'), f('aggregationTemporality', 2, 'enum', 'AggregationTemporality')],
+  ExponentialHistogram: [rep('dataPoints', 1, 'message', 'ExponentialHistogramDataPoint'), f('aggregationTemporality', 2, 'enum', 'AggregationTemporality')],
   Summary: [rep('dataPoints', 1, 'message', 'SummaryDataPoint')],
   NumberDataPoint: [rep('attributes', 7, 'message', 'KeyValue'), f('startTimeUnixNano', 2, 'fixed64'), f('timeUnixNano', 3, 'fixed64'),
     f('asDouble', 4, 'double'), f('asInt', 6, 'sfixed64'), rep('exemplars', 5, 'message', 'Exemplar'), f('flags', 8, 'uint32')],
@@ -82,7 +103,7 @@ const SCHEMA: Record<string, Field[]> = {
 };
 
 const WIRE: Record<Scalar | 'message', number> = {
-  string: 2, bytes: 2, id: 2, message: 2, bool: 0, uint32: 0, int32: 0, sint32: 0, int64: 0, uint64: 0, fixed32: 5, fixed64: 1, sfixed64: 1, double: 1,
+  string: 2, bytes: 2, id: 2, message: 2, bool: 0, uint32: 0, int32: 0, sint32: 0, int64: 0, uint64: 0, fixed32: 5, fixed64: 1, sfixed64: 1, double: 1, enum: 0,
 };
 const PACKABLE = new Set<string>(['bool', 'uint32', 'int32', 'sint32', 'int64', 'uint64', 'fixed32', 'fixed64', 'sfixed64', 'double']);
 
@@ -133,6 +154,7 @@ function writeField(w: Writer, fd: Field, v: unknown, path: string): void {
     return;
   }
   if (fd.type === 'bytes') { if (typeof v !== 'string') throw new MalformedError(`${path}: expected base64 text`); w.bytesBase64(fd.num, v); return; }
+  if (fd.type === 'enum') { w.tag(fd.num, WIRE.enum); w.int64(enumValue(fd.msg!, v, path)); return; }
   w.tag(fd.num, WIRE[fd.type]);
   writeScalarValue(w, fd.type, v, path);
 }
@@ -155,6 +177,17 @@ function num(v: unknown, path: string, integer: boolean): number | string {
     return n;
   }
   throw new MalformedError(`${path}: expected a number`);
+}
+
+/**
+ * An enum given as its number (also as decimal text) or, as the protobuf JSON mapping and the
+ * Collector accept, as its name ("SPAN_KIND_SERVER"); an unknown name is malformed input.
+ */
+function enumValue(type: string, v: unknown, path: string): number {
+  if (typeof v !== 'string' || /^-?\d+$/.test(v)) return Number(num(v, path, true));
+  const n = ENUMS[type]!.get(v);
+  if (n === undefined) throw new MalformedError(`${path}: unknown ${type} "${v}"`);
+  return n;
 }
 
 function writeScalarValue(w: Writer, type: Scalar, v: unknown, path: string): void {
@@ -207,7 +240,7 @@ function readScalar(r: Reader, type: Scalar): unknown {
     case 'bytes': return r.base64();
     case 'bool': return r.bool();
     case 'uint32': return r.uint32();
-    case 'int32': { const v = r.int64(); return typeof v === 'number' ? v | 0 : Number(v) | 0; }
+    case 'int32': case 'enum': { const v = r.int64(); return typeof v === 'number' ? v | 0 : Number(v) | 0; }
     case 'sint32': return r.sint32();
     case 'int64': return String(r.int64());
     case 'uint64': return String(r.uint64());
