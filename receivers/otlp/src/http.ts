@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { authenticateRequest, createHttpServer, enforceWriteTimeout, originPattern, parseByteSize, parseDuration, listenHost, splitHostPort, type Logger, type ServerAuthenticator } from '@tapio/core';
 import { jsonToProto, protoToJson } from './codec/json';
+import { parseJsonExact } from './codec/json-exact';
 import { MalformedError } from './codec/reader';
 import { encodePartialSuccess, encodeRpcStatus, SIGNAL_INFO, type OtlpSignal } from './codec/rpc';
 import type { HttpServerConfig } from './config';
@@ -161,7 +162,7 @@ export class OtlpHttpServer {
       if (ctype === JSON_TYPE) {
         let parsed: unknown;
         try {
-          parsed = JSON.parse(body.toString('utf8'));
+          parsed = parseJsonExact(body.toString('utf8'));
           body = jsonToProto(SIGNAL_INFO[signal].request, parsed);
           owned = true;
         } catch (err) {

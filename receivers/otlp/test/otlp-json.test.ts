@@ -75,6 +75,22 @@ describe('otlp receiver: OTLP/JSON as the protobuf JSON mapping', () => {
     }
     assert.equal(r.sink.events.length, 0);
   });
+
+  it('64-bit integers written as JSON numbers arrive exact, even past 2^53 (and digits inside strings are left alone)', async () => {
+    // written by hand: JSON.stringify could not even produce these numbers
+    const body = `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7","name":"id: 12345678901234567890",
+      "startTimeUnixNano":1700000000000000001,"endTimeUnixNano": 1700000000100000003,
+      "attributes":[{"key":"big","value":{"intValue":9007199254740993}},{"key":"neg","value":{"intValue":-9223372036854775807}},{"key":"list","value":{"arrayValue":{"values":[{"intValue":[1][0]}]}}}]}]}]}]}`;
+    const bad = await post(r.httpPort, '/v1/traces', body, JSON_CT);
+    assert.equal(bad.status, 400, 'still JSON, still validated: [1][0] is not JSON');
+    const good = body.replace('[1][0]', '12345678901234567');
+    const a = await post(r.httpPort, '/v1/traces', good, JSON_CT);
+    assert.equal(a.status, 200, a.body.toString());
+    const span = (asOtlp('traces', r.sink.events) as { resourceSpans: { scopeSpans: { spans: Record<string, unknown>[] }[] }[] }).resourceSpans[0]!.scopeSpans[0]!.spans[0]! as { name: string; startTimeUnixNano: string; endTimeUnixNano: string; attributes: { key: string; value: Record<string, unknown> }[] };
+    assert.equal(span.name, 'id: 12345678901234567890');
+    assert.deepEqual([span.startTimeUnixNano, span.endTimeUnixNano], ['1700000000000000001', '1700000000100000003']);
+    assert.deepEqual(span.attributes.map((kv) => kv.value), [{ intValue: '9007199254740993' }, { intValue: '-9223372036854775807' }, { arrayValue: { values: [{ intValue: '12345678901234567' }] } }]);
+  });
 });
 
 /** An ExportTraceServiceRequest with one span, plus `fields`. */
