@@ -67,7 +67,7 @@ export class Shard {
   private buffered = 0;
   private timer: NodeJS.Timeout | undefined;
   private inFlight = new Set<Promise<void>>();
-  /** Callers answered on arrival but held back while too many sends are outstanding. */
+  /** Callers whose events are buffered, held back (not answered yet) while too many sends are outstanding. */
   private held: (() => void)[] = [];
   private stopped = false;
   private readonly sendAtOnce: boolean;
