@@ -21,7 +21,6 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     metrics: new URL(cfg.metrics_endpoint ?? base + SIGNAL_INFO.metrics.httpPath),
     logs: new URL(cfg.logs_endpoint ?? base + SIGNAL_INFO.logs.httpPath),
   };
-  // each signal's URL decides http or https for itself: one agent per scheme in use
   // proxy_url, else HTTP(S)_PROXY / NO_PROXY as Go reads them. An http:// endpoint through a
   // proxy: requests go to the proxy in absolute-form (https ones tunnel, see agent.ts)
   const configured = cfg.proxy_url ? new URL(cfg.proxy_url) : undefined;
@@ -129,6 +128,7 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     }
   }
 
+  /** One agent per scheme, made when first needed: each signal's URL (and a redirect's) is http or https on its own. */
   function agentFor(secure: boolean): http.Agent {
     if (!options) throw new RetryableError('exporter not started');
     if (secure) return tlsAgent ??= new HttpsExporterAgent(options, tlsOptionsSource(cfg.tls, (err) => ctx.logger.warn({ err: err.message }, 'TLS files could not be read again; keeping the previous ones')), tunnelFor);
@@ -144,7 +144,7 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
       auth = resolveClientAuthenticator(host, cfg.auth, 'auth');
       compressor = await createCompressor(cfg.compression, cfg.compression_params?.level);
       options = agentOptions(cfg);
-      // connect early to the schemes in use: a TLS setting that cannot be read fails the start
+      // make the agents of the schemes in use now: a TLS file that cannot be read fails the start
       for (const scheme of new Set(Object.values(urls).map((u) => u.protocol))) agentFor(scheme === 'https:');
     },
     async shutdown() {

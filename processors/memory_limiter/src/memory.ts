@@ -51,7 +51,7 @@ export function cgroupLimit(readFile: ReadFile = (p) => fs.readFileSync(p, 'utf8
   return limit;
 }
 
-/** The limit files of this process's memory cgroup and of its ancestors up to the mount (v2 first). */
+/** The limit files of this process's memory cgroups (v1 and v2 alike) and of their ancestors up to the mount. */
 function ownCgroupFiles(readFile: ReadFile): string[] {
   let cgroups: string, mountinfo: string;
   try { cgroups = readFile('/proc/self/cgroup'); mountinfo = readFile('/proc/self/mountinfo'); } catch { return []; }
