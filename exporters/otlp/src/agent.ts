@@ -45,7 +45,7 @@ export class HttpsExporterAgent extends https.Agent {
     const host = String(options.host);
     const proxy = this.proxyFor?.(host, String(options.port));
     if (!proxy) return tls.connect(o);
-    openTunnel(proxy, hostPort(host, String(options.port)), options.timeout).then((socket) => cb(null, tls.connect({ ...o, socket })), (err: Error) => cb(err, undefined as never));
+    openTunnel(proxy, hostPort(host, String(options.port)), options.timeout, this.tlsNow()).then((socket) => cb(null, tls.connect({ ...o, socket })), (err: Error) => cb(err, undefined as never));
     return undefined; // the socket arrives through cb
   }
 }

@@ -106,7 +106,7 @@ export const httpConfigSchema: JsonSchema = {
       type: 'object', additionalProperties: false,
       properties: { level: { type: 'integer', description: 'gzip/deflate/zlib: -1 (default), -2 (Huffman only), 1..9; zstd: its levels' } },
     },
-    proxy_url: { type: 'string', description: 'HTTP proxy: CONNECT tunnel for https endpoints, absolute-form requests for http' },
+    proxy_url: { type: 'string', description: 'http:// or https:// proxy: CONNECT tunnel for https endpoints, absolute-form requests for http' },
     max_idle_conns: { type: 'integer', minimum: 0, default: 100, description: 'idle keep-alive sockets kept (0: no limit)' },
     max_idle_conns_per_host: { type: 'integer', minimum: 0, description: 'idle sockets kept per host (0/unset: 2, as Go)' },
     max_conns_per_host: { type: 'integer', minimum: 0, description: 'sockets per host, busy or idle (0/unset: num_connections)' },
@@ -141,7 +141,7 @@ export function validateHttp(c: OtlpHttpExporterConfig): Problem[] {
   if (c.proxy_url) {
     let u: URL | undefined;
     try { u = new URL(c.proxy_url); } catch { out.push({ path: ['proxy_url'], message: `not a URL: ${c.proxy_url}` }); }
-    if (u && u.protocol !== 'http:') out.push({ path: ['proxy_url'], message: `only http:// proxies are supported (got ${u.protocol}//); https endpoints still go through them as a CONNECT tunnel` });
+    if (u && u.protocol !== 'http:' && u.protocol !== 'https:') out.push({ path: ['proxy_url'], message: `only http:// and https:// proxies are supported (got ${u.protocol}//)` });
   }
   return out;
 }

@@ -1,12 +1,13 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { createSendingExporter, tlsOptionsSource, parseDuration, PermanentError, resolveClientAuthenticator, RetryableError, type Batch, type ClientAuthenticator, type ComponentContext, type Exporter } from '@tapio/core';
+import { isIP } from 'node:net';
+import { createSendingExporter, tlsOptionsSource, parseDuration, PermanentError, resolveClientAuthenticator, RetryableError, type Batch, type ClientAuthenticator, type ClientTlsOptions, type ComponentContext, type Exporter } from '@tapio/core';
 import { otlpProfile, protoToJson, SIGNAL_INFO, type OtlpSignal } from '@tapio/receiver-otlp';
 import { agentOptions, HttpsExporterAgent } from './agent';
 import { createCompressor, type Compressor } from './compression';
 import type { OtlpHttpExporterConfig } from './config';
 import { CookieJar } from './cookies';
-import { proxyFromEnvironment } from './proxy-env';
+import { HTTP_OR_HTTPS, proxyFromEnvironment } from './proxy-env';
 import { proxyAuthorization } from './tunnel';
 import { encodeBatch, notePartialSuccess, oneSignalPerBatch, readPartialSuccess, type SignalRequest } from './signals';
 
@@ -25,12 +26,16 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
   // proxy: requests go to the proxy in absolute-form (https ones tunnel, see agent.ts)
   const configured = cfg.proxy_url ? new URL(cfg.proxy_url) : undefined;
   const proxies = {} as Record<OtlpSignal, URL | undefined>;
-  for (const signal of Object.keys(urls) as OtlpSignal[]) proxies[signal] = configured ?? proxyFromEnvironment(urls[signal]);
-  const tunnelFor = (hostname: string, port: string) => configured ?? proxyFromEnvironment({ protocol: 'https:', hostname, port });
+  const proxyFor = (target: URL | { protocol: string; hostname: string; port: string }) => configured ?? proxyFromEnvironment(target, process.env, HTTP_OR_HTTPS);
+  for (const signal of Object.keys(urls) as OtlpSignal[]) proxies[signal] = proxyFor(urls[signal]);
+  const tunnelFor = (hostname: string, port: string) => proxyFor({ protocol: 'https:', hostname, port });
   const jar = cfg.cookies?.enabled ? new CookieJar() : undefined;
   let options: http.AgentOptions | undefined;
+  let tlsNow: (() => ClientTlsOptions) | undefined;
   let plainAgent: http.Agent | undefined;
   let tlsAgent: HttpsExporterAgent | undefined;
+  /** http targets through an https:// proxy: TLS to the proxy, then absolute-form requests. */
+  let proxyTlsAgent: https.Agent | undefined;
   let auth: ClientAuthenticator | undefined;
   let compressor: Compressor | undefined;
   const contentType = cfg.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
@@ -57,7 +62,7 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     let url = urls[req.signal];
     let answer: Answer;
     for (let redirects = 0; ; redirects++) {
-      const viaProxy = url === urls[req.signal] ? proxies[req.signal] : configured ?? proxyFromEnvironment(url);
+      const viaProxy = url === urls[req.signal] ? proxies[req.signal] : proxyFor(url);
       answer = await exchange(url, viaProxy, headers, body, deadline);
       // 307 / 308 keep the method and body (Go's client follows them, up to 10)
       if ((answer.status !== 307 && answer.status !== 308) || !answer.location || redirects === MAX_REDIRECTS) break;
@@ -85,12 +90,16 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     const agent = agentFor(secure);
     const cookie = jar?.header(url.host);
     const sent = cookie ? { ...headers, Cookie: cookie } : headers;
-    // through a proxy (http targets): the request goes to the proxy with the absolute URL as its path
-    const [to, extra] = viaProxy && !secure
-      ? [new URL(viaProxy.origin), { path: url.href, headers: { ...sent, Host: url.host, ...proxyAuthorization(viaProxy) } }]
+    // through a proxy (http targets): the request goes to the proxy with the absolute URL as its
+    // path (https targets tunnel inside the agent); over TLS when the proxy is https://
+    const absoluteForm = viaProxy && !secure;
+    const tlsToProxy = absoluteForm && viaProxy.protocol === 'https:';
+    const [to, extra] = absoluteForm
+      ? [new URL(viaProxy.origin), { path: url.href, headers: { ...sent, Host: url.host, ...proxyAuthorization(viaProxy) }, ...(tlsToProxy ? { servername: tlsServerName(viaProxy) } : {}) }]
       : [url, { headers: sent }];
+    const via = tlsToProxy ? (proxyTlsAgent ??= new https.Agent({ ...options, ...tlsNow!() })) : agent;
     return new Promise<Answer>((resolve, reject) => {
-      const r = (secure ? https : http).request(to, { ...extra, method: 'POST', agent }, (res) => {
+      const r = (secure || tlsToProxy ? https : http).request(to, { ...extra, method: 'POST', agent: via }, (res) => {
         jar?.store(url.host, res.headers['set-cookie']);
         const chunks: Buffer[] = [];
         let size = 0;
@@ -131,7 +140,7 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
   /** One agent per scheme, made when first needed: each signal's URL (and a redirect's) is http or https on its own. */
   function agentFor(secure: boolean): http.Agent {
     if (!options) throw new RetryableError('exporter not started');
-    if (secure) return tlsAgent ??= new HttpsExporterAgent(options, tlsOptionsSource(cfg.tls, (err) => ctx.logger.warn({ err: err.message }, 'TLS files could not be read again; keeping the previous ones')), tunnelFor);
+    if (secure) return tlsAgent ??= new HttpsExporterAgent(options, tlsNow!, tunnelFor);
     return plainAgent ??= new http.Agent(options);
   }
 
@@ -144,12 +153,13 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
       auth = resolveClientAuthenticator(host, cfg.auth, 'auth');
       compressor = await createCompressor(cfg.compression, cfg.compression_params?.level);
       options = agentOptions(cfg);
+      tlsNow = tlsOptionsSource(cfg.tls, (err) => ctx.logger.warn({ err: err.message }, 'TLS files could not be read again; keeping the previous ones'));
       // make the agents of the schemes in use now: a TLS file that cannot be read fails the start
       for (const scheme of new Set(Object.values(urls).map((u) => u.protocol))) agentFor(scheme === 'https:');
     },
     async shutdown() {
-      plainAgent?.destroy(); tlsAgent?.destroy();
-      plainAgent = tlsAgent = undefined;
+      plainAgent?.destroy(); tlsAgent?.destroy(); proxyTlsAgent?.destroy();
+      plainAgent = tlsAgent = proxyTlsAgent = undefined;
       options = undefined;
     },
     async send(batch: Batch) {
@@ -172,6 +182,15 @@ function withoutCredentials(headers: Record<string, string | number>): Record<st
 }
 
 const CREDENTIAL_HEADERS = new Set(['authorization', 'www-authenticate', 'cookie', 'cookie2']);
+
+/**
+ * The TLS server name for a proxy, given explicitly: Node would take it from the Host header,
+ * which names the target. '' for an IP address: no SNI, the certificate checked for the IP.
+ */
+function tlsServerName(proxy: URL): string {
+  const host = proxy.hostname.replace(/^\[|\]$/g, '');
+  return isIP(host) ? '' : host;
+}
 
 function safeJson(b: Buffer): Record<string, unknown> | undefined {
   try { return JSON.parse(b.toString('utf8')) as Record<string, unknown>; } catch { return undefined; }

@@ -6,9 +6,11 @@ import * as net from 'node:net';
  * for http ones (upper case first, then lower case), none when NO_PROXY matches the target or the
  * target is localhost / a loopback address. A value without a scheme means http://.
  * Returns undefined for a direct connection; throws when the variable is set to something we
- * cannot use (not a URL, or not an http:// proxy), so a required proxy is never bypassed silently.
+ * cannot use (not a URL, or a scheme not in `schemes`), so a required proxy is never bypassed
+ * silently. otlphttp takes http:// and https:// proxies (Go's transport does); the gRPC exporter
+ * only http:// ones (gRPC-Go speaks plain CONNECT to its proxy).
  */
-export function proxyFromEnvironment(target: URL | { protocol: string; hostname: string; port: string }, env: NodeJS.ProcessEnv = process.env): URL | undefined {
+export function proxyFromEnvironment(target: URL | { protocol: string; hostname: string; port: string }, env: NodeJS.ProcessEnv = process.env, schemes: readonly string[] = HTTP_ONLY): URL | undefined {
   const secure = target.protocol === 'https:';
   const name = secure ? 'HTTPS_PROXY' : 'HTTP_PROXY';
   // Go ignores HTTP_PROXY in a CGI environment (REQUEST_METHOD set): there it is a request header
@@ -22,11 +24,14 @@ export function proxyFromEnvironment(target: URL | { protocol: string; hostname:
   } catch {
     throw new Error(`the environment variable ${name} is not a proxy URL: ${raw}`);
   }
-  if (proxy.protocol !== 'http:') {
-    throw new Error(`the environment variable ${name} names a ${proxy.protocol}// proxy; only http:// proxies are supported (set proxy_url, or exclude ${host} with NO_PROXY)`);
+  if (!schemes.includes(proxy.protocol)) {
+    throw new Error(`the environment variable ${name} names a ${proxy.protocol}// proxy; only ${schemes.map((s) => `${s}//`).join(' and ')} proxies are supported here (set proxy_url, or exclude ${host} with NO_PROXY)`);
   }
   return proxy;
 }
+
+export const HTTP_ONLY: readonly string[] = ['http:'];
+export const HTTP_OR_HTTPS: readonly string[] = ['http:', 'https:'];
 
 function pick(env: NodeJS.ProcessEnv, name: string, ignoreUpper: boolean): string | undefined {
   return (ignoreUpper ? undefined : env[name]) || env[name.toLowerCase()] || undefined;

@@ -1,5 +1,7 @@
 import * as http from 'node:http';
-import type * as net from 'node:net';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import type * as tls from 'node:tls';
 import { Duplex } from 'node:stream';
 
 /** `Proxy-Authorization` from the proxy URL's user info, as Go's transport sends it. */
@@ -14,13 +16,22 @@ export function hostPort(host: string, port: string | number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-/** Asks an http:// proxy for a CONNECT tunnel to `target` (`host:port`); resolves with the tunnelled socket. */
-export function openTunnel(proxy: URL, target: string, timeoutMs?: number): Promise<net.Socket> {
+/**
+ * Asks a proxy for a CONNECT tunnel to `target` (`host:port`); resolves with the tunnelled
+ * socket. An https:// proxy is reached over TLS with `proxyTls` (the exporter's own TLS settings,
+ * as Go's transport uses them for the proxy too), its certificate checked for its name.
+ */
+export function openTunnel(proxy: URL, target: string, timeoutMs?: number, proxyTls: tls.ConnectionOptions = {}): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: proxy.hostname.replace(/^\[|\]$/g, ''), port: proxy.port || 80, method: 'CONNECT', path: target, agent: false,
+    const host = proxy.hostname.replace(/^\[|\]$/g, '');
+    const secure = proxy.protocol === 'https:';
+    const options = {
+      host, port: proxy.port || (secure ? 443 : 80), method: 'CONNECT', path: target, agent: false as const,
       headers: { Host: target, ...proxyAuthorization(proxy) }, timeout: timeoutMs,
-    });
+    };
+    // the server name given explicitly (Node would take it from the Host header, the target's);
+    // '' for an IP address: no SNI, the certificate checked for the IP
+    const req = secure ? https.request({ ...proxyTls, ...options, servername: net.isIP(host) ? '' : host }) : http.request(options);
     req.once('connect', (res, socket, head) => {
       if (res.statusCode !== 200) {
         socket.destroy();

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -106,12 +107,20 @@ export async function grpcOkServer(port = 0, host = '127.0.0.1', tls?: { cert: s
 }
 
 /**
- * An HTTP proxy that only tunnels (CONNECT), sending every tunnel to 127.0.0.1 whatever host it
- * names, so tests can use names that do not resolve; records the CONNECT targets.
+ * An HTTP proxy that tunnels (CONNECT), sending every tunnel to 127.0.0.1 whatever host it
+ * names, so tests can use names that do not resolve; records the CONNECT targets. With `tls` it
+ * is an https:// proxy, and it also answers absolute-form requests itself (200), recording their URLs.
  */
-export async function connectProxy(): Promise<{ port: number; connects: string[]; close(): Promise<void> }> {
+export async function connectProxy(tls?: { cert: string; key: string }): Promise<{ port: number; connects: string[]; requests: string[]; close(): Promise<void> }> {
   const connects: string[] = [];
-  const proxy = http.createServer((_req, res) => res.writeHead(405).end());
+  const requests: string[] = [];
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (!tls) { res.writeHead(405).end(); return; }
+    requests.push(req.url ?? '');
+    req.resume();
+    req.on('end', () => res.writeHead(200).end());
+  };
+  const proxy = tls ? https.createServer(tls, answer) : http.createServer(answer);
   proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
     connects.push(req.url ?? '');
     const port = Number((req.url ?? '').replace(/^.*:/, ''));
@@ -124,7 +133,7 @@ export async function connectProxy(): Promise<{ port: number; connects: string[]
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   return {
-    port: (proxy.address() as net.AddressInfo).port, connects,
+    port: (proxy.address() as net.AddressInfo).port, connects, requests,
     close: () => { proxy.closeAllConnections(); return new Promise((r) => proxy.close(() => r())); },
   };
 }

@@ -128,6 +128,38 @@ describe('otlphttp exporter: the Collector\'s confighttp client keys', () => {
     }
   });
 
+  it('an https:// proxy (proxy_url or HTTPS_PROXY): TLS to the proxy, checked with the exporter\'s CA; https targets tunnel through it, http ones go in absolute-form over that TLS', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapio-otlp-tlsproxy-'));
+    // the proxy's certificate names localhost and 127.0.0.1, the target's only otlp.backend.test
+    const proxyPem = makeCert(dir, 'proxy', 'DNS:localhost,IP:127.0.0.1');
+    const targetPem = makeCert(dir, 'target', 'DNS:otlp.backend.test', 'otlp.backend.test');
+    if (!proxyPem || !targetPem) { this.skip(); return; }
+    const bundle = path.join(dir, 'bundle.crt');
+    fs.writeFileSync(bundle, proxyPem.certPem + targetPem.certPem);
+    const target = await server({}, (h) => https.createServer({ cert: targetPem.certPem, key: targetPem.keyPem }, h));
+    const proxy = await connectProxy({ cert: proxyPem.certPem, key: proxyPem.keyPem });
+    const saved = clearProxyEnvironment();
+    try {
+      for (const proxyHost of ['localhost', '127.0.0.1']) {
+        const viaConfig = await exporter({ endpoint: `https://otlp.backend.test:${target.port}`, tls: { ca_file: bundle }, proxy_url: `https://${proxyHost}:${proxy.port}` });
+        try { await viaConfig.consume(testBatch(1, 'log')); } finally { await viaConfig.shutdown(); }
+      }
+      assert.deepEqual(proxy.connects, [`otlp.backend.test:${target.port}`, `otlp.backend.test:${target.port}`]);
+      assert.equal(target.seen.length, 2, 'TLS to the target inside the TLS tunnel, each certificate checked for its own name');
+      process.env.HTTPS_PROXY = `https://127.0.0.1:${proxy.port}`;
+      process.env.HTTP_PROXY = `https://127.0.0.1:${proxy.port}`;
+      const plainTarget = await exporter({ endpoint: 'http://otlp.backend.test:4318', tls: { ca_file: bundle } });
+      try { await plainTarget.consume(testBatch(1, 'log')); } finally { await plainTarget.shutdown(); }
+      assert.deepEqual(proxy.requests, ['http://otlp.backend.test:4318/v1/logs'], 'absolute-form, to the proxy over TLS');
+      const untrusted = await exporter({ endpoint: 'http://otlp.backend.test:4318' });
+      try { await assert.rejects(untrusted.consume(testBatch(1, 'log')), /self[- ]signed|unable to verify|certificate/i); } finally { await untrusted.shutdown(); }
+    } finally {
+      restoreEnvironment(saved);
+      await target.close(); await proxy.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('each signal\'s endpoint decides http or https for itself (traces over TLS, logs in the clear)', async function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapio-otlp-schemes-'));
     const pem = makeCert(dir, 'server', 'DNS:localhost,IP:127.0.0.1');
@@ -171,7 +203,7 @@ describe('otlphttp exporter: the Collector\'s confighttp client keys', () => {
         assert.equal(proxy.seen[0]!.url, 'http://otlp.backend.test:4318/v1/logs');
       } finally { await e.shutdown(); }
       process.env.HTTP_PROXY = 'socks5://127.0.0.1:1080';
-      await assert.rejects(exporter({ endpoint: 'http://otlp.backend.test:4318' }), /HTTP_PROXY names a socks5:\/\/ proxy; only http:\/\/ proxies/);
+      await assert.rejects(exporter({ endpoint: 'http://otlp.backend.test:4318' }), /HTTP_PROXY names a socks5:\/\/ proxy; only http:\/\/ and https:\/\/ proxies/);
     } finally {
       restoreEnvironment(saved);
       await proxy.close();
@@ -205,6 +237,6 @@ describe('otlphttp exporter: the Collector\'s confighttp client keys', () => {
     const r = exporterIssues('otlphttp', 'max_idle_conns: 100\nmax_idle_conns_per_host: 10\nmax_conns_per_host: 20\nidle_conn_timeout: 90s\ndisable_keep_alives: false\nread_buffer_size: 0\nwrite_buffer_size: 524288\nhttp2_read_idle_timeout: 10s\nhttp2_ping_timeout: 15s\ncookies: { enabled: true }\nproxy_url: http://proxy.internal:3128');
     assert.deepEqual(r.issues, []);
     assert.equal(r.notices.filter((n) => /no effect/.test(n)).length, 4);
-    assert.match(exporterIssues('otlphttp', 'proxy_url: socks5://proxy:1080').issues.join('\n'), /only http:\/\/ proxies/);
+    assert.match(exporterIssues('otlphttp', 'proxy_url: socks5://proxy:1080').issues.join('\n'), /only http:\/\/ and https:\/\/ proxies/);
   });
 });
