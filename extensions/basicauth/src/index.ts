@@ -84,7 +84,7 @@ export default defineExtension<BasicAuthConfig>({
         type: 'object',
         additionalProperties: false,
         properties: {
-          file: { type: 'string', minLength: 1, description: 'an htpasswd file (bcrypt, apr1 MD5, SHA-1 or plain entries)' },
+          file: { type: 'string', minLength: 1, description: 'an htpasswd file (bcrypt, MD5 apr1/crypt, SHA-crypt, SHA-1, salted SHA-1 or plain entries)' },
           inline: { type: 'string', 'x-secret': true, description: 'htpasswd entries written in the config' },
         },
       },
@@ -99,6 +99,8 @@ export default defineExtension<BasicAuthConfig>({
   validate(config) {
     if (!config.htpasswd && !config.client_auth) return [{ message: 'set htpasswd (to check incoming requests) or client_auth (to sign outgoing ones)' }];
     if (config.htpasswd && !config.htpasswd.file && config.htpasswd.inline === undefined) return [{ path: ['htpasswd'], message: 'set htpasswd.file or htpasswd.inline' }];
+    // the server splits user:password at the first colon, so a colon in the name cannot get through (the Collector refuses it too)
+    if (config.client_auth?.username?.includes(':')) return [{ path: ['client_auth', 'username'], message: 'client_auth.username must not contain ":"' }];
     return [];
   },
   create: (_ctx, config) => new BasicAuth(config),

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 import { AuthenticationError } from '@tapio/core';
 import { conformance, validConfig } from '@tapio/core/testing';
 import factory, { BasicAuth, type BasicAuthConfig } from '../src/index';
@@ -53,6 +54,20 @@ describe('basicauth extension', () => {
       assert.equal(await accepts(auth, basic('mallory', 's3cret')), false, 'unknown user');
     });
 
+    it('SHA-crypt ($5$ -2, $6$ -5), crypt MD5 ($1$) and {SSHA} entries: the password gets in, the hash string does not', async () => {
+      const sha = [htpasswdLine('2', 'erin', 'shh-256'), htpasswdLine('5', 'frank', 'shh-512')];
+      const md5crypt = `gina:${execFileSync('openssl', ['passwd', '-1', 'old-school'], { encoding: 'utf8' }).trim()}`;
+      const salt = Buffer.from('s4lt');
+      const ssha = `hank:{SSHA}${Buffer.concat([createHash('sha1').update('ldap-pw').update(salt).digest(), salt]).toString('base64')}`;
+      const auth = await started({ htpasswd: { inline: [...sha, md5crypt, ssha].join('\n') } });
+      for (const [line, password] of [[sha[0]!, 'shh-256'], [sha[1]!, 'shh-512'], [md5crypt, 'old-school'], [ssha, 'ldap-pw']] as const) {
+        const [user, hash] = [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1)];
+        assert.equal(await accepts(auth, basic(user, password)), true, `${user}: its password`);
+        assert.equal(await accepts(auth, basic(user, hash)), false, `${user}: the hash string is not a password`);
+        assert.equal(await accepts(auth, basic(user, `${password}x`)), false);
+      }
+    });
+
     it('inline entries add to the file (plain text as in the Collector example)', async () => {
       const auth = await started({ htpasswd: { file, inline: 'dave:plain-pw' } });
       assert.equal(await accepts(auth, basic('dave', 'plain-pw')), true);
@@ -94,6 +109,10 @@ describe('basicauth extension', () => {
     assert.match(factory.validate!({} as BasicAuthConfig).map((p) => p.message).join(), /htpasswd .*or client_auth/);
     assert.match(factory.validate!({ htpasswd: {} } as BasicAuthConfig).map((p) => p.message).join(), /htpasswd.file or htpasswd.inline/);
     await assert.rejects(started({ htpasswd: { inline: 'good:pw\nno-colon-here' } }), /htpasswd.inline:2: expected "user:password-hash"/);
+    // a hash of a kind not read (yescrypt, {CRYPT}) must not be compared as a plain password
+    await assert.rejects(started({ htpasswd: { inline: 'a:pw\nb:$y$j9T$abc$def' } }), /htpasswd.inline:2: unsupported password hash "\$y\$j9T\$a…"/);
+    await assert.rejects(started({ htpasswd: { inline: 'c:{CRYPT}abcdefg' } }), /unsupported password hash/);
+    assert.match(factory.validate!({ client_auth: { username: 'ops:team', password: 'x' } } as BasicAuthConfig).map((p) => p.message).join(), /client_auth.username must not contain ":"/);
     await assert.rejects(started({ htpasswd: { file: '/nonexistent/.htpasswd' } }), /cannot read htpasswd.file \/nonexistent\/.htpasswd/);
   });
 });
