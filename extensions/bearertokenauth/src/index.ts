@@ -42,7 +42,7 @@ export class BearerTokenAuth implements Extension, ServerAuthenticator, ClientAu
       // As the Collector: with filename set, token and tokens are not used.
       if (this.cfg.token !== undefined || this.cfg.tokens?.length) this.logger.info({ filename: this.cfg.filename }, 'bearertokenauth: filename is set, so token/tokens are ignored');
       this.fileToken = readToken(this.cfg.filename);
-      this.useTokens([this.fileToken]);
+      this.useTokens(fileTokens(this.fileToken));
       // The file is read again, not stat'ed: a rewrite of the same size within one timestamp tick
       // looks unchanged to stat. Reading by path also follows a Kubernetes secret's symlink swap.
       this.poll = setInterval(() => this.reload(), FILE_POLL_MS).unref();
@@ -88,9 +88,18 @@ export class BearerTokenAuth implements Extension, ServerAuthenticator, ClientAu
     this.lastProblem = undefined;
     if (token === this.fileToken) return;
     this.fileToken = token;
-    this.useTokens([token]);
+    this.useTokens(fileTokens(token));
     this.logger.info({ filename: this.cfg.filename }, 'bearer token reloaded');
   }
+}
+
+/**
+ * A token file's tokens, one per line (trimmed, blank lines skipped), as the Collector reads it:
+ * a server accepts any of them, a client sends the first — so a file can carry the new token
+ * next to the old one while clients move over.
+ */
+function fileTokens(text: string): string[] {
+  return text.split('\n').map((line) => line.trim()).filter(Boolean);
 }
 
 function readToken(filename: string): string {

@@ -60,6 +60,23 @@ describe('bearertokenauth extension', () => {
     }
   });
 
+  it('a token file with one token per line: any is accepted, the first is sent (rotation through the file, as the Collector)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bearer-'));
+    const file = path.join(dir, 'tokens');
+    fs.writeFileSync(file, 'new-token\n  old-token  \n\n');
+    const auth = make({ filename: file });
+    await auth.start();
+    try {
+      auth.authenticate({ authorization: 'Bearer new-token' });
+      auth.authenticate({ authorization: 'Bearer old-token' });
+      assert.throws(() => auth.authenticate({ authorization: 'Bearer new-token\nold-token' }), /valid token/);
+      assert.deepEqual(auth.requestHeaders(), { authorization: 'Bearer new-token' }, 'one header value, no newline in it');
+    } finally {
+      await auth.shutdown();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('two instances on one token file: shutting one down leaves the other following it', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bearer-')), 'token');
     fs.writeFileSync(file, 'v1');
