@@ -27,6 +27,31 @@ describe('debug exporter', () => {
     assert.equal(formatNormal(e), '2026-01-02T03:04:05.000Z FATAL kernel      pod/prod/payment-7d8f9: Pod payment-7d8f9 OOM-killed');
   });
 
+  it('normal verbosity shows a metric point\'s value and attributes, a span\'s and a log\'s attributes and a span\'s ids, as the Collector', () => {
+    const at = { time: Date.UTC(2026, 0, 2, 3, 4, 5) * 1e6 };
+    const gauge = testEvent('metric', { ...at, attributes: { route: '/a' } });
+    gauge.metric = { name: 'http.requests', type: 'gauge', value: 42.5 };
+    assert.match(formatNormal(gauge), /metric +payment: http\.requests\{route=\/a\} 42\.5$/);
+    const histogram = testEvent('metric', { ...at, attributes: {} });
+    histogram.metric = { name: 'latency', type: 'histogram', point: { count: '7', sum: 1.5 } };
+    assert.match(formatNormal(histogram), /: latency count=7 sum=1\.5$/);
+    const span = testEvent('span', { ...at, attributes: { 'http.route': '/pay' } });
+    assert.match(formatNormal(span), new RegExp(`POST /pay\\{http\\.route=/pay\\} trace=${span.trace!.traceId} span=${span.trace!.spanId}$`));
+    const log = testEvent('log', { ...at, attributes: { user: 'u1' } });
+    assert.match(formatNormal(log), /test log line \d+\{user=u1\}$/);
+  });
+
+  it('samples each signal on its own: a burst of spans does not silence the logs', async () => {
+    const d = await debugExporter({ sampling_initial: 1, sampling_thereafter: 0 }, { nowMs: () => 0, nowNanos: () => 0 });
+    try {
+      await d.exporter.consume(testBatch(1, 'span'));
+      await d.exporter.consume(testBatch(1, 'span'));
+      await d.exporter.consume(testBatch(1, 'log'));
+    } finally { d.restore(); }
+    await d.exporter.shutdown();
+    assert.deepEqual(d.logLines().map((l) => Object.keys(l.kinds as object)), [['span'], ['log']]);
+  });
+
   it('accepts verbosity in any letter case, as the Collector', async () => {
     for (const verbosity of ['Detailed', 'NORMAL', 'basic']) assert.doesNotThrow(() => validConfig(factory, { verbosity }));
     assert.throws(() => validConfig(factory, { verbosity: 'verbose' }));
