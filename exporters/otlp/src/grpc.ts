@@ -42,6 +42,9 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
     async start(host) {
       const ka = cfg.keepalive;
       const auth = resolveClientAuthenticator(host, cfg.auth, 'auth');
+      // NOTE: the Collector refuses this (gRPC per-RPC credentials require transport security);
+      // Tapio warns instead, so configs and tests on loopback without certificates keep working
+      if (auth && !secure) ctx.logger.warn({ authenticator: cfg.auth?.authenticator, endpoint: cfg.endpoint }, 'auth credentials are sent in plain text (tls.insecure); the OpenTelemetry Collector refuses this configuration');
       const roundRobin = cfg.balancer_name === 'round_robin';
       // as gRPC-Go: the :authority is `authority`, else the TLS server name override (no port), else the endpoint
       const tls = secure ? tlsOptionsSource(cfg.tls, (err) => ctx.logger.warn({ err: err.message }, 'TLS files could not be read again; keeping the previous ones')) : undefined;
