@@ -113,7 +113,7 @@ describe('tapio CLI', function () {
       await Promise.all(sends);
       const { code } = await t.exited;
       assert.equal(code, 0, t.state.stderr);
-      const exported = t.state.stdout.split('\n').filter((l) => / log +checkout: line \d+ [ab]$/.test(l));
+      const exported = t.state.stdout.split("\n").filter((l) => / log +checkout: line \d+ [ab](\{[^}]*\})?$/.test(l));
       assert.ok(accepted > 0, 'some requests were accepted before SIGTERM');
       assert.equal(exported.length, accepted, `accepted ${accepted}, exported ${exported.length}`);
     } finally {
