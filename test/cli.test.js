@@ -4,7 +4,8 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { EXAMPLE_PLUGIN, DEBUG_EXPORTER, tmpDir, writeFile, tapioSync, startTapio } = require('./lib/cli');
+const { spawn } = require('node:child_process');
+const { ROOT, EXAMPLE_PLUGIN, DEBUG_EXPORTER, tmpDir, writeFile, tapioSync, startTapio } = require('./lib/cli');
 
 const PLUGINS = ['--plugin', EXAMPLE_PLUGIN, '--plugin', DEBUG_EXPORTER];
 
@@ -118,6 +119,42 @@ describe('tapio CLI', function () {
       assert.equal(exported.length, accepted, `accepted ${accepted}, exported ${exported.length}`);
     } finally {
       await t.stop();
+    }
+  });
+
+  it('a SIGTERM that arrives while the collector is still starting drains it once started (exit 0), instead of killing it', async () => {
+    const dir = tmpDir();
+    const storage = path.join(dir, 'storage');
+    fs.mkdirSync(storage);
+    // another process holds the storage lock for 1.5 s, so the collector's start waits for it
+    const holder = spawn(process.execPath, ['-e', `
+      const { StorageLock } = require(${JSON.stringify(path.join(ROOT, 'extensions/storage/dist/src/lock.js'))});
+      const { databaseFile } = require(${JSON.stringify(path.join(ROOT, 'extensions/storage/dist/src/index.js'))});
+      StorageLock.acquire(databaseFile(${JSON.stringify(storage)}, 'file_storage'), 1000);
+      console.log('held'); setTimeout(() => process.exit(0), 1500);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve) => holder.stdout.on('data', (d) => { if (String(d).includes('held')) resolve(); }));
+    const file = writeFile(dir, 'early.yaml', `
+extensions:
+  file_storage: { directory: ${JSON.stringify(storage)}, timeout: 20s }
+receivers:
+  otlp: { protocols: { http: { endpoint: 127.0.0.1:0 } } }
+exporters:
+  debug: {}
+service:
+  extensions: [file_storage]
+  telemetry: { metrics: { address: 127.0.0.1:0 } }
+  pipelines: { logs: { receivers: [otlp], exporters: [debug] } }
+`);
+    const t = startTapio(['--manifest', path.join(ROOT, 'distributions/tapio-core/manifest.yaml'), '--config', file]);
+    try {
+      await t.waitForLog((l) => l.msg === 'self-telemetry listening'); // extensions start next: blocked on the lock
+      t.child.kill('SIGTERM');
+      const { code, signal } = await t.exited;
+      assert.deepEqual([code, signal], [0, null], t.state.stderr.slice(-2000));
+      assert.ok(t.state.logs.some((l) => l.msg === 'shutdown complete'), 'drained, not killed');
+    } finally {
+      await t.stop();
+      holder.kill('SIGKILL');
     }
   });
 

@@ -170,9 +170,18 @@ async function run(o: CommonOptions, dist?: DistributionInfo): Promise<number> {
   const logger = createLogger(config.telemetry.logs.level);
   for (const n of l.notices) logger.warn({ setting: n.path, at: n.location ? `${n.location.file}:${n.location.line}:${n.location.col}` : undefined }, n.message);
   const collector = new Collector({ name: l.distName, version: l.distVersion, logger });
+  // A SIGTERM / SIGINT that arrives while the collector starts (e.g. right after it logged
+  // "everything is ready", before the handlers below exist) is kept and acted on once started:
+  // without a listener, Node would die of the signal instead of draining.
+  let early: string | undefined;
+  const onEarlySignal = (signal: NodeJS.Signals): void => { early ??= signal; };
+  process.on('SIGTERM', onEarlySignal);
+  process.on('SIGINT', onEarlySignal);
   try {
     await collector.start(config);
   } catch (err) {
+    process.off('SIGTERM', onEarlySignal);
+    process.off('SIGINT', onEarlySignal);
     logger.error({ err: (err as Error).message }, 'collector failed to start');
     await collector.shutdown().catch(() => undefined);
     return 1;
@@ -188,6 +197,10 @@ async function run(o: CommonOptions, dist?: DistributionInfo): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    // the real handlers are in place before the early ones go: no moment without a listener
+    process.off('SIGTERM', onEarlySignal);
+    process.off('SIGINT', onEarlySignal);
+    if (early) stop(early);
     process.on('SIGHUP', () => {
       if (stopping) return;
       logger.info('SIGHUP: reloading config');
