@@ -16,9 +16,9 @@ export function formatNormal(e: UnifiedEvent): string {
   const time = new Date(e.time / 1e6).toISOString();
   const about = e.entity ? `${e.entity.kind}/${e.entity.namespace ? e.entity.namespace + '/' : ''}${e.entity.name}` : String(e.resource['service.name'] ?? e.source);
   const text = e.semantic?.narrative ?? e.span?.name ?? bodyText(e) ?? (e.metric ? metricText(e) : undefined) ?? e.k8s?.reason ?? e.kernel?.event ?? e.network?.event ?? '';
-  const attrs = e.kind === 'span' || e.kind === 'log' || e.kind === 'metric' ? attributeText(e.attributes) : '';
+  const attrs = e.kind === 'span' || e.kind === 'log' ? attributeText(e.attributes) : '';
   const trace = e.trace ? ` trace=${e.trace.traceId}${e.kind === 'span' && e.trace.spanId ? ` span=${e.trace.spanId}` : ''}` : '';
-  return `${time} ${e.severity.toUpperCase().padEnd(SEVERITY_WIDTH)} ${e.kind.padEnd(11)} ${about}: ${text}${e.kind === 'metric' ? '' : attrs}${trace}`;
+  return `${time} ${e.severity.toUpperCase().padEnd(SEVERITY_WIDTH)} ${e.kind.padEnd(11)} ${about}: ${text}${attrs}${trace}`;
 }
 
 /** `name{k=v,…} value`; histograms and summaries as count and sum. */

@@ -1,6 +1,5 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { isIP } from 'node:net';
 import { createSendingExporter, tlsOptionsSource, parseDuration, PermanentError, resolveClientAuthenticator, RetryableError, type Batch, type ClientAuthenticator, type ClientTlsOptions, type ComponentContext, type Exporter } from '@tapio/core';
 import { otlpProfile, protoToJson, SIGNAL_INFO, type OtlpSignal } from '@tapio/receiver-otlp';
 import { agentOptions, HttpsExporterAgent } from './agent';
@@ -8,7 +7,7 @@ import { createCompressor, type Compressor } from './compression';
 import type { OtlpHttpExporterConfig } from './config';
 import { CookieJar } from './cookies';
 import { HTTP_OR_HTTPS, proxyFromEnvironment } from './proxy-env';
-import { proxyAuthorization } from './tunnel';
+import { proxyAuthorization, proxyServerName } from './tunnel';
 import { encodeBatch, notePartialSuccess, oneSignalPerBatch, readPartialSuccess, type SignalRequest } from './signals';
 
 /** HTTP statuses OTLP says to retry (with Retry-After when given); every other failure is permanent. */
@@ -95,7 +94,7 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
     const absoluteForm = viaProxy && !secure;
     const tlsToProxy = absoluteForm && viaProxy.protocol === 'https:';
     const [to, extra] = absoluteForm
-      ? [new URL(viaProxy.origin), { path: url.href, headers: { ...sent, Host: url.host, ...proxyAuthorization(viaProxy) }, ...(tlsToProxy ? { servername: tlsServerName(viaProxy) } : {}) }]
+      ? [new URL(viaProxy.origin), { path: url.href, headers: { ...sent, Host: url.host, ...proxyAuthorization(viaProxy) }, ...(tlsToProxy ? { servername: proxyServerName(viaProxy) } : {}) }]
       : [url, { headers: sent }];
     const via = tlsToProxy ? (proxyTlsAgent ??= new https.Agent({ ...options, ...tlsNow!() })) : agent;
     return new Promise<Answer>((resolve, reject) => {
@@ -182,15 +181,6 @@ function withoutCredentials(headers: Record<string, string | number>): Record<st
 }
 
 const CREDENTIAL_HEADERS = new Set(['authorization', 'www-authenticate', 'cookie', 'cookie2']);
-
-/**
- * The TLS server name for a proxy, given explicitly: Node would take it from the Host header,
- * which names the target. '' for an IP address: no SNI, the certificate checked for the IP.
- */
-function tlsServerName(proxy: URL): string {
-  const host = proxy.hostname.replace(/^\[|\]$/g, '');
-  return isIP(host) ? '' : host;
-}
 
 function safeJson(b: Buffer): Record<string, unknown> | undefined {
   try { return JSON.parse(b.toString('utf8')) as Record<string, unknown>; } catch { return undefined; }

@@ -11,6 +11,15 @@ export function proxyAuthorization(proxy: URL): Record<string, string> {
   return { 'Proxy-Authorization': `Basic ${Buffer.from(cred).toString('base64')}` };
 }
 
+/**
+ * The TLS server name for an https:// proxy, to give explicitly: Node would take it from the Host
+ * header, which names the target. '' for an IP address: no SNI, the certificate checked for the IP.
+ */
+export function proxyServerName(proxy: URL): string {
+  const host = proxy.hostname.replace(/^\[|\]$/g, '');
+  return net.isIP(host) ? '' : host;
+}
+
 /** `host:port` with an IPv6 host in brackets, as CONNECT and :authority want it. */
 export function hostPort(host: string, port: string | number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -29,9 +38,7 @@ export function openTunnel(proxy: URL, target: string, timeoutMs?: number, proxy
       host, port: proxy.port || (secure ? 443 : 80), method: 'CONNECT', path: target, agent: false as const,
       headers: { Host: target, ...proxyAuthorization(proxy) }, timeout: timeoutMs,
     };
-    // the server name given explicitly (Node would take it from the Host header, the target's);
-    // '' for an IP address: no SNI, the certificate checked for the IP
-    const req = secure ? https.request({ ...proxyTls, ...options, servername: net.isIP(host) ? '' : host }) : http.request(options);
+    const req = secure ? https.request({ ...proxyTls, ...options, servername: proxyServerName(proxy) }) : http.request(options);
     req.once('connect', (res, socket, head) => {
       if (res.statusCode !== 200) {
         socket.destroy();

@@ -70,11 +70,10 @@ export class LimiterCore {
     this.timer.unref();
   }
 
-  /** A pipeline is done with it: the last one stops the checks. */
-  release(host: Host | undefined): void {
+  /** A pipeline is done with it: the last one stops the checks (and forgets the hosts it reported to). */
+  release(): void {
     if (this.users === 0) return;
     if (--this.users > 0) return;
-    if (host) this.hosts.delete(host);
     clearInterval(this.timer);
     this.timer = undefined;
     this.hosts.clear();
@@ -126,7 +125,6 @@ export class LimiterCore {
 /** The processor in one pipeline: refuses or passes data on as its (possibly shared) core says. */
 export class MemoryLimiter implements Processor {
   readonly capabilities = { mutatesData: false };
-  private host: Host | undefined;
   private started = false;
   readonly core: LimiterCore;
 
@@ -140,14 +138,13 @@ export class MemoryLimiter implements Processor {
   async start(host: Host): Promise<void> {
     if (this.started) return;
     this.started = true;
-    this.host = host;
     this.core.acquire(host);
   }
 
   async shutdown(): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    this.core.release(this.host);
+    this.core.release();
   }
 
   consume(batch: Batch): Promise<void> {
