@@ -46,7 +46,7 @@ export { ComponentTelemetry } from './telemetry/component';
 export { createLogger, componentLogger, type Logger, type LogLevel } from './telemetry/logger';
 export { listenHost, SelfTelemetry, splitHostPort } from './telemetry/metrics';
 
-export { createSendingExporter, type SendingExporterOptions } from './exporterhelper/exporter';
+export { createSendingExporter, type PreparedBatch, type SendingExporterOptions } from './exporterhelper/exporter';
 export { DeliveryLedger } from './exporterhelper/ledger';
 export { parsePositionId, positionId, positionSeparatorIndex, POSITION_SEPARATOR } from './event/position';
 export {

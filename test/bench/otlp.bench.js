@@ -6,7 +6,7 @@
 // 132,000 spans/s (80 % of the 165,000 target; these run TRIALS times), RSS, the host's steal
 // time, where the collector's CPU goes (decode / encode / the rest), p99 latency by stage and
 // each process's event-loop delay.
-// Usage: node test/bench/otlp.bench.js [--quick] [--only grpc:RATE|http:RATE]   (needs `npm run build` first)
+// Usage: node test/bench/otlp.bench.js [--quick] [--only grpc:RATE|http:RATE|grpc:max|http:max]   (needs `npm run build` first)
 // --only runs one fixed-rate phase (e.g. to look at one load point with BENCH_OTLP_NODE_FLAGS=--trace-gc).
 const { fork } = require('node:child_process');
 const net = require('node:net');
@@ -190,6 +190,12 @@ async function main() {
   const grpcTarget = `127.0.0.1:${grpcPort}`, httpTarget = `127.0.0.1:${httpPort}`;
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(':') : null;
   try {
+    if (only && only[1] === 'max') {
+      // one closed-loop phase, e.g. `--only grpc:max`
+      const target = only[0] === 'grpc' ? grpcTarget : httpTarget;
+      await phase(`${only[0]} max`, lg, sink, col, { protocol: only[0], target, mode: 'max', concurrency: 16, connections: only[0] === 'grpc' ? 8 : 16, durationMs: WARM_MS + MAX_MS });
+      return;
+    }
     if (only) {
       const [protocol, rate] = [only[0], Number(only[1])];
       const o = rateLoad(protocol, protocol === 'grpc' ? grpcTarget : httpTarget, rate);

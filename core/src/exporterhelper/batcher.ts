@@ -7,11 +7,14 @@ import { eventByteSizes } from './sizer';
 /** A piece of a queued item inside an export: the item is done when all its pieces are. */
 export interface Part { item: QueueItem; events: number }
 
+/** A batch on its way out; the helper takes `batch` out once the exporter prepared it. */
+export interface DeliveryJob { batch: Batch | undefined; readonly events: number }
+
 export interface BatcherHooks {
   /** The item's batch (read from storage if need be); undefined when there is nothing to send (already handled). */
   load(item: QueueItem): Promise<Batch | undefined>;
   /** Delivers one merged batch and settles its parts. Never rejects. */
-  exportBatch(batch: Batch, parts: Part[]): Promise<void>;
+  exportBatch(job: DeliveryJob, parts: Part[]): Promise<void>;
   /** Settles one part of an item outside any export (the batcher's hold on an item it is still cutting up). */
   settlePart(item: QueueItem): Promise<void>;
 }
@@ -119,14 +122,14 @@ export class QueueBatcher {
     clearTimeout(this.timer);
     this.deadline = undefined;
     const events = this.pending.length === 1 ? this.pending[0]! : concat(this.pending);
-    const batch: Batch = this.metadata ? { events, metadata: this.metadata } : { events };
+    const job: DeliveryJob = { batch: this.metadata ? { events, metadata: this.metadata } : { events }, events: events.length };
     const parts = this.parts;
     this.pending = [];
     this.parts = [];
     this.pendingSize = 0;
     while (this.active >= this.maxWorkers) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
     this.active++;
-    void this.hooks.exportBatch(batch, parts).finally(this.release);
+    void this.hooks.exportBatch(job, parts).finally(this.release);
   }
 
   private readonly release = (): void => {

@@ -6,14 +6,34 @@ import { isStorageExtension, type StorageClient } from '../storage';
 import { batcherAsQueueBatch, queueConfigIssues, queueSettings, retrySettings, type QueueSettings, type RawBatcher, type RawQueue, type RawRetry, type RetrySettings } from './settings';
 import { GiveUp, sendWithRetry } from './retry';
 import { SendingQueue, type QueueItem, type ResultWaiter } from './queue';
-import { QueueBatcher, type Part } from './batcher';
+import { QueueBatcher, type DeliveryJob, type Part } from './batcher';
+
+/**
+ * What an exporter made of a batch to send it (encoded bytes, say), so that every attempt sends
+ * the same thing and the helper can let go of the batch's events before the first attempt.
+ */
+export interface PreparedBatch {
+  /** One attempt; rejects as `send` does. */
+  send(signal: AbortSignal): Promise<void>;
+  /** Called once after the last attempt ended (delivered or given up on). */
+  release(): void;
+}
 
 export interface SendingExporterOptions {
   /**
    * Deliver one batch. Reject with RetryableError (may carry retryAfterMs) or PermanentError.
    * `signal` aborts when the attempt timed out or the exporter stops; honour it to free resources.
+   * Needed unless `prepare` is given.
    */
-  send(batch: Batch, signal?: AbortSignal): Promise<void>;
+  send?(batch: Batch, signal?: AbortSignal): Promise<void>;
+  /**
+   * Instead of `send`: turn the batch into what is sent, once; the attempts (retries included)
+   * send that. The helper drops its references to the events right after, so they do not stay
+   * alive while the export waits for its answer (the OTLP exporters: a decoded span holds its
+   * whole request buffer, and events alive that long are what made V8 promote those buffers and
+   * run mark-compacts). A throw is a permanent failure of that batch (encoding is deterministic).
+   */
+  prepare?(batch: Batch): PreparedBatch;
   start?(host: Host): Promise<void>;
   shutdown?(): Promise<void>;
   retry?: RawRetry | RetrySettings;
@@ -79,13 +99,28 @@ export function createSendingExporter(ctx: ComponentContext, o: SendingExporterO
   const timeoutMs = o.timeoutMs ?? 0;
   let stopping = false;
 
-  const send = (batch: Batch, signal: AbortSignal): Promise<void> => o.send(batch, signal);
+  const plainSend = o.send;
+  if (!o.prepare && !plainSend) throw new Error(`exporter ${ctx.id}: createSendingExporter needs send or prepare`);
+  const prepare = o.prepare ?? ((batch: Batch): PreparedBatch => ({ send: (signal) => plainSend!(batch, signal), release() {} }));
+  const sendPrepared = (p: PreparedBatch, signal: AbortSignal): Promise<void> => p.send(signal);
 
-  /** Delivers with retries; returns why it gave up, or undefined once delivered. */
-  async function attemptDelivery(batch: Batch): Promise<GiveUp | undefined> {
-    const n = batch.events.length;
+  /**
+   * Delivers with retries; returns why it gave up, or undefined once delivered. Takes the batch
+   * out of the job once prepared: from then on only the prepared form is alive.
+   */
+  async function attemptDelivery(job: DeliveryJob): Promise<GiveUp | undefined> {
+    const n = job.events;
+    let prepared: PreparedBatch;
     try {
-      await sendWithRetry(send, batch, retry, timeoutMs, stop.signal, {
+      prepared = prepare(job.batch!);
+    } catch (err) {
+      failed(n);
+      return new GiveUp('permanent_error', err, 0);
+    } finally {
+      job.batch = undefined;
+    }
+    try {
+      await sendWithRetry(sendPrepared, prepared, retry, timeoutMs, stop.signal, {
         onFailedAttempt(err, waitMs) {
           failed(n);
           ctx.logger.debug({ err: (err as Error).message, waitMs: Math.round(waitMs) }, 'export failed; retrying');
@@ -96,6 +131,8 @@ export function createSendingExporter(ctx: ComponentContext, o: SendingExporterO
     } catch (err) {
       failed(n);
       return err instanceof GiveUp ? err : new GiveUp('retries_exhausted', err, 0);
+    } finally {
+      prepared.release();
     }
   }
 
@@ -110,9 +147,10 @@ export function createSendingExporter(ctx: ComponentContext, o: SendingExporterO
   }
 
   async function deliver(batch: Batch): Promise<void> {
-    const g = await attemptDelivery(batch);
+    const n = batch.events.length;
+    const g = await attemptDelivery({ batch, events: n });
     if (!g) return;
-    countDrop(batch.events.length, g);
+    countDrop(n, g);
     throw givenUpError(g);
   }
 
@@ -152,18 +190,28 @@ export function createSendingExporter(ctx: ComponentContext, o: SendingExporterO
     for (;;) {
       const item = await queue!.take();
       if (!item) return;
-      const batch = await load(item);
-      if (!batch) continue;
+      // no local holds the batch: attemptDelivery takes it out of the job once prepared
+      const job = await loadJob(item);
+      if (!job) continue;
       item.parts = 1;
-      await exportBatch(batch, [{ item, events: batch.events.length }]);
+      await exportBatch(job, [{ item, events: job.events }]);
     }
   }
 
-  /** The item's batch; undefined (and the item settled) when there is nothing deliverable. */
+  async function loadJob(item: QueueItem): Promise<DeliveryJob | undefined> {
+    const batch = await load(item);
+    return batch && { batch, events: batch.events.length };
+  }
+
+  /**
+   * The item's batch; undefined (and the item settled) when there is nothing deliverable. The
+   * item lets go of it (a taken item needs only its key and counts from here on).
+   */
   async function load(item: QueueItem): Promise<Batch | undefined> {
     let batch: Batch | undefined;
     try {
       batch = await queue!.load(item);
+      item.batch = undefined;
     } catch (err) {
       // A record that cannot be decoded can never be delivered: count it and remove it.
       t.dropped(1, 'corrupt_queue_record');
@@ -176,11 +224,11 @@ export function createSendingExporter(ctx: ComponentContext, o: SendingExporterO
   }
 
   /** Delivers a batch made of (pieces of) queued items and settles each piece. Never rejects. */
-  async function exportBatch(batch: Batch, parts: Part[]): Promise<void> {
+  async function exportBatch(job: DeliveryJob, parts: Part[]): Promise<void> {
     // Past the shutdown deadline nothing is sent any more (a batcher may still flush what it held).
-    const g = stop.signal.aborted ? new GiveUp('shutdown', new Error('exporter is shutting down'), 0) : await attemptDelivery(batch);
+    const g = stop.signal.aborted ? new GiveUp('shutdown', new Error('exporter is shutting down'), 0) : await attemptDelivery(job);
     // Cut short by the shutdown deadline: a persisted item stays for the next start, uncounted.
-    if (g && !(g.reason === 'shutdown' && queue!.persistent)) countDrop(batch.events.length, g);
+    if (g && !(g.reason === 'shutdown' && queue!.persistent)) countDrop(job.events, g);
     if (parts.length === 1) { await settlePart(parts[0]!, g); return; }
     await Promise.all(parts.map((p) => settlePart(p, g)));
   }

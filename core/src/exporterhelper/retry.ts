@@ -1,8 +1,8 @@
-import type { Batch } from '../event/types';
 import { isPermanent } from '../errors';
 import type { RetrySettings } from './settings';
 
-export type SendFn = (batch: Batch, signal: AbortSignal) => Promise<void>;
+/** One attempt at delivering `payload` (a batch, or what an exporter prepared from one). */
+export type SendFn<T> = (payload: T, signal: AbortSignal) => Promise<void>;
 
 /** Why a batch was given up on; used as the `reason` of the drop counter. */
 export type GiveUpReason = 'permanent_error' | 'retries_exhausted' | 'shutdown';
@@ -22,19 +22,19 @@ export interface RetryHooks {
 }
 
 /**
- * Sends one batch until it succeeds, a permanent error occurs, retries run out, or `stop`
+ * Sends one payload until it succeeds, a permanent error occurs, retries run out, or `stop`
  * aborts (shutdown deadline). Each attempt gets its own timeout and AbortSignal.
  * Backoff is exponential with jitter around an interval capped at max_interval; a server hint
  * (`retryAfterMs`) lengthens the wait but never beyond the remaining `max_elapsed_time`, as in the
  * Collector's retry sender.
  */
-export async function sendWithRetry(send: SendFn, batch: Batch, retry: RetrySettings, timeoutMs: number, stop: AbortSignal, hooks: RetryHooks): Promise<void> {
+export async function sendWithRetry<T>(send: SendFn<T>, payload: T, retry: RetrySettings, timeoutMs: number, stop: AbortSignal, hooks: RetryHooks): Promise<void> {
   const startedAt = Date.now();
   let interval = retry.initialIntervalMs;
   for (;;) {
     let lastErr: unknown;
     try {
-      await attempt(send, batch, timeoutMs, stop);
+      await attempt(send, payload, timeoutMs, stop);
       return;
     } catch (err) {
       lastErr = err;
@@ -82,7 +82,7 @@ export function nextInterval(interval: number, retry: RetrySettings): number {
 }
 
 /** One attempt: resolves or rejects with send(), or rejects on timeout or on `stop` even if send() ignores its signal. */
-async function attempt(send: SendFn, batch: Batch, timeoutMs: number, stop: AbortSignal): Promise<void> {
+async function attempt<T>(send: SendFn<T>, payload: T, timeoutMs: number, stop: AbortSignal): Promise<void> {
   const ac = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let onStop: (() => void) | undefined;
@@ -93,7 +93,7 @@ async function attempt(send: SendFn, batch: Batch, timeoutMs: number, stop: Abor
     if (timeoutMs > 0) timer = setTimeout(() => fail(new Error(`send timed out after ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    await Promise.race([send(batch, ac.signal), cut]);
+    await Promise.race([send(payload, ac.signal), cut]);
   } finally {
     clearTimeout(timer);
     if (onStop) stop.removeEventListener('abort', onStop);

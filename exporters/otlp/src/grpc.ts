@@ -1,11 +1,11 @@
-import { createSendingExporter, tlsOptionsSource, parseDuration, PermanentError, resolveClientAuthenticator, RetryableError, type Batch, type ComponentContext, type Exporter } from '@tapio/core';
-import { decodeRetryDelayMs, GRPC_STATUS, GRPC_STATUS_NAME, otlpProfile, SIGNAL_INFO, traceExported, traceExportStart } from '@tapio/receiver-otlp';
+import { createSendingExporter, tlsOptionsSource, parseDuration, PermanentError, resolveClientAuthenticator, RetryableError, type ComponentContext, type Exporter } from '@tapio/core';
+import { decodeRetryDelayMs, GRPC_STATUS, GRPC_STATUS_NAME, otlpProfile, SIGNAL_INFO } from '@tapio/receiver-otlp';
 import * as dns from 'node:dns';
 import { createCompressor } from './compression';
 import type { OtlpGrpcExporterConfig } from './config';
 import { GrpcCallError, GrpcChannel, splitTarget } from './grpc-channel';
 import { proxyFromEnvironment } from './proxy-env';
-import { encodeBatch, notePartialSuccess, oneSignalPerBatch, readPartialSuccess, type SignalRequest } from './signals';
+import { notePartialSuccess, oneSignalPerBatch, preparedRequests, readPartialSuccess, type SignalRequest } from './signals';
 
 /** gRPC codes OTLP says to retry; RESOURCE_EXHAUSTED only when the server sent RetryInfo. */
 const RETRYABLE = new Set<number>([GRPC_STATUS.CANCELLED, GRPC_STATUS.DEADLINE_EXCEEDED, GRPC_STATUS.ABORTED, GRPC_STATUS.OUT_OF_RANGE, GRPC_STATUS.UNAVAILABLE, GRPC_STATUS.DATA_LOSS]);
@@ -24,6 +24,7 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
     const t0 = otlpProfile.enabled ? process.hrtime.bigint() : 0n;
     let response: Buffer;
     try {
+      req.retain();
       response = await ch.unary(SIGNAL_INFO[req.signal].grpcPath, req.body, timeoutMs, signal, req.release);
     } catch (err) {
       throw classify(err);
@@ -64,14 +65,11 @@ export function createGrpcExporter(ctx: ComponentContext, cfg: OtlpGrpcExporterC
       channel?.close();
       channel = undefined;
     },
-    async send(batch: Batch, signal?: AbortSignal) {
+    prepare: (batch) => preparedRequests(batch, (r, signal) => {
       const ch = channel;
       if (!ch) throw new RetryableError('exporter not started');
-      const t0 = otlpProfile.enabled ? traceExportStart(batch.events) : 0;
-      const reqs = encodeBatch(batch.events);
-      await Promise.all(reqs.map((r) => call(ch, r, signal)));
-      if (otlpProfile.enabled) { otlpProfile.exported += batch.events.length; traceExported(t0); }
-    },
+      return call(ch, r, signal);
+    }),
   }));
 }
 

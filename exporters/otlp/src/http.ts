@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { createSendingExporter, tlsOptionsSource, parseDuration, PermanentError, resolveClientAuthenticator, RetryableError, type Batch, type ClientAuthenticator, type ClientTlsOptions, type ComponentContext, type Exporter } from '@tapio/core';
+import { createSendingExporter, tlsOptionsSource, parseDuration, PermanentError, resolveClientAuthenticator, RetryableError, type ClientAuthenticator, type ClientTlsOptions, type ComponentContext, type Exporter } from '@tapio/core';
 import { otlpProfile, protoToJson, SIGNAL_INFO, type OtlpSignal } from '@tapio/receiver-otlp';
 import { agentOptions, HttpsExporterAgent } from './agent';
 import { createCompressor, type Compressor } from './compression';
@@ -8,7 +8,7 @@ import type { OtlpHttpExporterConfig } from './config';
 import { CookieJar } from './cookies';
 import { HTTP_OR_HTTPS, proxyFromEnvironment } from './proxy-env';
 import { proxyAuthorization, proxyServerName } from './tunnel';
-import { encodeBatch, notePartialSuccess, oneSignalPerBatch, readPartialSuccess, type SignalRequest } from './signals';
+import { notePartialSuccess, oneSignalPerBatch, preparedRequests, readPartialSuccess, type SignalRequest } from './signals';
 
 /** HTTP statuses OTLP says to retry (with Retry-After when given); every other failure is permanent. */
 const RETRYABLE = new Set([429, 502, 503, 504]);
@@ -40,6 +40,7 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
   const contentType = cfg.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
 
   async function post(req: SignalRequest): Promise<void> {
+    req.retain();
     try {
       await postBody(req);
     } finally {
@@ -161,11 +162,10 @@ export function createHttpExporter(ctx: ComponentContext, cfg: OtlpHttpExporterC
       plainAgent = tlsAgent = proxyTlsAgent = undefined;
       options = undefined;
     },
-    async send(batch: Batch) {
+    prepare: (batch) => preparedRequests(batch, (r) => {
       if (!options) throw new RetryableError('exporter not started');
-      await Promise.all(encodeBatch(batch.events).map(post));
-      if (otlpProfile.enabled) otlpProfile.exported += batch.events.length;
-    },
+      return post(r);
+    }),
   }));
 }
 

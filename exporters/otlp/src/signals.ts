@@ -1,15 +1,18 @@
-import { PermanentError, type Batch, type ComponentContext, type Exporter, type UnifiedEvent } from '@tapio/core';
-import { cpuMicros, SAMPLE_EVERY, encodeLogs, encodeMetrics, encodeTraces, otlpProfile, Reader, splitBySignal, Writer, type OtlpSignal } from '@tapio/receiver-otlp';
+import { PermanentError, type Batch, type ComponentContext, type Exporter, type PreparedBatch, type UnifiedEvent } from '@tapio/core';
+import { cpuMicros, SAMPLE_EVERY, traceExported, traceExportStart, encodeLogs, encodeMetrics, encodeTraces, otlpProfile, Reader, splitBySignal, Writer, type OtlpSignal } from '@tapio/receiver-otlp';
 
 /**
  * One request to send: the signal, its protobuf body and how many events it carries. `body` is
- * a view of a pooled writer's buffer: call `release()` once the transport is done with it (the
- * call ended, or the body was compressed into another buffer), and not before.
+ * a view of a pooled writer's buffer, sent again as it is by every retry. Its holders count:
+ * the encoder's caller holds it from the start, each transport that reads it calls `retain()`
+ * first and `release()` once it is done with it (the call ended, or the body was compressed into
+ * another buffer), and the buffer goes back to the pool when the last holder let go.
  */
 export interface SignalRequest {
   signal: OtlpSignal;
   body: Buffer;
   events: number;
+  retain(): void;
   release(): void;
 }
 
@@ -25,12 +28,12 @@ const MAX_POOLED_BYTES = 16 * 1024 * 1024;
 
 function pooledRequest(signal: OtlpSignal, events: UnifiedEvent[], encode: (e: UnifiedEvent[], w: Writer) => Buffer): SignalRequest {
   const w = pool.pop() ?? new Writer(256 * 1024); // the encoders reset it
-  let released = false;
+  let holders = 1;
   return {
     signal, events: events.length, body: encode(events, w),
+    retain() { holders++; },
     release() {
-      if (released) return;
-      released = true;
+      if (--holders !== 0) return;
       if (pool.length < MAX_POOLED && w.buf.length <= MAX_POOLED_BYTES) pool.push(w);
     },
   };
@@ -58,6 +61,23 @@ export function encodeBatch(events: UnifiedEvent[]): SignalRequest[] {
     }
   }
   return out;
+}
+
+/**
+ * A batch encoded once for the exporter helper (see PreparedBatch): every attempt sends the same
+ * request bodies with `sendOne`, and the events are not needed any more once this returns.
+ */
+export function preparedRequests(batch: Batch, sendOne: (req: SignalRequest, signal: AbortSignal) => Promise<void>): PreparedBatch {
+  const t0 = otlpProfile.enabled ? traceExportStart(batch.events) : 0;
+  const events = batch.events.length;
+  const reqs = encodeBatch(batch.events);
+  return {
+    async send(signal) {
+      await Promise.all(reqs.map((r) => sendOne(r, signal)));
+      if (otlpProfile.enabled) { otlpProfile.exported += events; traceExported(t0); }
+    },
+    release() { for (const r of reqs) r.release(); },
+  };
 }
 
 /** Counts what the server rejected in a partial-success answer (data is not retried, per OTLP). */

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { isPermanent, type Exporter } from '@tapio/core';
@@ -28,6 +29,14 @@ async function create(factory: typeof otlpExporterFactory | typeof otlpHttpExpor
   const e = await factory.create(testContext(factory.type, 'exporter'), validConfig(factory, cfg) as never);
   await e.start({} as never);
   return e;
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 /** An HTTP server that answers each request with the next status from `answers`. */
@@ -113,6 +122,58 @@ describe('otlp exporters', () => {
       const missing = sent.filter((k) => !got.includes(k));
       const extra = got.filter((k) => !sent.includes(k));
       assert.deepEqual({ missing, extra, count: got.length }, { missing: [], extra: [], count: sent.length });
+    });
+  }
+
+  for (const protocol of ['gRPC', 'HTTP'] as const) {
+    it(`${protocol}: a refused export is retried with its own bytes, encoded once, while other exports reuse the pool meanwhile`, async () => {
+      // The backend refuses the first request it gets and takes every later one; it records each body.
+      const bodies: Buffer[] = [];
+      let server: http.Server | http2.Http2Server;
+      if (protocol === 'gRPC') {
+        const s2 = http2.createServer();
+        s2.on('stream', (stream) => {
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => {
+            bodies.push(Buffer.concat(chunks).subarray(5));
+            stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+            stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': bodies.length === 1 ? '14' : '0' }));
+            stream.end();
+          });
+        });
+        server = s2;
+      } else {
+        server = http.createServer((req, res) => {
+          const chunks: Buffer[] = [];
+          req.on('data', (c: Buffer) => chunks.push(c));
+          req.on('end', () => {
+            bodies.push(Buffer.concat(chunks));
+            res.writeHead(bodies.length === 1 ? 503 : 200, { 'content-type': 'application/x-protobuf' }).end();
+          });
+        });
+      }
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as AddressInfo).port;
+      const endpoint = protocol === 'gRPC' ? { endpoint: `127.0.0.1:${port}`, tls: { insecure: true } } : { endpoint: `http://127.0.0.1:${port}` };
+      const factory = protocol === 'gRPC' ? otlpExporterFactory : otlpHttpExporterFactory;
+      const e = await create(factory, { ...endpoint, compression: 'none', retry_on_failure: { initial_interval: '300ms', randomization_factor: 0 }, sending_queue: { enabled: true, num_consumers: 2, queue_size: 64 } });
+      const batches = Array.from({ length: 8 }, (_, i) => testBatch(40 + i, 'span'));
+      batches.forEach((x, i) => x.events.forEach((ev, j) => { ev.attributes = { 'test.batch': `batch-${i}-of-8`, 'test.item': j }; }));
+      try {
+        await e.consume(batches[0]!);
+        await until(() => bodies.length === 1, 'the first attempt');
+        // encoded into pooled buffers while batch 0 waits for its retry
+        for (const x of batches.slice(1)) await e.consume(x);
+        await until(() => bodies.length === 9, 'every batch to arrive', 10_000);
+      } finally { await e.shutdown(); await new Promise((r) => server.close(r)); }
+      const refused = bodies[0]!;
+      const batchOf = (body: Buffer): number[] => batches.map((_, i) => i).filter((i) => body.includes(`batch-${i}-of-8`));
+      assert.deepEqual(batchOf(refused), [0]);
+      const retried = bodies.slice(1).filter((x) => batchOf(x).includes(0));
+      assert.equal(retried.length, 1);
+      assert.ok(retried[0]!.equals(refused), 'the retry sent other bytes than the first attempt');
+      assert.deepEqual(bodies.slice(1).map(batchOf).sort((x, y) => x[0]! - y[0]!), batches.map((_, i) => [i]));
     });
   }
 
