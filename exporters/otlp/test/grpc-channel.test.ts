@@ -108,7 +108,9 @@ describe('otlp exporter: gRPC over node:http2 (GrpcChannel)', () => {
       const t0 = Date.now();
       assert.equal((await callError(ch.unary(TRACES, Buffer.from('x'), 150, undefined, () => {}))).code, GRPC_STATUS.DEADLINE_EXCEEDED);
       assert.ok(Date.now() - t0 < 2000, 'the deadline ended the call');
-      assert.equal(timeoutHeader, '150m', 'the server is told the deadline');
+      // what is left of the 150 ms when the request leaves (a busy machine takes a few ms before)
+      const toldMs = /^(\d+)m$/.exec(String(timeoutHeader))?.[1];
+      assert.ok(toldMs !== undefined && Number(toldMs) <= 150 && Number(toldMs) >= 50, `the server is told the deadline (grpc-timeout ${String(timeoutHeader)})`);
       const abort = new AbortController();
       setTimeout(() => abort.abort(), 50);
       assert.equal((await callError(ch.unary(TRACES, Buffer.from('x'), 0, abort.signal, () => {}))).code, GRPC_STATUS.CANCELLED);
