@@ -41,13 +41,7 @@ export function exporter(t: RecordingTelemetry, d: Downstream, extra: Partial<Se
   return createSendingExporter(ctxWith(t), { send: (b, s) => d.send(b, s), retry: FAST_RETRY, ...extra });
 }
 
-export async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { until } from '../src/testing/index';
 
 /** An in-memory StorageClient, shared across "restarts" through the map it is given. */
 export class MemoryStorage implements StorageClient {

@@ -204,6 +204,15 @@ export function resolveYaml(text: string, factories: AnyFactory[], file = 'test.
   mergeYamlText(loaded, text, file);
   return resolveConfig(loaded, registry);
 }
+/** Polls `cond` every 5 ms until it holds; fails naming `what` after `timeoutMs`. */
+export async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 export { createMemoryCgroup, type MemoryCgroup } from './memcg';
 export { freezableProxy, type ProxiedConnection } from './proxy';
 export { TestStorageClient, TestStorageExtension } from './storage';

@@ -4,7 +4,7 @@ import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { isPermanent, type Exporter } from '@tapio/core';
-import { conformance, resolveYaml, testBatch, testContext, testEvent, validConfig } from '@tapio/core/testing';
+import { conformance, resolveYaml, testBatch, testContext, testEvent, until, validConfig } from '@tapio/core/testing';
 import receiverFactory, { encodeRpcStatus } from '@tapio/receiver-otlp';
 import { encodeBatch, otlpExporterFactory, otlpHttpExporterFactory, parseRetryAfter } from '../src/index';
 import { startDownstream } from './helpers';
@@ -29,14 +29,6 @@ async function create(factory: typeof otlpExporterFactory | typeof otlpHttpExpor
   const e = await factory.create(testContext(factory.type, 'exporter'), validConfig(factory, cfg) as never);
   await e.start({} as never);
   return e;
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /** An HTTP server that answers each request with the next status from `answers`. */
